@@ -1,0 +1,1 @@
+//! The k6 threshold grammar, parsed once at plan time.

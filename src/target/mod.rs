@@ -1,0 +1,1 @@
+//! The demo / calibration target: a real HTTP server with fault injection.

@@ -1,0 +1,1 @@
+//! Verdicts: thresholds evaluated against one run's exact numbers.
