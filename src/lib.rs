@@ -5,6 +5,8 @@
 //! them together.
 
 pub mod client;
+pub mod config;
+pub mod load;
 pub mod plan;
 pub mod target;
 pub mod verdict;

@@ -1,3 +1,98 @@
-//! The validated plan: what the engine runs. Built from raw config by `compile`.
+//! The validated plan: what the engine runs.
+//!
+//! `compile` turns raw config into these types or returns every error at once. Durations are
+//! parsed, weights normalised, rates converted to per second, templates compiled and thresholds
+//! parsed here, once, so the hot path never re-validates anything.
 
+mod compile;
+mod errors;
+pub mod executor;
+pub mod request;
+pub mod schedule;
+pub mod template;
 pub mod threshold;
+
+pub use compile::{compile, compile_loaded};
+pub use errors::Errors;
+pub use executor::{Executor, Load, Stage};
+pub use request::{Body, Check, CheckKind, MixEntry, RequestMeta, RequestStep, Step};
+pub use schedule::Schedule;
+pub use template::{Templates, Tmpl};
+pub use threshold::Threshold;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A whole validated config.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// File the plan came from (for messages).
+    pub source: String,
+    pub listen: SocketAddr,
+    pub admin_token_file: Option<PathBuf>,
+    pub state_dir: PathBuf,
+    pub results_dir: PathBuf,
+    pub retention: Duration,
+    pub allowed_hosts: Vec<String>,
+    pub max_rps: Option<f64>,
+    pub max_concurrent_runs: Option<usize>,
+    pub shutdown_timeout: Duration,
+    pub scenarios: BTreeMap<String, Arc<Scenario>>,
+}
+
+/// One scenario, ready to run.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub schedule: Schedule,
+    pub base_url: Option<url::Url>,
+    pub insecure_skip_verify: bool,
+    pub h2c: bool,
+    pub max_body_bytes: usize,
+    pub load: Load,
+    /// Weighted entries; `weights` holds the cumulative normalised weights (last = 1.0).
+    pub mix: Vec<MixEntry>,
+    pub cumulative_weights: Vec<f64>,
+    /// Every request of the mix, flattened; `RequestStep::index` points here.
+    pub requests: Vec<RequestMeta>,
+    pub templates: Arc<Templates>,
+    pub thresholds: Vec<Threshold>,
+    pub consecutive_breaches: u32,
+    /// A stable fingerprint of the scenario's config, to tell changed scenarios on reload.
+    pub fingerprint: u64,
+}
+
+impl Scenario {
+    /// The same scenario with every duration multiplied by `factor` (0 < factor ≤ 1), rates
+    /// unchanged: for tests and dry runs of long scenarios.
+    pub fn time_scaled(&self, factor: f64) -> Scenario {
+        let mut s = self.clone();
+        s.load = s.load.scaled(factor);
+        for entry in &mut s.mix {
+            for step in &mut entry.steps {
+                if let Step::Think { min, max } = step {
+                    *min = min.mul_f64(factor);
+                    *max = max.mul_f64(factor);
+                }
+            }
+        }
+        s
+    }
+
+    /// Highest request rate this scenario can ask for (per second), when it is bounded.
+    pub fn peak_rate(&self) -> Option<f64> {
+        self.load.executor.peak_rate()
+    }
+}
+
+/// Parses `250ms`, `3m`, `1h30m`, `180d`; `0` alone means zero.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let t = s.trim();
+    if t == "0" {
+        return Some(Duration::ZERO);
+    }
+    humantime::parse_duration(t).ok()
+}

@@ -1,1 +1,501 @@
 //! The k6 threshold grammar, parsed once at plan time.
+//!
+//! Users bring thresholds from k6 scripts (`"http_req_duration{group:api_read}": ["p(95)<200"]`),
+//! so soakd accepts k6's syntax and k6's rules about which aggregation fits which metric. Parsing
+//! happens once, when the plan is compiled: a typo is a config error that names the bad part,
+//! never a surprise at the end of a six-hour soak. The engine only sees a typed [`Threshold`],
+//! whose `label` is the canonical text used as the `threshold` label in `/metrics` (DESIGN §5).
+
+use std::fmt;
+use std::time::Duration;
+
+/// A built-in metric a threshold can watch (k6's names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Metric {
+    HttpReqDuration,
+    HttpReqFailed,
+    HttpReqs,
+    Checks,
+    Iterations,
+    DroppedIterations,
+    IterationDuration,
+}
+
+/// How a metric's samples are reduced to one number. Durations are in milliseconds, like k6.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Aggregation {
+    Avg,
+    Min,
+    Max,
+    Med,
+    /// Percentile N, 0 < N ≤ 100 (`p(99.9)` is allowed).
+    P(f64),
+    /// Fraction of true samples (rate metrics) or count per second (counters).
+    Rate,
+    Count,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+/// The request tags a threshold can filter on; `request` is the mix entry's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TagKey {
+    Request,
+    Group,
+    Method,
+    Status,
+}
+
+/// `{group:api_read,method:GET}` — all must match. Empty = no filter.
+///
+/// Sorted by key (request, group, method, status) so that two spellings of the same filter are
+/// equal, hash alike and produce the same label.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct TagFilter(pub Vec<(TagKey, String)>);
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Threshold {
+    pub metric: Metric,
+    pub filter: TagFilter,
+    pub aggregation: Aggregation,
+    pub op: Op,
+    /// As written; durations in ms like k6.
+    pub limit: f64,
+    /// Canonical `METRIC{TAGS}:EXPR`, e.g. `http_req_duration{group:api_read}:p(95)<200`.
+    pub label: String,
+    pub abort_on_fail: bool,
+    pub delay_abort_eval: Option<Duration>,
+}
+
+/// Why a threshold key or expression was refused; each message quotes the bad part.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ThresholdError {
+    #[error("unknown metric \"{name}\"")]
+    UnknownMetric { name: String },
+    #[error("unknown tag \"{key}\" (use request, group, method, status)")]
+    UnknownTag { key: String },
+    #[error("\"{key}\": missing \"}}\" after the tags")]
+    UnclosedTags { key: String },
+    #[error("\"{key}\": unexpected \"{rest}\" after \"}}\"")]
+    TrailingAfterTags { key: String, rest: String },
+    #[error("\"{part}\": expected tag:value")]
+    BadTag { part: String },
+    #[error("tag \"{key}\" has no value")]
+    EmptyTagValue { key: String },
+    #[error("tag \"{key}\" is given twice")]
+    DuplicateTag { key: String },
+    #[error("{metric} takes no tags (only {TAGGED} do)")]
+    TagsNotSupported { metric: &'static str },
+    #[error("empty threshold expression")]
+    Empty,
+    /// The expression (trimmed) does not follow `AGGREGATION OP NUMBER`.
+    #[error("\"{expr}\": {problem}")]
+    Syntax { expr: String, problem: Syntax },
+    #[error("\"{aggregation}\" does not apply to {metric} (use {hint})")]
+    NotApplicable {
+        aggregation: String,
+        metric: &'static str,
+        hint: &'static str,
+    },
+}
+
+const TAGGED: &str = "http_req_duration, http_req_failed, http_reqs and checks";
+
+/// What is wrong inside an expression; shown after the quoted expression.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Syntax {
+    #[error("missing aggregation before the operator (use {hint})")]
+    MissingAggregation { hint: &'static str },
+    #[error("unknown aggregation \"{found}\" (use avg, min, max, med, p(N), rate or count)")]
+    UnknownAggregation { found: String },
+    #[error("missing \")\" after the percentile")]
+    UnclosedPercentile,
+    #[error("percentile {value} is out of range (0 < N <= 100)")]
+    PercentileRange { value: f64 },
+    #[error("expected one of < <= > >= == != between the aggregation and the limit")]
+    BadOperator,
+    #[error("missing the limit after the operator")]
+    MissingLimit,
+    #[error("\"{token}\" is not a number")]
+    NotANumber { token: String },
+    #[error("\"{token}\" is not a number (durations are in ms, write {ms})")]
+    DurationUnit { token: String, ms: f64 },
+    #[error("unexpected \"{rest}\" after the limit")]
+    TrailingAfterLimit { rest: String },
+}
+
+use ThresholdError as E;
+
+/// k6's metric types, which decide the aggregations a metric takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Trend,
+    Rate,
+    Counter,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 7] = [
+        Metric::HttpReqDuration,
+        Metric::HttpReqFailed,
+        Metric::HttpReqs,
+        Metric::Checks,
+        Metric::Iterations,
+        Metric::DroppedIterations,
+        Metric::IterationDuration,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::HttpReqDuration => "http_req_duration",
+            Metric::HttpReqFailed => "http_req_failed",
+            Metric::HttpReqs => "http_reqs",
+            Metric::Checks => "checks",
+            Metric::Iterations => "iterations",
+            Metric::DroppedIterations => "dropped_iterations",
+            Metric::IterationDuration => "iteration_duration",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Metric> {
+        Metric::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+
+    /// Whether samples of this metric carry request tags (iterations do not).
+    pub fn takes_tags(self) -> bool {
+        matches!(
+            self,
+            Metric::HttpReqDuration | Metric::HttpReqFailed | Metric::HttpReqs | Metric::Checks
+        )
+    }
+
+    fn kind(self) -> Kind {
+        match self {
+            Metric::HttpReqDuration | Metric::IterationDuration => Kind::Trend,
+            Metric::HttpReqFailed | Metric::Checks => Kind::Rate,
+            Metric::HttpReqs | Metric::Iterations | Metric::DroppedIterations => Kind::Counter,
+        }
+    }
+
+    fn hint(self) -> &'static str {
+        match self.kind() {
+            Kind::Trend => "avg, min, max, med or p(N)",
+            Kind::Rate => "rate",
+            Kind::Counter => "count or rate",
+        }
+    }
+
+    /// Whether k6 allows `aggregation` on this metric.
+    pub fn accepts(self, aggregation: Aggregation) -> bool {
+        use Aggregation as A;
+        match self.kind() {
+            Kind::Trend => matches!(aggregation, A::Avg | A::Min | A::Max | A::Med | A::P(_)),
+            Kind::Rate => aggregation == A::Rate,
+            Kind::Counter => matches!(aggregation, A::Count | A::Rate),
+        }
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Aggregation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Aggregation::Avg => f.write_str("avg"),
+            Aggregation::Min => f.write_str("min"),
+            Aggregation::Max => f.write_str("max"),
+            Aggregation::Med => f.write_str("med"),
+            Aggregation::P(n) => write!(f, "p({n})"),
+            Aggregation::Rate => f.write_str("rate"),
+            Aggregation::Count => f.write_str("count"),
+        }
+    }
+}
+
+impl Op {
+    /// Whether `observed OP limit` is true, i.e. the threshold passes. NaN never passes
+    /// (except `!=`, as in k6, which compares floats the same way).
+    pub fn holds(self, observed: f64, limit: f64) -> bool {
+        match self {
+            Op::Lt => observed < limit,
+            Op::Le => observed <= limit,
+            Op::Gt => observed > limit,
+            Op::Ge => observed >= limit,
+            Op::Eq => observed == limit,
+            Op::Ne => observed != limit,
+        }
+    }
+}
+
+impl TagKey {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TagKey::Request => "request",
+            TagKey::Group => "group",
+            TagKey::Method => "method",
+            TagKey::Status => "status",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<TagKey> {
+        [
+            TagKey::Request,
+            TagKey::Group,
+            TagKey::Method,
+            TagKey::Status,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+    }
+}
+
+impl TagFilter {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The value this filter requires for `key`, if any.
+    pub fn get(&self, key: TagKey) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `{group:api_read,method:GET}`, or nothing for an empty filter.
+impl fmt::Display for TagFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        f.write_str("{")?;
+        for (i, (k, v)) in self.0.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "," };
+            write!(f, "{sep}{}:{v}", k.as_str())?;
+        }
+        f.write_str("}")
+    }
+}
+
+impl fmt::Display for Threshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label)
+    }
+}
+
+/// Parse a thresholds map key such as `http_req_duration{group:api_read}`.
+///
+/// Keys and values are trimmed (`{group: api_read}` is `{group:api_read}`); a value may hold any
+/// character except `,` and `}`.
+pub fn parse_metric_key(key: &str) -> Result<(Metric, TagFilter), ThresholdError> {
+    let key = key.trim();
+    let (name, tags) = match key.split_once('{') {
+        Some((name, tags)) => (name.trim(), Some(tags)),
+        None => (key, None),
+    };
+    let metric = Metric::from_name(name).ok_or_else(|| E::UnknownMetric { name: name.into() })?;
+    let Some(tags) = tags else {
+        return Ok((metric, TagFilter::default()));
+    };
+    let (body, rest) = tags
+        .split_once('}')
+        .ok_or_else(|| E::UnclosedTags { key: key.into() })?;
+    if !rest.trim().is_empty() {
+        let rest = rest.trim().into();
+        return Err(E::TrailingAfterTags {
+            key: key.into(),
+            rest,
+        });
+    }
+    let mut filter = Vec::new();
+    if !body.trim().is_empty() {
+        for part in body.split(',') {
+            let (k, v) = part.split_once(':').ok_or_else(|| E::BadTag {
+                part: part.trim().into(),
+            })?;
+            let (k, v) = (k.trim(), v.trim());
+            let tag = TagKey::from_name(k).ok_or_else(|| E::UnknownTag { key: k.into() })?;
+            if v.is_empty() {
+                return Err(E::EmptyTagValue { key: k.into() });
+            }
+            if filter.iter().any(|(seen, _)| *seen == tag) {
+                return Err(E::DuplicateTag { key: k.into() });
+            }
+            filter.push((tag, v.to_string()));
+        }
+    }
+    if !filter.is_empty() && !metric.takes_tags() {
+        return Err(E::TagsNotSupported {
+            metric: metric.as_str(),
+        });
+    }
+    filter.sort_by_key(|(k, _)| *k);
+    Ok((metric, TagFilter(filter)))
+}
+
+/// Parse one expression such as `p(95)<250` for the metric named by `key`, checking that the
+/// aggregation applies to that metric. `abort_on_fail` is false and `delay_abort_eval` is None;
+/// the plan compiler sets them from the long form `{ threshold, abort_on_fail, … }`.
+pub fn parse(key: &str, expr: &str) -> Result<Threshold, ThresholdError> {
+    let (metric, filter) = parse_metric_key(key)?;
+    let expr = expr.trim();
+    if expr.is_empty() {
+        return Err(E::Empty);
+    }
+    let syntax = |problem| E::Syntax {
+        expr: expr.into(),
+        problem,
+    };
+    let (left, op, right) = split_at_op(expr).ok_or_else(|| syntax(Syntax::BadOperator))?;
+    let aggregation = parse_aggregation(left, metric).map_err(syntax)?;
+    let limit = parse_limit(right).map_err(syntax)?;
+    if !metric.accepts(aggregation) {
+        let (aggregation, metric, hint) = (compact(left), metric.as_str(), metric.hint());
+        return Err(E::NotApplicable {
+            aggregation,
+            metric,
+            hint,
+        });
+    }
+    let label = format!("{}{}:{}", metric.as_str(), filter, compact(expr));
+    Ok(Threshold {
+        metric,
+        filter,
+        aggregation,
+        op,
+        limit,
+        label,
+        abort_on_fail: false,
+        delay_abort_eval: None,
+    })
+}
+
+/// `s` without any whitespace: the canonical spelling used in labels.
+fn compact(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// Splits at the first operator: (aggregation, operator, limit), both sides trimmed. Longest
+/// operator first; `===` is k6's alias for `==`.
+fn split_at_op(expr: &str) -> Option<(&str, Op, &str)> {
+    const OPS: [(&str, Op); 7] = [
+        ("===", Op::Eq),
+        ("<=", Op::Le),
+        (">=", Op::Ge),
+        ("==", Op::Eq),
+        ("!=", Op::Ne),
+        ("<", Op::Lt),
+        (">", Op::Gt),
+    ];
+    let at = expr.find(['<', '>', '=', '!'])?;
+    let (left, rest) = expr.split_at(at);
+    let (text, op) = OPS.iter().find(|(text, _)| rest.starts_with(text))?;
+    Some((left.trim(), *op, rest[text.len()..].trim()))
+}
+
+fn parse_aggregation(left: &str, metric: Metric) -> Result<Aggregation, Syntax> {
+    let unknown = || Syntax::UnknownAggregation { found: left.into() };
+    Ok(match left {
+        "" => {
+            return Err(Syntax::MissingAggregation {
+                hint: metric.hint(),
+            });
+        }
+        "avg" => Aggregation::Avg,
+        "min" => Aggregation::Min,
+        "max" => Aggregation::Max,
+        "med" => Aggregation::Med,
+        "rate" => Aggregation::Rate,
+        "count" => Aggregation::Count,
+        _ => {
+            let rest = left.strip_prefix('p').ok_or_else(unknown)?.trim_start();
+            let inner = rest.strip_prefix('(').ok_or_else(unknown)?;
+            let (arg, after) = inner.split_once(')').ok_or(Syntax::UnclosedPercentile)?;
+            if !after.trim().is_empty() {
+                return Err(unknown());
+            }
+            let arg = arg.trim();
+            let value = parse_number(arg).ok_or_else(|| not_a_number(arg))?;
+            if !(value > 0.0 && value <= 100.0) {
+                return Err(Syntax::PercentileRange { value });
+            }
+            Aggregation::P(value)
+        }
+    })
+}
+
+/// The limit after the operator: one plain decimal number and nothing else. A duration such as
+/// `250ms` gets a hint, since k6 users often expect units to work.
+fn parse_limit(right: &str) -> Result<f64, Syntax> {
+    if right.is_empty() {
+        return Err(Syntax::MissingLimit);
+    }
+    if right.starts_with(['<', '>', '=', '!']) {
+        return Err(Syntax::BadOperator);
+    }
+    let (token, rest) = right.split_once(char::is_whitespace).unwrap_or((right, ""));
+    let rest = rest.trim();
+    let duration = |token: &str, value: f64, factor: f64| {
+        let (token, ms) = (token.into(), value * factor);
+        Syntax::DurationUnit { token, ms }
+    };
+    if let Some(value) = parse_number(token) {
+        return match (rest, unit_in_ms(rest)) {
+            ("", _) => Ok(value),
+            (_, Some(factor)) => Err(duration(right, value, factor)),
+            _ => Err(Syntax::TrailingAfterLimit { rest: rest.into() }),
+        };
+    }
+    let (number, unit) = token.split_at(token.find(char::is_alphabetic).unwrap_or(token.len()));
+    match (parse_number(number), unit_in_ms(unit)) {
+        (Some(value), Some(factor)) => Err(duration(token, value, factor)),
+        _ => Err(not_a_number(token)),
+    }
+}
+
+fn not_a_number(token: &str) -> Syntax {
+    Syntax::NotANumber {
+        token: token.into(),
+    }
+}
+
+/// A plain decimal (`250`, `-1`, `0.5`, `.5`), finite. No exponent, `inf` or `NaN`.
+fn parse_number(s: &str) -> Option<f64> {
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !all_digits(int) || !all_digits(frac) {
+        return None;
+    }
+    s.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// Milliseconds in one `unit`, for the hint when someone writes `250ms` or `1s`.
+fn unit_in_ms(unit: &str) -> Option<f64> {
+    Some(match unit {
+        "ns" => 1e-6,
+        "us" | "µs" => 1e-3,
+        "ms" => 1.0,
+        "s" => 1e3,
+        "m" => 60e3,
+        "h" => 3_600e3,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+#[path = "threshold_tests.rs"]
+mod tests;

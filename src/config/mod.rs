@@ -1,0 +1,288 @@
+//! Raw config types: a mirror of the YAML file, no logic.
+//!
+//! These types exist so that serde and the JSON Schema see exactly what users write. Nothing
+//! here is trusted: durations, cron strings, thresholds and URLs stay strings and numbers stay
+//! signed, so that `plan::compile` can report every mistake at once, quoting the bad value.
+//! Engine code never sees these types, only the `Plan` built from them.
+
+mod load;
+
+pub use load::{ConfigError, LoadError, Loaded, load_file, load_str};
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    /// Directory for durable state (breach counts); survives restarts.
+    pub state_dir: Option<String>,
+    #[serde(default)]
+    pub results: RawResults,
+    #[serde(default)]
+    pub safety: RawSafety,
+    #[serde(default)]
+    pub defaults: RawDefaults,
+    /// How many scenario runs may be active at once (default: unbounded).
+    pub max_concurrent_runs: Option<i64>,
+    /// How long in-flight requests may finish on SIGTERM (default 20s).
+    pub shutdown_timeout: Option<String>,
+    #[serde(default)]
+    pub scenarios: BTreeMap<String, RawScenario>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    /// Address of /metrics and the API, e.g. "0.0.0.0:9464".
+    pub listen: Option<String>,
+    /// File holding the admin bearer token; enables the write API.
+    pub admin_token_file: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawResults {
+    pub dir: Option<String>,
+    /// How long run summaries are kept, e.g. "180d".
+    pub retention: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSafety {
+    /// Hosts scenarios may target; empty means any.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Upper bound of the summed request rates of all scenarios.
+    pub max_rps: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    /// Per-request timeout, e.g. "10s".
+    pub timeout: Option<String>,
+    /// Headers added to every request (templates allowed).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    /// `manual` (default), `{ cron, timezone }` or `{ continuous: true }`.
+    pub schedule: Option<RawSchedule>,
+    pub target: Option<RawTarget>,
+    pub load: Option<RawLoad>,
+    #[serde(default)]
+    pub mix: Vec<RawMixEntry>,
+    /// k6 thresholds: metric key (with optional `{tag:value}` filter) → expressions.
+    #[serde(default)]
+    pub thresholds: BTreeMap<String, Vec<RawThresholdExpr>>,
+    pub incident: Option<RawIncident>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawSchedule {
+    /// Only the word `manual`.
+    Word(String),
+    Cron(RawCron),
+    Continuous(RawContinuous),
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCron {
+    /// 5-field (`0 5 * * *`) or 6-field with seconds.
+    pub cron: String,
+    /// IANA name, default UTC.
+    pub timezone: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawContinuous {
+    pub continuous: bool,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    pub base_url: Option<String>,
+    /// Accept any TLS certificate (staging with self-signed certs).
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+    /// HTTP/2 with prior knowledge over plain TCP.
+    #[serde(default)]
+    pub h2c: bool,
+    /// Cap on a response body (default 10 MiB).
+    pub max_body_bytes: Option<i64>,
+    /// Request timeout for this scenario (overrides defaults.timeout).
+    pub timeout: Option<String>,
+}
+
+/// k6 executors, tagged by `executor`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(tag = "executor", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RawLoad {
+    ConstantVus {
+        vus: i64,
+        duration: String,
+        graceful_stop: Option<String>,
+    },
+    RampingVus {
+        #[serde(default)]
+        start_vus: i64,
+        stages: Vec<RawStage>,
+        graceful_ramp_down: Option<String>,
+        graceful_stop: Option<String>,
+    },
+    ConstantArrivalRate {
+        rate: f64,
+        time_unit: Option<String>,
+        duration: String,
+        pre_allocated_vus: i64,
+        max_vus: Option<i64>,
+        graceful_stop: Option<String>,
+    },
+    RampingArrivalRate {
+        #[serde(default)]
+        start_rate: f64,
+        time_unit: Option<String>,
+        stages: Vec<RawStage>,
+        pre_allocated_vus: i64,
+        max_vus: Option<i64>,
+        graceful_stop: Option<String>,
+    },
+    PerVuIterations {
+        vus: i64,
+        iterations: i64,
+        max_duration: Option<String>,
+        graceful_stop: Option<String>,
+    },
+    SharedIterations {
+        vus: i64,
+        iterations: i64,
+        max_duration: Option<String>,
+        graceful_stop: Option<String>,
+    },
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStage {
+    pub duration: String,
+    pub target: f64,
+}
+
+/// One entry of the weighted mix: a single request, or a journey of `steps`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMixEntry {
+    pub name: String,
+    pub weight: Option<f64>,
+    pub group: Option<String>,
+    pub request: Option<RawRequest>,
+    #[serde(default)]
+    pub checks: Vec<RawCheck>,
+    #[serde(default)]
+    pub steps: Vec<RawStep>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    /// Name of this request (defaults to `<entry>_<index>`).
+    pub name: Option<String>,
+    pub group: Option<String>,
+    pub request: Option<RawRequest>,
+    #[serde(default)]
+    pub checks: Vec<RawCheck>,
+    /// Pause, fixed (`1s`) or uniform range (`1s..3s`).
+    pub think: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequest {
+    /// Default GET.
+    pub method: Option<String>,
+    /// Relative to target.base_url, or absolute. Template.
+    pub url: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<RawBody>,
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBody {
+    /// Sent as application/json; string values are templates.
+    pub json: Option<serde_json::Value>,
+    /// Sent as text/plain unless a content-type header is given. Template.
+    pub text: Option<String>,
+}
+
+/// One check; exactly one kind per entry.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCheck {
+    /// Label of the check in metrics and summaries (default derived from the kind).
+    pub name: Option<String>,
+    pub status: Option<Vec<i64>>,
+    pub body_contains: Option<String>,
+    pub json: Option<RawJsonCheck>,
+    pub header: Option<RawHeaderCheck>,
+    pub max_duration: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawJsonCheck {
+    pub path: String,
+    pub exists: Option<bool>,
+    pub equals: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHeaderCheck {
+    pub name: String,
+    /// Regular expression the header value must match.
+    pub matches: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawThresholdExpr {
+    Plain(String),
+    Full(RawThresholdFull),
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawThresholdFull {
+    pub threshold: String,
+    #[serde(default)]
+    pub abort_on_fail: bool,
+    pub delay_abort_eval: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawIncident {
+    /// Breached runs in a row that open an incident (default 2).
+    pub consecutive_breaches: Option<i64>,
+}
+
+/// The JSON Schema of the config file, derived from the raw types.
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(RawConfig)).unwrap_or_default()
+}

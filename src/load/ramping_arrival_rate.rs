@@ -1,0 +1,106 @@
+//! `ramping-arrival-rate`: the rate moves linearly between stage targets, like k6.
+//!
+//! Iteration `i` starts when the integral of the rate reaches `i`. Within a stage going from
+//! rate `r0` to `r1` over `T`, the count after `x` seconds is `r0·x + (r1−r0)·x²/(2T)`; we solve
+//! that quadratic for `x` in its numerically stable form `x = 2k / (r0 + √(r0² + 4ak))`.
+//! Example: 0 → 100/s over 4 s has integral 200, so 200 iterations, denser towards the end.
+
+use super::Arrivals;
+use crate::plan::Stage;
+use std::time::Duration;
+
+pub struct RampingArrivals {
+    start_rate: f64,
+    stages: Vec<Stage>,
+    i: u64,
+    /// Index of the current stage, its start offset (s), its start rate and the count before it.
+    stage: usize,
+    stage_start: f64,
+    from: f64,
+    before: f64,
+}
+
+impl RampingArrivals {
+    /// Rates in iterations per second.
+    pub fn new(start_rate: f64, stages: Vec<Stage>) -> Self {
+        RampingArrivals {
+            start_rate,
+            stages,
+            i: 0,
+            stage: 0,
+            stage_start: 0.0,
+            from: start_rate,
+            before: 0.0,
+        }
+    }
+
+    pub fn start_rate(&self) -> f64 {
+        self.start_rate
+    }
+}
+
+impl Arrivals for RampingArrivals {
+    fn next_offset(&mut self) -> Option<Duration> {
+        let k_total = self.i as f64;
+        while let Some(s) = self.stages.get(self.stage) {
+            let t = s.duration.as_secs_f64();
+            let in_stage = (self.from + s.target) / 2.0 * t;
+            let k = k_total - self.before;
+            if k < in_stage - 1e-9 && t > 0.0 {
+                let a = (s.target - self.from) / (2.0 * t);
+                let b = self.from;
+                let disc = (b * b + 4.0 * a * k).max(0.0);
+                let denom = b + disc.sqrt();
+                let x = if denom > 0.0 { 2.0 * k / denom } else { 0.0 };
+                self.i += 1;
+                return Some(Duration::from_secs_f64(self.stage_start + x.min(t)));
+            }
+            self.before += in_stage;
+            self.stage_start += t;
+            self.from = s.target;
+            self.stage += 1;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(start: f64, stages: Vec<(u64, f64)>) -> Vec<Duration> {
+        let stages = stages
+            .into_iter()
+            .map(|(s, target)| Stage {
+                duration: Duration::from_secs(s),
+                target,
+            })
+            .collect();
+        let mut a = RampingArrivals::new(start, stages);
+        std::iter::from_fn(|| a.next_offset()).collect()
+    }
+
+    #[test]
+    fn zero_to_one_hundred_over_four_seconds_is_two_hundred() {
+        let v = all(0.0, vec![(4, 100.0)]);
+        assert_eq!(v.len(), 200);
+        assert!(v.windows(2).all(|w| w[0] <= w[1]), "ascending");
+        // Half the iterations happen in the last 1.17 s (the rate is highest there).
+        assert!(v[100] > Duration::from_millis(2800), "{:?}", v[100]);
+        assert!(*v.last().unwrap() < Duration::from_secs(4));
+    }
+
+    #[test]
+    fn hold_and_ramp_down_follow_the_integral() {
+        // 20/s start, up to 120 over 3 s (210), hold 3 s (360), down to 0 over 1 s (60).
+        let v = all(20.0, vec![(3, 120.0), (3, 120.0), (1, 0.0)]);
+        assert_eq!(v.len(), 630);
+    }
+
+    #[test]
+    fn a_constant_stage_is_evenly_spaced() {
+        let v = all(10.0, vec![(1, 10.0)]);
+        assert_eq!(v.len(), 10);
+        assert!((v[3].as_secs_f64() - 0.3).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,303 @@
+//! `compile`: raw config → `Plan`, pure, reporting every error at once.
+
+use super::errors::Errors;
+use super::executor::compile_load;
+use super::request::{RequestCtx, compile_entry};
+use super::schedule::compile_schedule;
+use super::template::Templates;
+use super::threshold::{self, TagKey, Threshold};
+use super::{Plan, Scenario};
+use crate::config::{ConfigError, Loaded, RawConfig, RawScenario, RawThresholdExpr};
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_MAX_BODY: usize = 10 << 20;
+
+/// Compiles a loaded file; its structural errors are reported together with the semantic ones.
+pub fn compile_loaded(loaded: &Loaded) -> Result<Plan, Vec<ConfigError>> {
+    match compile(&loaded.file, &loaded.raw) {
+        Ok(plan) if loaded.errors.is_empty() => Ok(plan),
+        Ok(_) => Err(loaded.errors.clone()),
+        Err(mut errs) => {
+            let mut all = loaded.errors.clone();
+            all.append(&mut errs);
+            Err(all)
+        }
+    }
+}
+
+/// Validates `raw` (from `file`) into a plan, or returns all errors.
+pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
+    let mut e = Errors::new(file);
+    let listen_s = raw.server.listen.as_deref().unwrap_or("0.0.0.0:9464");
+    let listen = listen_s.parse::<SocketAddr>().unwrap_or_else(|_| {
+        e.push(
+            "server.listen",
+            format!("{listen_s:?} is not an address (e.g. 0.0.0.0:9464)"),
+        );
+        SocketAddr::from(([0, 0, 0, 0], 9464))
+    });
+    let retention = e.duration_or(
+        "results.retention",
+        &raw.results.retention,
+        Duration::from_secs(180 * 86_400),
+    );
+    let shutdown_timeout = e.duration_or(
+        "shutdown_timeout",
+        &raw.shutdown_timeout,
+        Duration::from_secs(20),
+    );
+    let max_concurrent_runs = raw
+        .max_concurrent_runs
+        .map(|n| e.count("max_concurrent_runs", n, 1) as usize);
+    if let Some(r) = raw.safety.max_rps
+        && !(r.is_finite() && r > 0.0)
+    {
+        e.push("safety.max_rps", format!("{r} must be a positive number"));
+    }
+    let default_timeout = e.duration_or("defaults.timeout", &raw.defaults.timeout, DEFAULT_TIMEOUT);
+
+    let mut scenarios = BTreeMap::new();
+    for (name, rs) in &raw.scenarios {
+        let s = compile_scenario(name, rs, raw, default_timeout, &mut e);
+        scenarios.insert(name.clone(), Arc::new(s));
+    }
+    if let Some(max) = raw.safety.max_rps {
+        let total: f64 = scenarios.values().filter_map(|s| s.peak_rate()).sum();
+        if total > max {
+            e.push(
+                "safety.max_rps",
+                format!(
+                    "the scenarios together can ask for {total:.1} requests/s, above max_rps {max}"
+                ),
+            );
+        }
+    }
+    if !e.is_empty() {
+        return Err(e.list);
+    }
+    Ok(Plan {
+        source: file.to_string(),
+        listen,
+        admin_token_file: raw.server.admin_token_file.as_ref().map(PathBuf::from),
+        state_dir: PathBuf::from(raw.state_dir.as_deref().unwrap_or("state")),
+        results_dir: PathBuf::from(raw.results.dir.as_deref().unwrap_or("results")),
+        retention,
+        allowed_hosts: raw.safety.allowed_hosts.clone(),
+        max_rps: raw.safety.max_rps,
+        max_concurrent_runs,
+        shutdown_timeout,
+        scenarios,
+    })
+}
+
+fn compile_scenario(
+    name: &str,
+    rs: &RawScenario,
+    raw: &RawConfig,
+    default_timeout: Duration,
+    e: &mut Errors,
+) -> Scenario {
+    let path = format!("scenarios.{name}");
+    let p = |field: &str| format!("{path}.{field}");
+    if !valid_name(name) {
+        e.push(
+            &path,
+            format!("{name:?} is not a valid scenario name (letters, digits, _ and -)"),
+        );
+    }
+    let schedule = compile_schedule(&rs.schedule, &p("schedule"), e);
+    let target = rs.target.as_ref();
+    let base_url =
+        target
+            .and_then(|t| t.base_url.as_deref())
+            .and_then(|b| match url::Url::parse(b) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                    Some(u)
+                }
+                _ => {
+                    e.push(
+                        p("target.base_url"),
+                        format!("{b:?} is not a valid http(s) URL"),
+                    );
+                    None
+                }
+            });
+    let timeout = match target.and_then(|t| t.timeout.as_ref()) {
+        Some(t) => e
+            .duration(&p("target.timeout"), t)
+            .unwrap_or(default_timeout),
+        None => default_timeout,
+    };
+    let max_body_bytes = match target.and_then(|t| t.max_body_bytes) {
+        Some(n) if n < 1 => {
+            e.push(
+                p("target.max_body_bytes"),
+                format!("{n} must be at least 1"),
+            );
+            DEFAULT_MAX_BODY
+        }
+        Some(n) => n as usize,
+        None => DEFAULT_MAX_BODY,
+    };
+    let load = match &rs.load {
+        Some(l) => compile_load(l, &p("load"), e),
+        None => {
+            e.push(&path, "missing load (an executor such as constant-vus)");
+            compile_load(
+                &crate::config::RawLoad::ConstantVus {
+                    vus: 1,
+                    duration: "1s".into(),
+                    graceful_stop: None,
+                },
+                &p("load"),
+                e,
+            )
+        }
+    };
+
+    let mut templates = Templates::new();
+    let mut requests = Vec::new();
+    let mut hosts = BTreeSet::new();
+    if let Some(b) = &base_url {
+        hosts.insert(b.host_str().unwrap_or_default().to_string());
+    }
+    let base_s = base_url.as_ref().map(|u| u.as_str().to_string());
+    let mut cx = RequestCtx {
+        base_url: base_s.as_deref(),
+        defaults: &raw.defaults,
+        timeout,
+        templates: &mut templates,
+        requests: &mut requests,
+        hosts: &mut hosts,
+    };
+    if rs.mix.is_empty() {
+        e.push(p("mix"), "at least one entry is required");
+    }
+    let mut mix = Vec::new();
+    let mut weights = Vec::new();
+    for (i, entry) in rs.mix.iter().enumerate() {
+        let ep = format!("{path}.mix[{i}]");
+        let w = entry.weight.unwrap_or(1.0);
+        if !(w.is_finite() && w >= 0.0) {
+            e.push(format!("{ep}.weight"), format!("{w} must not be negative"));
+        }
+        weights.push(w.max(0.0));
+        mix.push(compile_entry(entry, &ep, &mut cx, e));
+    }
+    let total: f64 = weights.iter().sum();
+    if !rs.mix.is_empty() && total <= 0.0 {
+        e.push(
+            p("mix"),
+            "all weights are zero; at least one entry needs a positive weight",
+        );
+    }
+    let mut acc = 0.0;
+    let cumulative_weights = weights
+        .iter()
+        .map(|w| {
+            acc += w / total.max(f64::MIN_POSITIVE);
+            acc
+        })
+        .collect();
+
+    if !raw.safety.allowed_hosts.is_empty() {
+        for h in &hosts {
+            if !raw.safety.allowed_hosts.iter().any(|a| a == h) {
+                e.push(
+                    p("target"),
+                    format!(
+                        "host {h:?} is not in safety.allowed_hosts {:?}",
+                        raw.safety.allowed_hosts
+                    ),
+                );
+            }
+        }
+    }
+
+    let thresholds = compile_thresholds(rs, &requests, &p("thresholds"), e);
+    let consecutive_breaches = match rs.incident.as_ref().and_then(|i| i.consecutive_breaches) {
+        Some(n) => e.count(&p("incident.consecutive_breaches"), n, 1),
+        None => 2,
+    };
+    let mut h = DefaultHasher::new();
+    format!("{rs:?}{:?}", raw.defaults).hash(&mut h);
+    Scenario {
+        name: name.to_string(),
+        schedule,
+        base_url,
+        insecure_skip_verify: target.is_some_and(|t| t.insecure_skip_verify),
+        h2c: target.is_some_and(|t| t.h2c),
+        max_body_bytes,
+        load,
+        mix,
+        cumulative_weights,
+        requests,
+        templates: Arc::new(templates),
+        thresholds,
+        consecutive_breaches,
+        fingerprint: h.finish(),
+    }
+}
+
+fn compile_thresholds(
+    rs: &RawScenario,
+    requests: &[super::RequestMeta],
+    path: &str,
+    e: &mut Errors,
+) -> Vec<Threshold> {
+    let mut out = Vec::new();
+    for (key, exprs) in &rs.thresholds {
+        for (i, x) in exprs.iter().enumerate() {
+            let tp = format!("{path}.{key}[{i}]");
+            let (expr, abort, delay) = match x {
+                RawThresholdExpr::Plain(s) => (s.as_str(), false, None),
+                RawThresholdExpr::Full(f) => (
+                    f.threshold.as_str(),
+                    f.abort_on_fail,
+                    f.delay_abort_eval
+                        .as_ref()
+                        .and_then(|d| e.duration(&format!("{tp}.delay_abort_eval"), d)),
+                ),
+            };
+            match threshold::parse(key, expr) {
+                Ok(mut t) => {
+                    t.abort_on_fail = abort;
+                    t.delay_abort_eval = delay;
+                    for (k, v) in &t.filter.0 {
+                        let known = match k {
+                            TagKey::Request => requests.iter().any(|r| &r.name == v),
+                            TagKey::Group => requests.iter().any(|r| &r.group == v),
+                            _ => true,
+                        };
+                        if !known {
+                            let tag = if *k == TagKey::Request {
+                                "request"
+                            } else {
+                                "group"
+                            };
+                            e.push(
+                                &tp,
+                                format!("filters on {tag} {v:?}, which the mix does not have"),
+                            );
+                        }
+                    }
+                    out.push(t);
+                }
+                Err(err) => e.push(&tp, err.to_string()),
+            }
+        }
+    }
+    out
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}

@@ -1,0 +1,467 @@
+//! Validated actions: the weighted mix, journeys of steps, requests and checks.
+//!
+//! A single-request mix entry is a journey of one step, so the engine has one code path.
+
+use super::errors::Errors;
+use super::template::{Templates, Tmpl};
+use crate::config::{RawBody, RawCheck, RawDefaults, RawMixEntry, RawRequest, RawStep};
+use bytes::Bytes;
+use hyper::http::{HeaderName, HeaderValue, Method};
+use regex::Regex;
+use serde_json_path::JsonPath;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// Static facts about one named request, shared by recorder, metrics and summaries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestMeta {
+    pub name: String,
+    pub group: String,
+    pub method: String,
+    /// Labels of its checks, in order.
+    pub checks: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MixEntry {
+    pub name: String,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Step {
+    Request(Box<RequestStep>),
+    /// Uniform pause in [min, max].
+    Think {
+        min: Duration,
+        max: Duration,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct RequestStep {
+    /// Index into `Scenario::requests`.
+    pub index: usize,
+    pub method: Method,
+    /// Absolute URL (base_url already prefixed).
+    pub url: Tmpl,
+    pub headers: Vec<(HeaderName, Tmpl)>,
+    pub body: Body,
+    pub timeout: Duration,
+    pub checks: Vec<Check>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    None,
+    /// Fully known at plan time.
+    Static {
+        bytes: Bytes,
+        content_type: &'static str,
+    },
+    Text(Tmpl),
+    /// JSON whose string leaves may be templates.
+    Json(JsonT),
+}
+
+/// A JSON value whose strings may be templates.
+#[derive(Debug, Clone)]
+pub enum JsonT {
+    Value(serde_json::Value),
+    Str(Tmpl),
+    Array(Vec<JsonT>),
+    Object(Vec<(String, JsonT)>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: String,
+    pub kind: CheckKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum CheckKind {
+    Status(Vec<u16>),
+    BodyContains(String),
+    JsonExists {
+        path: JsonPath,
+        exists: bool,
+    },
+    JsonEquals {
+        path: JsonPath,
+        value: serde_json::Value,
+    },
+    Header {
+        name: HeaderName,
+        matches: Regex,
+    },
+    MaxDuration(Duration),
+}
+
+/// What a request needs from its scenario to compile.
+pub struct RequestCtx<'a> {
+    pub base_url: Option<&'a str>,
+    pub defaults: &'a RawDefaults,
+    pub timeout: Duration,
+    pub templates: &'a mut Templates,
+    pub requests: &'a mut Vec<RequestMeta>,
+    /// Hosts seen in static URLs, for the safety check.
+    pub hosts: &'a mut BTreeSet<String>,
+}
+
+pub fn compile_entry(
+    raw: &RawMixEntry,
+    path: &str,
+    cx: &mut RequestCtx,
+    e: &mut Errors,
+) -> MixEntry {
+    let group = raw.group.clone().unwrap_or_default();
+    let mut steps = Vec::new();
+    match (&raw.request, raw.steps.is_empty()) {
+        (Some(req), true) => {
+            let p = format!("{path}.request");
+            steps.push(compile_request(
+                req,
+                &raw.name,
+                &group,
+                &raw.checks,
+                path,
+                &p,
+                cx,
+                e,
+            ));
+        }
+        (None, false) => {
+            if !raw.checks.is_empty() {
+                e.push(
+                    format!("{path}.checks"),
+                    "checks of a journey belong to its steps",
+                );
+            }
+            for (i, s) in raw.steps.iter().enumerate() {
+                let sp = format!("{path}.steps[{i}]");
+                steps.push(compile_step(s, raw, i, &group, &sp, cx, e));
+            }
+        }
+        (Some(_), false) => e.push(path, "has both request and steps; use one"),
+        (None, true) => e.push(path, "needs a request or steps"),
+    }
+    MixEntry {
+        name: raw.name.clone(),
+        steps,
+    }
+}
+
+fn compile_step(
+    s: &RawStep,
+    entry: &RawMixEntry,
+    i: usize,
+    group: &str,
+    path: &str,
+    cx: &mut RequestCtx,
+    e: &mut Errors,
+) -> Step {
+    match (&s.request, &s.think) {
+        (Some(req), None) => {
+            let name = s
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{}_{i}", entry.name));
+            let group = s.group.as_deref().unwrap_or(group);
+            let rp = format!("{path}.request");
+            compile_request(req, &name, group, &s.checks, path, &rp, cx, e)
+        }
+        (None, Some(think)) => parse_think(think, &format!("{path}.think"), e),
+        _ => {
+            e.push(path, "a step is either a request or a think");
+            Step::Think {
+                min: Duration::ZERO,
+                max: Duration::ZERO,
+            }
+        }
+    }
+}
+
+fn parse_think(s: &str, path: &str, e: &mut Errors) -> Step {
+    let (a, b) = s.split_once("..").unwrap_or((s, s));
+    let min = e.duration(path, a).unwrap_or_default();
+    let max = e.duration(path, b).unwrap_or(min);
+    if max < min {
+        e.push(path, format!("{s:?}: the range ends before it starts"));
+    }
+    Step::Think {
+        min,
+        max: max.max(min),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compile_request(
+    raw: &RawRequest,
+    name: &str,
+    group: &str,
+    checks: &[RawCheck],
+    owner: &str,
+    path: &str,
+    cx: &mut RequestCtx,
+    e: &mut Errors,
+) -> Step {
+    if cx.requests.iter().any(|r| r.name == name) {
+        e.push(owner, format!("duplicate request name {name:?}"));
+    }
+    let method_s = raw.method.as_deref().unwrap_or("GET").to_ascii_uppercase();
+    let method = Method::from_bytes(method_s.as_bytes()).unwrap_or_else(|_| {
+        e.push(
+            format!("{path}.method"),
+            format!("{method_s:?} is not an HTTP method"),
+        );
+        Method::GET
+    });
+    let url = compile_url(&raw.url, &format!("{path}.url"), cx, e);
+    let mut merged: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for (k, v) in &cx.defaults.headers {
+        merged.insert(
+            k.to_ascii_lowercase(),
+            (format!("defaults.headers.{k}"), v.clone()),
+        );
+    }
+    for (k, v) in &raw.headers {
+        merged.insert(
+            k.to_ascii_lowercase(),
+            (format!("{path}.headers.{k}"), v.clone()),
+        );
+    }
+    let mut headers = Vec::new();
+    for (k, (hp, v)) in merged {
+        let Ok(hn) = HeaderName::from_bytes(k.as_bytes()) else {
+            e.push(hp, format!("{k:?} is not a header name"));
+            continue;
+        };
+        match cx.templates.add(&hp, &v) {
+            Ok(Tmpl::Static(s)) if HeaderValue::from_str(&s).is_err() => {
+                e.push(hp, "is not a valid header value")
+            }
+            Ok(t) => headers.push((hn, t)),
+            Err(msg) => e.push(hp, msg),
+        }
+    }
+    let body = match &raw.body {
+        None => Body::None,
+        Some(b) => compile_body(b, &format!("{path}.body"), cx.templates, e),
+    };
+    let timeout = match &raw.timeout {
+        Some(t) => e
+            .duration(&format!("{path}.timeout"), t)
+            .unwrap_or(cx.timeout),
+        None => cx.timeout,
+    };
+    let checks = compile_checks(checks, owner, e);
+    cx.requests.push(RequestMeta {
+        name: name.to_string(),
+        group: group.to_string(),
+        method: method.as_str().to_string(),
+        checks: checks.iter().map(|c| c.name.clone()).collect(),
+    });
+    Step::Request(Box::new(RequestStep {
+        index: cx.requests.len() - 1,
+        method,
+        url,
+        headers,
+        body,
+        timeout,
+        checks,
+    }))
+}
+
+fn compile_url(raw: &str, path: &str, cx: &mut RequestCtx, e: &mut Errors) -> Tmpl {
+    let absolute = raw.starts_with("http://") || raw.starts_with("https://");
+    let full = match (absolute, cx.base_url) {
+        (true, _) => raw.to_string(),
+        (false, Some(base)) => format!(
+            "{}/{}",
+            base.trim_end_matches('/'),
+            raw.trim_start_matches('/')
+        ),
+        (false, None) => {
+            e.push(
+                path,
+                format!("{raw:?} is relative but the scenario has no target.base_url"),
+            );
+            return Tmpl::Static(raw.to_string());
+        }
+    };
+    match cx.templates.add(path, &full) {
+        Ok(Tmpl::Static(s)) => {
+            match url::Url::parse(&s) {
+                Ok(u) if u.host_str().is_some() && matches!(u.scheme(), "http" | "https") => {
+                    cx.hosts
+                        .insert(u.host_str().unwrap_or_default().to_string());
+                }
+                _ => e.push(path, format!("{s:?} is not a valid http(s) URL")),
+            }
+            Tmpl::Static(s)
+        }
+        Ok(t) => t,
+        Err(msg) => {
+            e.push(path, msg);
+            Tmpl::Static(full)
+        }
+    }
+}
+
+fn compile_body(b: &RawBody, path: &str, t: &mut Templates, e: &mut Errors) -> Body {
+    match (&b.json, &b.text) {
+        (Some(j), None) => match json_template(j, &format!("{path}.json"), t, e) {
+            JsonT::Value(v) => Body::Static {
+                bytes: Bytes::from(serde_json::to_vec(&v).unwrap_or_default()),
+                content_type: "application/json",
+            },
+            other => Body::Json(other),
+        },
+        (None, Some(s)) => match t.add(&format!("{path}.text"), s) {
+            Ok(Tmpl::Static(s)) => Body::Static {
+                bytes: Bytes::from(s),
+                content_type: "text/plain; charset=utf-8",
+            },
+            Ok(tp) => Body::Text(tp),
+            Err(msg) => {
+                e.push(format!("{path}.text"), msg);
+                Body::None
+            }
+        },
+        _ => {
+            e.push(path, "needs exactly one of json or text");
+            Body::None
+        }
+    }
+}
+
+/// Templates in string leaves; `JsonT::Value` when nothing is dynamic.
+fn json_template(v: &serde_json::Value, path: &str, t: &mut Templates, e: &mut Errors) -> JsonT {
+    use serde_json::Value as V;
+    match v {
+        V::String(s) => match t.add(path, s) {
+            Ok(Tmpl::Static(_)) => JsonT::Value(v.clone()),
+            Ok(tp) => JsonT::Str(tp),
+            Err(msg) => {
+                e.push(path, msg);
+                JsonT::Value(v.clone())
+            }
+        },
+        V::Array(items) => {
+            let parts: Vec<JsonT> = items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| json_template(x, &format!("{path}[{i}]"), t, e))
+                .collect();
+            if parts.iter().all(|p| matches!(p, JsonT::Value(_))) {
+                JsonT::Value(v.clone())
+            } else {
+                JsonT::Array(parts)
+            }
+        }
+        V::Object(map) => {
+            let parts: Vec<(String, JsonT)> = map
+                .iter()
+                .map(|(k, x)| (k.clone(), json_template(x, &format!("{path}.{k}"), t, e)))
+                .collect();
+            if parts.iter().all(|(_, p)| matches!(p, JsonT::Value(_))) {
+                JsonT::Value(v.clone())
+            } else {
+                JsonT::Object(parts)
+            }
+        }
+        _ => JsonT::Value(v.clone()),
+    }
+}
+
+fn compile_checks(raw: &[RawCheck], owner: &str, e: &mut Errors) -> Vec<Check> {
+    let mut out: Vec<Check> = Vec::new();
+    for (i, c) in raw.iter().enumerate() {
+        let p = format!("{owner}.checks[{i}]");
+        let mut kinds: Vec<(String, CheckKind)> = Vec::new();
+        if let Some(codes) = &c.status {
+            let mut ok = Vec::new();
+            for (j, code) in codes.iter().enumerate() {
+                if (100..=599).contains(code) {
+                    ok.push(*code as u16);
+                } else {
+                    e.push(
+                        format!("{p}.status[{j}]"),
+                        format!("{code} is not an HTTP status"),
+                    );
+                }
+            }
+            kinds.push(("status".into(), CheckKind::Status(ok)));
+        }
+        if let Some(s) = &c.body_contains {
+            kinds.push(("body_contains".into(), CheckKind::BodyContains(s.clone())));
+        }
+        if let Some(j) = &c.json {
+            match JsonPath::parse(&j.path) {
+                Ok(path) => {
+                    let label = format!("json:{}", j.path);
+                    let kind = match (&j.equals, j.exists) {
+                        (Some(v), _) => CheckKind::JsonEquals {
+                            path,
+                            value: v.clone(),
+                        },
+                        (None, x) => CheckKind::JsonExists {
+                            path,
+                            exists: x.unwrap_or(true),
+                        },
+                    };
+                    kinds.push((label, kind));
+                }
+                Err(err) => e.push(
+                    format!("{p}.json.path"),
+                    format!("{:?} is not a JSON path: {err}", j.path),
+                ),
+            }
+        }
+        if let Some(h) = &c.header {
+            let name = HeaderName::from_bytes(h.name.to_ascii_lowercase().as_bytes());
+            let re = Regex::new(&h.matches);
+            match (name, re) {
+                (Ok(name), Ok(matches)) => kinds.push((
+                    format!("header:{}", h.name.to_ascii_lowercase()),
+                    CheckKind::Header { name, matches },
+                )),
+                (Err(_), _) => e.push(
+                    format!("{p}.header.name"),
+                    format!("{:?} is not a header name", h.name),
+                ),
+                (_, Err(err)) => e.push(
+                    format!("{p}.header.matches"),
+                    format!("{:?} is not a regular expression: {err}", h.matches),
+                ),
+            }
+        }
+        if let Some(d) = &c.max_duration
+            && let Some(d) = e.duration(&format!("{p}.max_duration"), d)
+        {
+            kinds.push(("max_duration".into(), CheckKind::MaxDuration(d)));
+        }
+        let given = [
+            c.status.is_some(),
+            c.body_contains.is_some(),
+            c.json.is_some(),
+            c.header.is_some(),
+            c.max_duration.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            e.push(
+                &p,
+                "needs exactly one of status, body_contains, json, header, max_duration",
+            );
+        }
+        for (label, kind) in kinds.into_iter().take(1) {
+            let mut name = c.name.clone().unwrap_or(label);
+            if out.iter().any(|x| x.name == name) {
+                name = format!("{name}#{i}");
+            }
+            out.push(Check { name, kind });
+        }
+    }
+    out
+}
