@@ -10,3 +10,4 @@ pub mod load;
 pub mod plan;
 pub mod target;
 pub mod verdict;
+pub mod record;

@@ -1,0 +1,232 @@
+//! The recorder: the only place samples go.
+//!
+//! Each run has one `Recorder`. Samples land in one of a few shards (chosen by VU), each behind
+//! its own mutex, so the hot path takes no global lock; shards are merged into a `RunSnapshot`
+//! for progress, abort checks and the final verdict. Histograms are exact HdrHistograms in
+//! microseconds with 3 significant figures. A `Sink` (the Prometheus families, attached by the
+//! daemon) sees every sample as it happens.
+
+mod snapshot;
+
+pub use snapshot::RunSnapshot;
+
+use crate::client::FailureReason;
+use crate::plan::RequestMeta;
+use hdrhistogram::Histogram;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Live view of samples, for telemetry outside the run (Prometheus).
+pub trait Sink: Send + Sync {
+    /// One finished request; `status` is None when no response arrived.
+    fn request(&self, request: usize, status: Option<u16>, latency: Duration, failure: Option<FailureReason>, checks: &[bool]);
+    fn iteration(&self, lag: Duration);
+    fn dropped_iteration(&self);
+}
+
+/// Counters readable at any time without merging shards (progress line).
+#[derive(Default)]
+pub struct Live {
+    pub requests: AtomicU64,
+    pub failures: AtomicU64,
+    pub iterations: AtomicU64,
+    pub dropped: AtomicU64,
+}
+
+pub(crate) fn new_hist() -> Histogram<u64> {
+    // Auto-resizing, so memory follows the largest latency actually seen.
+    Histogram::new(3).expect("3 significant figures is a valid histogram")
+}
+
+fn micros(d: Duration) -> u64 {
+    (d.as_micros() as u64).max(1)
+}
+
+/// Samples of one (request, status) pair.
+#[derive(Clone)]
+pub(crate) struct StatusCell {
+    /// 0 = no response (transport failure).
+    pub status: u16,
+    pub latency: Histogram<u64>,
+    pub count: u64,
+    pub failed: u64,
+}
+
+#[derive(Clone, Default)]
+pub(crate) struct RequestCell {
+    pub by_status: Vec<StatusCell>,
+    /// [passes, fails] per check, in `RequestMeta::checks` order.
+    pub checks: Vec<[u64; 2]>,
+    pub reasons: [u64; FailureReason::ALL.len()],
+}
+
+#[derive(Clone)]
+pub(crate) struct Shard {
+    pub requests: Vec<RequestCell>,
+    pub iteration: Histogram<u64>,
+    pub lag: Histogram<u64>,
+}
+
+impl Shard {
+    fn new(meta: &[RequestMeta]) -> Self {
+        Shard {
+            requests: meta
+                .iter()
+                .map(|m| RequestCell {
+                    checks: vec![[0, 0]; m.checks.len()],
+                    ..Default::default()
+                })
+                .collect(),
+            iteration: new_hist(),
+            lag: new_hist(),
+        }
+    }
+}
+
+pub struct Recorder {
+    started: Instant,
+    meta: Arc<[RequestMeta]>,
+    shards: Box<[Mutex<Shard>]>,
+    pub live: Live,
+    sink: Option<Arc<dyn Sink>>,
+}
+
+impl Recorder {
+    pub fn new(meta: Arc<[RequestMeta]>, sink: Option<Arc<dyn Sink>>) -> Self {
+        let n = std::thread::available_parallelism().map_or(2, |n| n.get()) * 4;
+        Recorder {
+            started: Instant::now(),
+            shards: (0..n).map(|_| Mutex::new(Shard::new(&meta))).collect(),
+            meta,
+            live: Live::default(),
+            sink,
+        }
+    }
+
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    fn shard(&self, vu: u32) -> std::sync::MutexGuard<'_, Shard> {
+        let m = &self.shards[vu as usize % self.shards.len()];
+        m.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One request: its latency (from the intended start in open models), status or failure,
+    /// and the results of its checks.
+    pub fn request(
+        &self,
+        vu: u32,
+        request: usize,
+        status: Option<u16>,
+        latency: Duration,
+        failure: Option<FailureReason>,
+        checks: &[bool],
+    ) {
+        let failed = failure.is_some_and(|f| f != FailureReason::Check);
+        self.live.requests.fetch_add(1, Ordering::Relaxed);
+        if failed {
+            self.live.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        {
+            let mut shard = self.shard(vu);
+            let cell = &mut shard.requests[request];
+            let code = status.unwrap_or(0);
+            let sc = match cell.by_status.iter().position(|c| c.status == code) {
+                Some(i) => &mut cell.by_status[i],
+                None => {
+                    cell.by_status.push(StatusCell {
+                        status: code,
+                        latency: new_hist(),
+                        count: 0,
+                        failed: 0,
+                    });
+                    cell.by_status.last_mut().expect("just pushed")
+                }
+            };
+            sc.count += 1;
+            sc.failed += failed as u64;
+            let _ = sc.latency.record(micros(latency));
+            for (slot, ok) in cell.checks.iter_mut().zip(checks) {
+                slot[!*ok as usize] += 1;
+            }
+            if let Some(f) = failure {
+                cell.reasons[f as usize] += 1;
+            }
+            if checks.iter().any(|ok| !ok) && failure != Some(FailureReason::Check) {
+                cell.reasons[FailureReason::Check as usize] += 1;
+            }
+        }
+        if let Some(s) = &self.sink {
+            s.request(request, status, latency, failure, checks);
+        }
+    }
+
+    /// One finished iteration; `lag` is how late it started against its intended start.
+    pub fn iteration(&self, vu: u32, duration: Duration, lag: Duration) {
+        self.live.iterations.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut shard = self.shard(vu);
+            let _ = shard.iteration.record(micros(duration));
+            let _ = shard.lag.record(micros(lag));
+        }
+        if let Some(s) = &self.sink {
+            s.iteration(lag);
+        }
+    }
+
+    /// An iteration the open model could not start because every VU was busy.
+    pub fn dropped(&self) {
+        self.live.dropped.fetch_add(1, Ordering::Relaxed);
+        if let Some(s) = &self.sink {
+            s.dropped_iteration();
+        }
+    }
+
+    /// Merges all shards (cost grows with requests × statuses, not with samples).
+    pub fn snapshot(&self) -> RunSnapshot {
+        let mut merged = Shard::new(&self.meta);
+        for m in self.shards.iter() {
+            let shard = m.lock().unwrap_or_else(|p| p.into_inner());
+            merged.merge(&shard);
+        }
+        RunSnapshot::new(
+            self.meta.clone(),
+            merged,
+            self.live.iterations.load(Ordering::Relaxed),
+            self.live.dropped.load(Ordering::Relaxed),
+            self.started.elapsed(),
+        )
+    }
+}
+
+impl Shard {
+    fn merge(&mut self, other: &Shard) {
+        for (a, b) in self.requests.iter_mut().zip(&other.requests) {
+            for sc in &b.by_status {
+                match a.by_status.iter_mut().find(|c| c.status == sc.status) {
+                    Some(c) => {
+                        c.count += sc.count;
+                        c.failed += sc.failed;
+                        let _ = c.latency.add(&sc.latency);
+                    }
+                    None => a.by_status.push(sc.clone()),
+                }
+            }
+            for (x, y) in a.checks.iter_mut().zip(&b.checks) {
+                x[0] += y[0];
+                x[1] += y[1];
+            }
+            for (x, y) in a.reasons.iter_mut().zip(&b.reasons) {
+                *x += y;
+            }
+        }
+        let _ = self.iteration.add(&other.iteration);
+        let _ = self.lag.add(&other.lag);
+    }
+}

@@ -1,0 +1,132 @@
+//! A merged, immutable view of a run's samples: what verdicts and summaries read.
+
+use super::{RequestCell, Shard, new_hist};
+use crate::client::FailureReason;
+use crate::plan::RequestMeta;
+use crate::plan::threshold::{TagFilter, TagKey};
+use crate::verdict::RunNumbers;
+use hdrhistogram::Histogram;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct RunSnapshot {
+    meta: Arc<[RequestMeta]>,
+    shard: Shard,
+    pub iterations: u64,
+    pub dropped: u64,
+    pub elapsed: Duration,
+}
+
+impl RunSnapshot {
+    pub(super) fn new(meta: Arc<[RequestMeta]>, shard: Shard, iterations: u64, dropped: u64, elapsed: Duration) -> Self {
+        RunSnapshot { meta, shard, iterations, dropped, elapsed }
+    }
+
+    pub fn meta(&self) -> &[RequestMeta] {
+        &self.meta
+    }
+
+    fn matches(&self, i: usize, status: Option<u16>, f: &TagFilter) -> bool {
+        let m = &self.meta[i];
+        f.0.iter().all(|(k, v)| match k {
+            TagKey::Request => &m.name == v,
+            TagKey::Group => &m.group == v,
+            TagKey::Method => m.method.eq_ignore_ascii_case(v),
+            TagKey::Status => status.is_none_or(|s| s.to_string() == *v),
+        })
+    }
+
+    fn cells(&self) -> impl Iterator<Item = (usize, &RequestCell)> {
+        self.shard.requests.iter().enumerate()
+    }
+
+    /// Latency histogram of one request (all statuses), µs.
+    pub fn request_histogram(&self, i: usize) -> Histogram<u64> {
+        let mut h = new_hist();
+        for sc in &self.shard.requests[i].by_status {
+            let _ = h.add(&sc.latency);
+        }
+        h
+    }
+
+    /// (requests, failed) of one request.
+    pub fn request_counts(&self, i: usize) -> (u64, u64) {
+        self.shard.requests[i]
+            .by_status
+            .iter()
+            .fold((0, 0), |(n, f), c| (n + c.count, f + c.failed))
+    }
+
+    /// [passes, fails] per check of one request.
+    pub fn request_checks(&self, i: usize) -> &[[u64; 2]] {
+        &self.shard.requests[i].checks
+    }
+
+    /// Failures of one request by reason.
+    pub fn request_reasons(&self, i: usize) -> impl Iterator<Item = (FailureReason, u64)> + '_ {
+        FailureReason::ALL
+            .iter()
+            .map(move |r| (*r, self.shard.requests[i].reasons[*r as usize]))
+    }
+
+    pub fn lag(&self) -> &Histogram<u64> {
+        &self.shard.lag
+    }
+}
+
+impl RunNumbers for RunSnapshot {
+    fn request_latency(&self, filter: &TagFilter) -> Option<Histogram<u64>> {
+        let mut h = new_hist();
+        for (i, cell) in self.cells() {
+            for sc in &cell.by_status {
+                if self.matches(i, Some(sc.status), filter) {
+                    let _ = h.add(&sc.latency);
+                }
+            }
+        }
+        (h.len() > 0).then_some(h)
+    }
+
+    fn iteration_latency(&self) -> Option<Histogram<u64>> {
+        (self.shard.iteration.len() > 0).then(|| self.shard.iteration.clone())
+    }
+
+    fn requests(&self, filter: &TagFilter) -> (u64, u64) {
+        let mut n = (0, 0);
+        for (i, cell) in self.cells() {
+            for sc in &cell.by_status {
+                if self.matches(i, Some(sc.status), filter) {
+                    n.0 += sc.count;
+                    n.1 += sc.failed;
+                }
+            }
+        }
+        n
+    }
+
+    fn checks(&self, filter: &TagFilter) -> (u64, u64) {
+        let mut n = (0, 0);
+        for (i, cell) in self.cells() {
+            // Checks are counted per request, not per status: a status filter cannot narrow them.
+            if self.matches(i, None, filter) {
+                for c in &cell.checks {
+                    n.0 += c[0];
+                    n.1 += c[1];
+                }
+            }
+        }
+        n
+    }
+
+    fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    fn dropped_iterations(&self) -> u64 {
+        self.dropped
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+}
