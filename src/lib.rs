@@ -4,10 +4,20 @@
 //! verdict → state → report / telemetry`. A module imports only from its left; `app` wires
 //! them together.
 
+pub mod action;
+pub mod app;
+pub mod cli;
 pub mod client;
+pub mod cmd;
 pub mod config;
 pub mod load;
 pub mod plan;
-pub mod target;
-pub mod verdict;
 pub mod record;
+pub mod report;
+pub mod run;
+pub mod schedule;
+pub mod server;
+pub mod state;
+pub mod target;
+pub mod telemetry;
+pub mod verdict;

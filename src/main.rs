@@ -1,1 +1,75 @@
-fn main() {}
+//! Entry point: parse the CLI, build the runtime, run the command, map errors to exit codes.
+//!
+//! Exit codes: 0 success / pass, 1 other error, 2 invalid config or arguments, 99 a threshold
+//! failed (or a regression beyond the limit in `report`).
+
+use clap::Parser;
+use soakd::cli::{Cli, Command, LogFormat};
+use soakd::cmd::{self, Exit};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    init_logs(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let exit = runtime.block_on(async move {
+        match cli.command {
+            Command::Check { config } => cmd::check::run(&config),
+            Command::Schema => cmd::schema(),
+            Command::Once(args) => cmd::once::run(args).await,
+            Command::Target { listen } => cmd::target(listen).await,
+            Command::Report {
+                summary,
+                baseline,
+                markdown,
+                max_regression,
+            } => cmd::report::run(
+                &summary,
+                baseline.as_deref(),
+                markdown.as_deref(),
+                max_regression,
+            ),
+            Command::Run { config, shard } => cmd::daemon::run(&config, shard.as_deref()).await,
+            Command::Demo { listen, target } => cmd::daemon::demo(listen, target).await,
+        }
+    });
+    match exit {
+        Exit::Ok => ExitCode::SUCCESS,
+        Exit::Invalid(msg) => {
+            eprintln!("{msg}");
+            ExitCode::from(2)
+        }
+        Exit::ThresholdsFailed => ExitCode::from(99),
+        Exit::Error(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logs(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("SOAKD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => b.json().init(),
+        LogFormat::Text => b.init(),
+    }
+}

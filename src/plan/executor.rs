@@ -216,6 +216,83 @@ impl Load {
     }
 }
 
+impl Load {
+    /// Replica `index` of `count`'s share: rates divided by `count`, VUs and iterations split
+    /// so that the replicas together run exactly the whole (like k6 execution segments).
+    pub fn sharded(&self, index: u32, count: u32) -> Load {
+        let n = count.max(1);
+        let part = |v: u32| v / n + u32::from(index < v % n);
+        let rate = |r: f64| r / n as f64;
+        let stages = |v: &[Stage], f: &dyn Fn(f64) -> f64| {
+            v.iter()
+                .map(|s| Stage {
+                    duration: s.duration,
+                    target: f(s.target),
+                })
+                .collect()
+        };
+        let executor = match &self.executor {
+            Executor::ConstantVus { vus, duration } => Executor::ConstantVus {
+                vus: part(*vus),
+                duration: *duration,
+            },
+            Executor::RampingVus {
+                start_vus,
+                stages: st,
+                graceful_ramp_down,
+            } => Executor::RampingVus {
+                start_vus: part(*start_vus),
+                stages: stages(st, &|t| part(t.round() as u32) as f64),
+                graceful_ramp_down: *graceful_ramp_down,
+            },
+            Executor::ConstantArrivalRate {
+                rate: r,
+                duration,
+                pre_allocated_vus,
+                max_vus,
+            } => Executor::ConstantArrivalRate {
+                rate: rate(*r),
+                duration: *duration,
+                pre_allocated_vus: part(*pre_allocated_vus).max(1),
+                max_vus: part(*max_vus).max(1),
+            },
+            Executor::RampingArrivalRate {
+                start_rate,
+                stages: st,
+                pre_allocated_vus,
+                max_vus,
+            } => Executor::RampingArrivalRate {
+                start_rate: rate(*start_rate),
+                stages: stages(st, &rate),
+                pre_allocated_vus: part(*pre_allocated_vus).max(1),
+                max_vus: part(*max_vus).max(1),
+            },
+            Executor::PerVuIterations {
+                vus,
+                iterations,
+                max_duration,
+            } => Executor::PerVuIterations {
+                vus: part(*vus),
+                iterations: *iterations,
+                max_duration: *max_duration,
+            },
+            Executor::SharedIterations {
+                vus,
+                iterations,
+                max_duration,
+            } => Executor::SharedIterations {
+                vus: part(*vus).max(1),
+                iterations: part(*iterations),
+                max_duration: *max_duration,
+            },
+        };
+        Load {
+            executor,
+            graceful_stop: self.graceful_stop,
+        }
+    }
+}
+
 /// Validates one `load:` block. `path` is e.g. `scenarios.feed.load`.
 pub fn compile_load(raw: &RawLoad, path: &str, e: &mut Errors) -> Load {
     let p = |field: &str| format!("{path}.{field}");

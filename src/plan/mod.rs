@@ -82,6 +82,13 @@ impl Scenario {
         s
     }
 
+    /// This replica's share of the scenario (see `Load::sharded`).
+    pub fn sharded(&self, index: u32, count: u32) -> Scenario {
+        let mut s = self.clone();
+        s.load = s.load.sharded(index, count);
+        s
+    }
+
     /// Highest request rate this scenario can ask for (per second), when it is bounded.
     pub fn peak_rate(&self) -> Option<f64> {
         self.load.executor.peak_rate()

@@ -20,7 +20,14 @@ use std::time::{Duration, Instant};
 /// Live view of samples, for telemetry outside the run (Prometheus).
 pub trait Sink: Send + Sync {
     /// One finished request; `status` is None when no response arrived.
-    fn request(&self, request: usize, status: Option<u16>, latency: Duration, failure: Option<FailureReason>, checks: &[bool]);
+    fn request(
+        &self,
+        request: usize,
+        status: Option<u16>,
+        latency: Duration,
+        failure: Option<FailureReason>,
+        checks: &[bool],
+    );
     fn iteration(&self, lag: Duration);
     fn dropped_iteration(&self);
 }

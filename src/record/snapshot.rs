@@ -18,8 +18,20 @@ pub struct RunSnapshot {
 }
 
 impl RunSnapshot {
-    pub(super) fn new(meta: Arc<[RequestMeta]>, shard: Shard, iterations: u64, dropped: u64, elapsed: Duration) -> Self {
-        RunSnapshot { meta, shard, iterations, dropped, elapsed }
+    pub(super) fn new(
+        meta: Arc<[RequestMeta]>,
+        shard: Shard,
+        iterations: u64,
+        dropped: u64,
+        elapsed: Duration,
+    ) -> Self {
+        RunSnapshot {
+            meta,
+            shard,
+            iterations,
+            dropped,
+            elapsed,
+        }
     }
 
     pub fn meta(&self) -> &[RequestMeta] {

@@ -1,0 +1,143 @@
+//! Per-run preparation of requests: static parts parsed once, templates rendered per request.
+
+use crate::plan::request::JsonT;
+use crate::plan::{Body, RequestStep, Scenario, Step, Templates, Tmpl};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::http::{HeaderMap, HeaderValue, Request, Uri, header};
+use minijinja::Value;
+
+/// The static half of a request, built once per run.
+pub struct Prepared {
+    uri: Option<Uri>,
+    headers: HeaderMap,
+    dynamic: bool,
+}
+
+impl Prepared {
+    pub fn needs_context(&self) -> bool {
+        self.dynamic
+    }
+
+    /// Builds the request; `ctx` is given when the request has templates.
+    pub fn build(
+        &self,
+        r: &RequestStep,
+        t: &Templates,
+        ctx: Option<&Value>,
+    ) -> Result<Request<Full<Bytes>>, String> {
+        let empty = Value::UNDEFINED;
+        let ctx = ctx.unwrap_or(&empty);
+        let uri = match &self.uri {
+            Some(u) => u.clone(),
+            None => t
+                .render(&r.url, ctx)?
+                .parse::<Uri>()
+                .map_err(|e| e.to_string())?,
+        };
+        let mut headers = self.headers.clone();
+        for (name, tmpl) in &r.headers {
+            if let Tmpl::Dynamic(_) = tmpl {
+                let v = t.render(tmpl, ctx)?;
+                headers.insert(
+                    name.clone(),
+                    HeaderValue::from_str(&v).map_err(|e| e.to_string())?,
+                );
+            }
+        }
+        let body = match &r.body {
+            Body::None => Bytes::new(),
+            Body::Static { bytes, .. } => bytes.clone(),
+            Body::Text(tmpl) => Bytes::from(t.render(tmpl, ctx)?),
+            Body::Json(j) => Bytes::from(
+                serde_json::to_vec(&render_json(j, t, ctx)?).map_err(|e| e.to_string())?,
+            ),
+        };
+        let mut req = Request::new(Full::new(body));
+        *req.method_mut() = r.method.clone();
+        *req.uri_mut() = uri;
+        *req.headers_mut() = headers;
+        Ok(req)
+    }
+}
+
+fn render_json(j: &JsonT, t: &Templates, ctx: &Value) -> Result<serde_json::Value, String> {
+    Ok(match j {
+        JsonT::Value(v) => v.clone(),
+        JsonT::Str(tmpl) => serde_json::Value::String(t.render(tmpl, ctx)?),
+        JsonT::Array(items) => serde_json::Value::Array(
+            items
+                .iter()
+                .map(|x| render_json(x, t, ctx))
+                .collect::<Result<_, _>>()?,
+        ),
+        JsonT::Object(fields) => serde_json::Value::Object(
+            fields
+                .iter()
+                .map(|(k, x)| Ok((k.clone(), render_json(x, t, ctx)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+    })
+}
+
+/// One `Prepared` per request of the scenario, indexed like `Scenario::requests`.
+pub fn prepare_all(s: &Scenario) -> Vec<Prepared> {
+    let mut out: Vec<Option<Prepared>> = (0..s.requests.len()).map(|_| None).collect();
+    for entry in &s.mix {
+        for step in &entry.steps {
+            if let Step::Request(r) = step {
+                out[r.index] = Some(prepare(r));
+            }
+        }
+    }
+    out.into_iter()
+        .map(|p| {
+            p.unwrap_or(Prepared {
+                uri: None,
+                headers: HeaderMap::new(),
+                dynamic: true,
+            })
+        })
+        .collect()
+}
+
+fn prepare(r: &RequestStep) -> Prepared {
+    let uri = match &r.url {
+        Tmpl::Static(s) => s.parse::<Uri>().ok(),
+        Tmpl::Dynamic(_) => None,
+    };
+    let mut headers = HeaderMap::new();
+    let mut dynamic = uri.is_none();
+    for (name, tmpl) in &r.headers {
+        match tmpl {
+            Tmpl::Static(v) => {
+                if let Ok(v) = HeaderValue::from_str(v) {
+                    headers.insert(name.clone(), v);
+                }
+            }
+            Tmpl::Dynamic(_) => dynamic = true,
+        }
+    }
+    let content_type = match &r.body {
+        Body::None => None,
+        Body::Static { content_type, .. } => Some(*content_type),
+        Body::Text(_) => {
+            dynamic = true;
+            Some("text/plain; charset=utf-8")
+        }
+        Body::Json(_) => {
+            dynamic = true;
+            Some("application/json")
+        }
+    };
+    if let Some(ct) = content_type
+        && !headers.contains_key(header::CONTENT_TYPE)
+    {
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    }
+    Prepared {
+        uri,
+        headers,
+        dynamic,
+    }
+}

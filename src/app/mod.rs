@@ -1,0 +1,253 @@
+//! Wiring of the daemon: plan → triggers → runs → verdicts → state, metrics and API.
+//!
+//! `App` owns the current plan, the active runs, the breach tracker and the results store; the
+//! triggers (`schedule`) and the HTTP API (`server`) act on it through its methods. Each piece
+//! of mutable state has one owner here, behind its own lock, never held across an await.
+
+mod reload;
+mod runs;
+
+pub use reload::watch_config;
+
+use crate::plan::Plan;
+use crate::run::RunControl;
+use crate::schedule::{self, Runner, Skip};
+use crate::state::{BreachTracker, ResultsStore};
+use crate::telemetry::{self, Metrics};
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::oneshot;
+use tokio_cron_scheduler::JobScheduler;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// This replica's share of the load: replica `index` of `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    /// Parses `INDEX/COUNT`, e.g. `0/3`.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("--shard {s:?}: expected INDEX/COUNT with INDEX < COUNT, e.g. 0/3");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (
+            i.trim().parse::<u32>().map_err(|_| bad())?,
+            n.trim().parse::<u32>().map_err(|_| bad())?,
+        );
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+struct Trigger {
+    stop: CancellationToken,
+}
+
+pub struct App {
+    plan: RwLock<Arc<Plan>>,
+    pub config_path: Option<PathBuf>,
+    pub shard: Shard,
+    pub metrics: Arc<Metrics>,
+    tracker: Mutex<BreachTracker>,
+    pub results: ResultsStore,
+    active: Mutex<HashMap<String, Arc<RunControl>>>,
+    triggers: Mutex<HashMap<String, Trigger>>,
+    admin_token: RwLock<Option<String>>,
+    cron: JobScheduler,
+    pub shutdown: CancellationToken,
+    runs: TaskTracker,
+    me: std::sync::Weak<App>,
+}
+
+impl App {
+    /// Builds the daemon state from a valid plan: restores breach streaks, starts the cron clock.
+    pub async fn new(
+        plan: Plan,
+        config_path: Option<PathBuf>,
+        shard: Shard,
+    ) -> anyhow::Result<Arc<App>> {
+        let plan = shard_plan(plan, shard);
+        let limits =
+            telemetry::latency_limits_ms(plan.scenarios.values().flat_map(|s| s.thresholds.iter()));
+        let metrics = Metrics::with_latency_limits(&limits);
+        let tracker = BreachTracker::load(&plan.state_dir).context("loading breach state")?;
+        for (scenario, threshold, rec) in tracker.all() {
+            if plan.scenarios.contains_key(scenario) {
+                metrics.restore_breaches(scenario, threshold, rec.consecutive, rec.incident_open);
+            }
+        }
+        let token = read_token(&plan)?;
+        let cron = JobScheduler::new()
+            .await
+            .context("starting the cron scheduler")?;
+        cron.start().await.context("starting the cron scheduler")?;
+        metrics.config_reloaded(true, unix_now());
+        let results = ResultsStore::new(plan.results_dir.clone(), plan.retention);
+        Ok(Arc::new_cyclic(|me| App {
+            plan: RwLock::new(Arc::new(plan)),
+            config_path,
+            shard,
+            metrics,
+            tracker: Mutex::new(tracker),
+            results,
+            active: Mutex::new(HashMap::new()),
+            triggers: Mutex::new(HashMap::new()),
+            admin_token: RwLock::new(token),
+            cron,
+            shutdown: CancellationToken::new(),
+            runs: TaskTracker::new(),
+            me: me.clone(),
+        }))
+    }
+
+    pub fn plan(&self) -> Arc<Plan> {
+        self.plan.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn admin_token(&self) -> Option<String> {
+        self.admin_token
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn active_run(&self, scenario: &str) -> Option<Arc<RunControl>> {
+        self.active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(scenario)
+            .cloned()
+    }
+
+    pub fn active_runs(&self) -> Vec<Arc<RunControl>> {
+        self.active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Open incidents of a scenario: (threshold, consecutive breaches).
+    pub fn incidents(&self, scenario: &str) -> Vec<(String, u32)> {
+        let t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
+        t.scenario(scenario)
+            .into_iter()
+            .filter(|(_, r)| r.incident_open)
+            .map(|(th, r)| (th, r.consecutive))
+            .collect()
+    }
+
+    /// Starts one trigger per scenario of the current plan.
+    pub fn start_triggers(&self) {
+        let plan = self.plan();
+        for s in plan.scenarios.values() {
+            self.start_trigger(&s.name, &s.schedule);
+        }
+    }
+
+    fn start_trigger(&self, name: &str, sched: &crate::plan::Schedule) {
+        let Some(me) = self.me.upgrade() else { return };
+        let stop = self.shutdown.child_token();
+        let runner: Arc<dyn Runner> = me;
+        schedule::spawn(
+            name.to_string(),
+            sched.clone(),
+            runner,
+            self.cron.clone(),
+            stop.clone(),
+        );
+        let t = Trigger { stop };
+        if let Some(old) = self
+            .triggers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_string(), t)
+        {
+            old.stop.cancel();
+        }
+    }
+
+    fn stop_trigger(&self, name: &str) {
+        if let Some(t) = self
+            .triggers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name)
+        {
+            t.stop.cancel();
+        }
+    }
+
+    /// Graceful stop: no new runs, active runs aborted (their summaries written as `aborted`),
+    /// waiting at most `shutdown_timeout`.
+    pub async fn stop(&self) {
+        self.shutdown.cancel();
+        for r in self.active_runs() {
+            r.abort();
+        }
+        self.runs.close();
+        let limit = self.plan().shutdown_timeout;
+        if tokio::time::timeout(limit, self.runs.wait()).await.is_err() {
+            tracing::warn!(?limit, "runs did not finish within shutdown_timeout");
+        }
+        let mut cron = self.cron.clone();
+        let _ = cron.shutdown().await;
+    }
+}
+
+impl Runner for App {
+    fn start(&self, scenario: &str) -> Result<oneshot::Receiver<()>, Skip> {
+        self.start_run(scenario).map(|(_, done)| done)
+    }
+    fn skipped(&self, scenario: &str, reason: &str) {
+        tracing::info!(scenario, reason, "scheduled run skipped");
+        self.metrics.schedule_skipped(scenario, reason);
+    }
+    fn next_fire(&self, scenario: &str, at: Option<DateTime<Utc>>) {
+        self.metrics
+            .schedule_next(scenario, at.map(|t| t.timestamp_millis() as f64 / 1000.0));
+    }
+}
+
+pub fn unix_now() -> f64 {
+    Utc::now().timestamp_millis() as f64 / 1000.0
+}
+
+fn read_token(plan: &Plan) -> anyhow::Result<Option<String>> {
+    match &plan.admin_token_file {
+        None => Ok(None),
+        Some(p) => {
+            let t = std::fs::read_to_string(p)
+                .with_context(|| format!("reading server.admin_token_file {}", p.display()))?;
+            let t = t.trim().to_string();
+            anyhow::ensure!(
+                !t.is_empty(),
+                "server.admin_token_file {} is empty",
+                p.display()
+            );
+            Ok(Some(t))
+        }
+    }
+}
+
+/// Every scenario's load divided for this replica.
+pub fn shard_plan(mut plan: Plan, shard: Shard) -> Plan {
+    if shard != Shard::WHOLE {
+        for s in plan.scenarios.values_mut() {
+            *s = Arc::new(s.sharded(shard.index, shard.count));
+        }
+        plan.max_rps = plan.max_rps.map(|r| r / shard.count as f64);
+    }
+    plan
+}

@@ -1,0 +1,106 @@
+//! Hot reload: on SIGHUP or a change of the config file, validate first, then apply per
+//! scenario. An invalid file keeps the old plan running (every error logged, the reload gauge
+//! at 0). Unchanged scenarios are untouched; changed ones take the new definition at their next
+//! run (their trigger restarts only if the schedule changed); removed ones stop gracefully and
+//! drop their series; new ones are scheduled.
+
+use super::{App, read_token, shard_plan, unix_now};
+use crate::{config, plan};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+impl App {
+    /// Reloads the config file; true when the new plan is in force.
+    pub fn reload(&self) -> bool {
+        let Some(path) = &self.config_path else {
+            return false;
+        };
+        let compiled = config::load_file(path)
+            .map_err(|e| e.0)
+            .and_then(|loaded| plan::compile_loaded(&loaded));
+        let new = match compiled {
+            Ok(p) => shard_plan(p, self.shard),
+            Err(errors) => {
+                for e in &errors {
+                    tracing::error!(error = %e, "config reload rejected; the old plan keeps running");
+                }
+                self.metrics.config_reloaded(false, unix_now());
+                return false;
+            }
+        };
+        let token = match read_token(&new) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "config reload rejected; the old plan keeps running");
+                self.metrics.config_reloaded(false, unix_now());
+                return false;
+            }
+        };
+        let old = self.plan();
+        let (mut added, mut removed, mut changed) = (vec![], vec![], vec![]);
+        for (name, s) in &old.scenarios {
+            match new.scenarios.get(name) {
+                None => removed.push(name.clone()),
+                Some(n) if n.fingerprint != s.fingerprint => {
+                    changed.push(name.clone());
+                    if !n.schedule.same_as(&s.schedule) {
+                        self.start_trigger(name, &n.schedule);
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        for (name, s) in &new.scenarios {
+            if !old.scenarios.contains_key(name) {
+                added.push(name.clone());
+                self.start_trigger(name, &s.schedule);
+            }
+        }
+        *self.plan.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
+        *self.admin_token.write().unwrap_or_else(|p| p.into_inner()) = token;
+        for name in &removed {
+            self.stop_trigger(name);
+            if let Some(r) = self.active_run(name) {
+                r.abort();
+            }
+            self.metrics.remove_scenario(name);
+        }
+        if !removed.is_empty() {
+            let keep: Vec<String> = self.plan().scenarios.keys().cloned().collect();
+            let mut t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
+            if let Err(e) = t.retain_scenarios(&keep) {
+                tracing::error!(error = %e, "cannot persist breach state");
+            }
+        }
+        self.metrics.config_reloaded(true, unix_now());
+        tracing::info!(?added, ?removed, ?changed, "config reloaded");
+        true
+    }
+}
+
+/// Reloads on SIGHUP and when the config file's modification time or size changes.
+pub async fn watch_config(app: Arc<App>) {
+    let Some(path) = app.config_path.clone() else {
+        return;
+    };
+    let stamp = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .ok()
+            .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
+    };
+    let mut last = stamp(&path);
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        let by_signal = tokio::select! {
+            _ = app.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => false,
+            _ = async { match hup.as_mut() { Some(h) => { h.recv().await; } None => std::future::pending().await } } => true,
+        };
+        let now = stamp(&path);
+        if by_signal || (now != last && now.is_some()) {
+            last = now;
+            tracing::info!(by_signal, path = %path.display(), "reloading config");
+            app.reload();
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The life of a daemon run: start (one per scenario at a time), execute, judge, persist.
+//!
+//! After each run the breach tracker records every threshold's verdict and persists it before
+//! the gauges change, so a crash never shows an incident the state file does not hold.
+
+use super::{App, unix_now};
+use crate::report::Summary;
+use crate::run::{self, RunControl, RunReport};
+use crate::schedule::Skip;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+impl App {
+    /// Starts a run of `name` now. Err(Overlap) if one is running, Err(MaxConcurrent) when the
+    /// global bound is reached, Err(Gone) if unknown or shutting down.
+    pub fn start_run(&self, name: &str) -> Result<(String, oneshot::Receiver<()>), Skip> {
+        if self.shutdown.is_cancelled() {
+            return Err(Skip::Gone);
+        }
+        let plan = self.plan();
+        let scenario = plan.scenarios.get(name).cloned().ok_or(Skip::Gone)?;
+        let sink = self.metrics.scenario_sink(name, &scenario.requests);
+        let ctl = {
+            let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+            if active.contains_key(name) {
+                return Err(Skip::Overlap);
+            }
+            if plan.max_concurrent_runs.is_some_and(|m| active.len() >= m) {
+                return Err(Skip::MaxConcurrent);
+            }
+            let ctl = RunControl::new(scenario.clone(), Some(sink));
+            active.insert(name.to_string(), ctl.clone());
+            ctl
+        };
+        let e = &scenario.load.executor;
+        self.metrics.run_started(
+            name,
+            e.max_vus() as f64,
+            e.peak_rate().unwrap_or(0.0),
+            unix_now(),
+        );
+        tracing::info!(scenario = name, run_id = %ctl.id, executor = e.name(), "run started");
+        let (done_tx, done_rx) = oneshot::channel();
+        let me = self.me.upgrade().ok_or(Skip::Gone)?;
+        let id = ctl.id.clone();
+        self.runs.spawn(async move {
+            let vus_feed = tokio::spawn(feed_vus(me.clone(), ctl.clone()));
+            let report = run::execute(ctl.clone()).await;
+            vus_feed.abort();
+            me.finish(report);
+            me.active
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&ctl.scenario.name);
+            let _ = done_tx.send(());
+        });
+        Ok((id, done_rx))
+    }
+
+    /// Aborts a run by id; false if no such run is active.
+    pub fn abort_run(&self, run_id: &str) -> bool {
+        match self.active_runs().into_iter().find(|r| r.id == run_id) {
+            Some(r) => {
+                r.abort();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn finish(&self, report: RunReport) {
+        let name = report.scenario.name.clone();
+        let mut summary = Summary::from_report(&report);
+        let outcomes: Vec<_> = report
+            .outcomes
+            .iter()
+            .map(|o| (o.threshold.clone(), o.breached, o.observed, o.limit))
+            .collect();
+        // An aborted or failed-to-start run judges nothing: streaks neither grow nor reset.
+        let judged = matches!(report.result, run::RunResult::Pass | run::RunResult::Fail);
+        let records = if judged {
+            let mut t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
+            match t.record_run(
+                &name,
+                &report.run_id,
+                report.ended_at,
+                &outcomes,
+                report.scenario.consecutive_breaches,
+            ) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(scenario = %name, error = %e, "cannot persist breach state");
+                    t.scenario(&name)
+                }
+            }
+        } else {
+            self.tracker
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .scenario(&name)
+        };
+        let consecutive: Vec<(String, u32, bool)> = records
+            .iter()
+            .map(|(th, r)| (th.clone(), r.consecutive, r.incident_open))
+            .collect();
+        summary.consecutive_breaches = records
+            .iter()
+            .map(|(th, r)| (th.clone(), r.consecutive))
+            .collect();
+        self.metrics.run_finished(
+            &name,
+            report.result.as_str(),
+            unix_now(),
+            &report.outcomes,
+            &consecutive,
+        );
+        for (th, count, open) in &consecutive {
+            if *open {
+                tracing::warn!(scenario = %name, threshold = %th, consecutive = count, "incident open");
+            }
+        }
+        match serde_json::to_value(&summary) {
+            Ok(v) => {
+                if let Err(e) = self
+                    .results
+                    .write(&name, &report.run_id, report.started_at, &v)
+                {
+                    tracing::error!(scenario = %name, error = %e, "cannot write the run summary");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot encode the run summary"),
+        }
+        self.results.prune(chrono::Utc::now());
+        tracing::info!(
+            scenario = %name,
+            run_id = %report.run_id,
+            result = report.result.as_str(),
+            requests = summary.metrics.requests_total,
+            p95_ms = summary.metrics.response_times_ms.p95,
+            "run finished"
+        );
+    }
+}
+
+/// Mirrors the run's live VU count into `soakd_vus` once a second.
+async fn feed_vus(app: Arc<App>, ctl: Arc<RunControl>) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let v = ctl.vus.load(std::sync::atomic::Ordering::Relaxed);
+        app.metrics.set_vus(&ctl.scenario.name, v as f64);
+    }
+}

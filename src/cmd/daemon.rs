@@ -1,0 +1,100 @@
+//! `soakd run` (the daemon) and `soakd demo` (the embedded default: demo target + daemon).
+
+use super::{Exit, load_plan};
+use crate::app::{self, App, Shard};
+use crate::cli::config_path;
+use crate::plan::Plan;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The bundled example config of `soakd demo`; `${TARGET}` is the demo target's URL.
+pub const DEMO_CONFIG: &str = include_str!("../../config/demo.yaml");
+
+pub async fn run(config: &Option<PathBuf>, shard: Option<&str>) -> Exit {
+    let path = config_path(config);
+    let shard = match shard.map(Shard::parse).transpose() {
+        Ok(s) => s.unwrap_or(Shard::WHOLE),
+        Err(msg) => return Exit::Invalid(msg),
+    };
+    let plan = match load_plan(&path) {
+        Ok(p) => p,
+        Err(msg) => return Exit::Invalid(msg),
+    };
+    daemon(plan, Some(path), shard, None).await
+}
+
+pub async fn demo(listen: SocketAddr, target_addr: SocketAddr) -> Exit {
+    let target = match crate::target::spawn(target_addr).await {
+        Ok(t) => t,
+        Err(e) => return Exit::Error(anyhow::anyhow!("demo target on {target_addr}: {e}")),
+    };
+    let dir = std::env::temp_dir().join("soakd-demo");
+    let text = DEMO_CONFIG
+        .replace("${TARGET}", &target.url())
+        .replace("${LISTEN}", &listen.to_string())
+        .replace("${DIR}", &dir.display().to_string());
+    let compiled = crate::config::load_str("<embedded demo config>", &text, None)
+        .map_err(|e| e.to_string())
+        .and_then(|l| {
+            crate::plan::compile_loaded(&l).map_err(|errs| {
+                errs.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        });
+    let plan = match compiled {
+        Ok(p) => p,
+        Err(msg) => return Exit::Error(anyhow::anyhow!("embedded demo config: {msg}")),
+    };
+    let banner = format!(
+        "soakd demo\n  demo target:  {}  (faults: POST {}/_control)\n  metrics:      http://{listen}/metrics\n  scenarios:    http://{listen}/api/v1/scenarios\n  runs:         http://{listen}/api/v1/runs\n  state:        {}\n  scenarios `demo_ok` (passes) and `demo_slow` (breaches every run: an incident opens after its\n  second run, within a minute) run continuously; `demo_cron` fires every minute. Ctrl-C stops.\n",
+        target.url(),
+        target.url(),
+        dir.display()
+    );
+    let exit = daemon(plan, None, Shard::WHOLE, Some(banner)).await;
+    target.shutdown().await;
+    exit
+}
+
+async fn daemon(plan: Plan, path: Option<PathBuf>, shard: Shard, banner: Option<String>) -> Exit {
+    let listen = plan.listen;
+    let app = match App::new(plan, path, shard).await {
+        Ok(a) => a,
+        Err(e) => return Exit::Error(e),
+    };
+    let listener = match crate::server::bind(listen).await {
+        Ok(l) => l,
+        Err(e) => return Exit::Error(anyhow::anyhow!("cannot listen on {listen}: {e}")),
+    };
+    let bound = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    tracing::info!(listen = %bound, scenarios = app.plan().scenarios.len(), ?shard, "soakd running");
+    if let Some(b) = banner {
+        println!("{b}");
+    }
+    let server = tokio::spawn(crate::server::serve(listener, app.clone()));
+    app.start_triggers();
+    let watcher = tokio::spawn(app::watch_config(app.clone()));
+    wait_for_stop().await;
+    tracing::info!("stopping: no new runs; active runs finish as aborted");
+    app.stop().await;
+    watcher.abort();
+    let _ = server.await;
+    tracing::info!("stopped");
+    let _: Arc<App> = app;
+    Exit::Ok
+}
+
+async fn wait_for_stop() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+    }
+}

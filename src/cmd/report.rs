@@ -1,0 +1,44 @@
+//! `soakd report`: render a run summary, and compare it with a baseline.
+
+use super::Exit;
+use crate::report::{self, Summary};
+use std::path::Path;
+
+pub fn run(
+    summary: &Path,
+    baseline: Option<&Path>,
+    markdown: Option<&Path>,
+    max_regression: f64,
+) -> Exit {
+    let read = |p: &Path| -> Result<Summary, String> {
+        let text =
+            std::fs::read_to_string(p).map_err(|e| format!("{}: cannot read: {e}", p.display()))?;
+        serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not a soakd run summary: {e}", p.display()))
+    };
+    let current = match read(summary) {
+        Ok(s) => s,
+        Err(m) => return Exit::Invalid(m),
+    };
+    print!("{}", report::render(&current));
+    let mut regressed = false;
+    if let Some(b) = baseline {
+        let base = match read(b) {
+            Ok(s) => s,
+            Err(m) => return Exit::Invalid(m),
+        };
+        let (text, worse) = report::compare(&current, &base, max_regression);
+        print!("{text}");
+        regressed = worse;
+    }
+    if let Some(md) = markdown
+        && let Err(e) = crate::state::write_atomic(md, report::markdown(&current).as_bytes())
+    {
+        return Exit::Error(anyhow::anyhow!("cannot write {}: {e}", md.display()));
+    }
+    if regressed {
+        Exit::ThresholdsFailed
+    } else {
+        Exit::Ok
+    }
+}

@@ -1,0 +1,9 @@
+//! Reports: the run summary (JSON of DESIGN §7) and its k6-like terminal rendering.
+
+mod compare;
+mod summary;
+mod terminal;
+
+pub use compare::{compare, markdown};
+pub use summary::{CheckCounts, Metrics, RequestSummary, Summary, ThresholdLine, Times};
+pub use terminal::{ms as render_ms, render};

@@ -1,0 +1,177 @@
+//! The run summary: a stable JSON document per run (DESIGN §7), written to results and
+//! `--summary-export`, served by the API and read back by `soakd report`.
+
+use crate::run::RunReport;
+use crate::verdict::RunNumbers;
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Times {
+    pub avg: f64,
+    pub min: f64,
+    pub max: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+}
+
+impl Times {
+    /// From a µs histogram, in ms.
+    pub fn from_hist(h: &Histogram<u64>) -> Times {
+        if h.is_empty() {
+            return Times::default();
+        }
+        let ms = |v: u64| v as f64 / 1000.0;
+        Times {
+            avg: h.mean() / 1000.0,
+            min: ms(h.min()),
+            max: ms(h.max()),
+            p50: ms(h.value_at_quantile(0.50)),
+            p90: ms(h.value_at_quantile(0.90)),
+            p95: ms(h.value_at_quantile(0.95)),
+            p99: ms(h.value_at_quantile(0.99)),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub requests_total: u64,
+    pub requests_per_second: f64,
+    pub error_rate: f64,
+    pub iterations: u64,
+    pub dropped_iterations: u64,
+    pub response_times_ms: Times,
+    /// How late iterations started against their intended start (open models).
+    #[serde(default)]
+    pub generator_lag_ms: Times,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RequestSummary {
+    pub group: String,
+    pub method: String,
+    pub requests_total: u64,
+    pub requests_per_second: f64,
+    pub error_rate: f64,
+    pub response_times_ms: Times,
+    /// Failures by reason (status, timeout, connect, …), only reasons seen.
+    #[serde(default)]
+    pub failures: BTreeMap<String, u64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CheckCounts {
+    pub passes: u64,
+    pub fails: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdLine {
+    pub threshold: String,
+    pub observed: Option<f64>,
+    pub limit: f64,
+    pub breached: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub run_id: String,
+    pub scenario: String,
+    pub started_at: String,
+    pub ended_at: String,
+    pub duration_seconds: f64,
+    pub result: String,
+    pub executor: String,
+    pub metrics: Metrics,
+    pub requests: BTreeMap<String, RequestSummary>,
+    /// Keyed `<request>/<check>`.
+    pub checks: BTreeMap<String, CheckCounts>,
+    pub thresholds: Vec<ThresholdLine>,
+    /// Per threshold: breached runs in a row including this one (filled by the daemon).
+    pub consecutive_breaches: BTreeMap<String, u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+impl Summary {
+    pub fn from_report(r: &RunReport) -> Summary {
+        let snap = &r.snapshot;
+        let secs = (r.ended_at - r.started_at).num_milliseconds().max(1) as f64 / 1000.0;
+        let all = crate::plan::threshold::TagFilter::default();
+        let (total, failed) = snap.requests(&all);
+        let overall = snap
+            .request_latency(&all)
+            .map(|h| Times::from_hist(&h))
+            .unwrap_or_default();
+        let mut requests = BTreeMap::new();
+        let mut checks = BTreeMap::new();
+        for (i, m) in snap.meta().iter().enumerate() {
+            let (n, f) = snap.request_counts(i);
+            requests.insert(
+                m.name.clone(),
+                RequestSummary {
+                    group: m.group.clone(),
+                    method: m.method.clone(),
+                    requests_total: n,
+                    requests_per_second: n as f64 / secs,
+                    error_rate: ratio(f, n),
+                    response_times_ms: Times::from_hist(&snap.request_histogram(i)),
+                    failures: snap
+                        .request_reasons(i)
+                        .filter(|(_, c)| *c > 0)
+                        .map(|(r, c)| (r.as_str().to_string(), c))
+                        .collect(),
+                },
+            );
+            for (name, c) in m.checks.iter().zip(snap.request_checks(i)) {
+                checks.insert(
+                    format!("{}/{}", m.name, name),
+                    CheckCounts {
+                        passes: c[0],
+                        fails: c[1],
+                    },
+                );
+            }
+        }
+        Summary {
+            run_id: r.run_id.clone(),
+            scenario: r.scenario.name.clone(),
+            started_at: r.started_at.to_rfc3339(),
+            ended_at: r.ended_at.to_rfc3339(),
+            duration_seconds: secs,
+            result: r.result.as_str().to_string(),
+            executor: r.scenario.load.executor.name().to_string(),
+            metrics: Metrics {
+                requests_total: total,
+                requests_per_second: total as f64 / secs,
+                error_rate: ratio(failed, total),
+                iterations: snap.iterations,
+                dropped_iterations: snap.dropped,
+                response_times_ms: overall,
+                generator_lag_ms: Times::from_hist(snap.lag()),
+            },
+            requests,
+            checks,
+            thresholds: r
+                .outcomes
+                .iter()
+                .map(|o| ThresholdLine {
+                    threshold: o.threshold.clone(),
+                    observed: o.observed,
+                    limit: o.limit,
+                    breached: o.breached,
+                })
+                .collect(),
+            consecutive_breaches: BTreeMap::new(),
+            error: r.error.clone(),
+        }
+    }
+}

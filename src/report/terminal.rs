@@ -1,0 +1,155 @@
+//! The k6-like end-of-run summary for a terminal.
+
+use super::{Summary, Times};
+use std::fmt::Write;
+
+fn dotted(name: &str) -> String {
+    let width: usize = 34;
+    let dots = width.saturating_sub(name.len() + 1).max(2);
+    format!("{name}{}:", ".".repeat(dots))
+}
+
+fn times(t: &Times) -> String {
+    format!(
+        "avg={} min={} med={} max={} p(90)={} p(95)={} p(99)={}",
+        ms(t.avg),
+        ms(t.min),
+        ms(t.p50),
+        ms(t.max),
+        ms(t.p90),
+        ms(t.p95),
+        ms(t.p99)
+    )
+}
+
+/// Milliseconds, human-scaled like k6 (`512µs`, `3.2ms`, `1.25s`).
+pub fn ms(v: f64) -> String {
+    if v < 1.0 {
+        format!("{:.0}µs", v * 1000.0)
+    } else if v < 1000.0 {
+        format!("{v:.2}ms")
+    } else {
+        format!("{:.2}s", v / 1000.0)
+    }
+}
+
+fn num(v: Option<f64>) -> String {
+    match v {
+        None => "no data".into(),
+        Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.0}"),
+        Some(x) => format!("{x:.4}").trim_end_matches('0').to_string(),
+    }
+}
+
+pub fn render(s: &Summary) -> String {
+    let mut o = String::new();
+    let m = &s.metrics;
+    let mark = |ok: bool| if ok { "✓" } else { "✗" };
+    let _ = writeln!(
+        o,
+        "\n  scenario: {} ({})   run: {}   duration: {:.1}s",
+        s.scenario, s.executor, s.run_id, s.duration_seconds
+    );
+    let (passes, fails) = s
+        .checks
+        .values()
+        .fold((0, 0), |(p, f), c| (p + c.passes, f + c.fails));
+    if passes + fails > 0 {
+        let rate = passes as f64 / (passes + fails) as f64 * 100.0;
+        let _ = writeln!(
+            o,
+            "\n  {} {rate:.2}% ✓ {passes} ✗ {fails}",
+            dotted("checks")
+        );
+        for (name, c) in &s.checks {
+            let _ = writeln!(
+                o,
+                "    {} {name}  ✓ {} ✗ {}",
+                mark(c.fails == 0),
+                c.passes,
+                c.fails
+            );
+        }
+    }
+    let _ = writeln!(
+        o,
+        "  {} {}",
+        dotted("http_req_duration"),
+        times(&m.response_times_ms)
+    );
+    if s.requests.len() > 1 {
+        for (name, r) in &s.requests {
+            let _ = writeln!(
+                o,
+                "    {} {}",
+                dotted(&format!("{{ request:{name} }}")),
+                times(&r.response_times_ms)
+            );
+        }
+    }
+    let failed = (m.error_rate * m.requests_total as f64).round() as u64;
+    let _ = writeln!(
+        o,
+        "  {} {:.2}% ✓ {failed} ✗ {}",
+        dotted("http_req_failed"),
+        m.error_rate * 100.0,
+        m.requests_total - failed
+    );
+    let _ = writeln!(
+        o,
+        "  {} {} {:.1}/s",
+        dotted("http_reqs"),
+        m.requests_total,
+        m.requests_per_second
+    );
+    let it_rate = m.iterations as f64 / s.duration_seconds.max(1e-9);
+    let _ = writeln!(
+        o,
+        "  {} {} {it_rate:.1}/s",
+        dotted("iterations"),
+        m.iterations
+    );
+    let _ = writeln!(
+        o,
+        "  {} {}",
+        dotted("dropped_iterations"),
+        m.dropped_iterations
+    );
+    let _ = writeln!(
+        o,
+        "  {} p(50)={} p(99)={} max={}",
+        dotted("generator_lag"),
+        ms(m.generator_lag_ms.p50),
+        ms(m.generator_lag_ms.p99),
+        ms(m.generator_lag_ms.max)
+    );
+    for (name, r) in &s.requests {
+        if !r.failures.is_empty() {
+            let parts: Vec<String> = r.failures.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let _ = writeln!(o, "    failures of {name}: {}", parts.join(" "));
+        }
+    }
+    if !s.thresholds.is_empty() {
+        let _ = writeln!(o, "\n  thresholds");
+        for t in &s.thresholds {
+            let _ = writeln!(
+                o,
+                "    {} {}  observed {} (limit {})",
+                mark(!t.breached),
+                t.threshold,
+                num(t.observed),
+                num(Some(t.limit))
+            );
+        }
+    }
+    let _ = writeln!(
+        o,
+        "\n  result: {}{}",
+        s.result,
+        s.error
+            .as_ref()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default()
+    );
+    o
+}

@@ -1,0 +1,53 @@
+//! Driver of iteration-budget models (per-vu-iterations, shared-iterations).
+//!
+//! All VUs start at once and loop while the budget grants them iterations, for at most
+//! `max_duration`; then unfinished iterations get `graceful_stop`.
+
+use crate::action::{Actor, Vu};
+use crate::load::Budget;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub async fn drive(
+    actor: Arc<Actor>,
+    budget: Box<dyn Budget>,
+    graceful_stop: Duration,
+    stop: &CancellationToken,
+    vus_gauge: &AtomicU32,
+) {
+    let budget: Arc<dyn Budget> = Arc::from(budget);
+    let ended = Arc::new(AtomicBool::new(false));
+    let hard = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    vus_gauge.store(budget.vus(), Ordering::Relaxed);
+    for id in 0..budget.vus() {
+        let (actor, budget, ended, hard) =
+            (actor.clone(), budget.clone(), ended.clone(), hard.clone());
+        tracker.spawn(async move {
+            let mut vu = Vu::new(id);
+            while !ended.load(Ordering::Relaxed) && budget.claim(id) {
+                tokio::select! {
+                    _ = actor.iteration(&mut vu, None) => {}
+                    _ = hard.cancelled() => return,
+                }
+            }
+        });
+    }
+    tracker.close();
+    tokio::select! {
+        _ = tracker.wait() => return,
+        _ = tokio::time::sleep(budget.max_duration()) => {}
+        _ = stop.cancelled() => {}
+    }
+    ended.store(true, Ordering::Relaxed);
+    if tokio::time::timeout(graceful_stop, tracker.wait())
+        .await
+        .is_err()
+    {
+        hard.cancel();
+        tracker.wait().await;
+    }
+}

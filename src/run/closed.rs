@@ -1,0 +1,120 @@
+//! Driver of closed models (constant-vus, ramping-vus): VUs loop while the profile wants them.
+//!
+//! A controller samples the profile every 10 ms and publishes the wanted VU count; VU `i` runs
+//! iterations while `i < count`. A VU removed by a ramp-down finishes its iteration within
+//! `graceful_ramp_down`; at the end every VU gets `graceful_stop` before it is interrupted.
+
+use crate::action::{Actor, Vu};
+use crate::load::VuProfile;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+#[derive(Clone, Copy, PartialEq)]
+struct Wanted {
+    vus: u32,
+    ended: bool,
+}
+
+pub async fn drive(
+    actor: Arc<Actor>,
+    profile: Box<dyn VuProfile>,
+    ramp_grace: Duration,
+    graceful_stop: Duration,
+    stop: &CancellationToken,
+    vus_gauge: &AtomicU32,
+) {
+    let start = Instant::now();
+    let first = Wanted {
+        vus: profile.vus_at(Duration::ZERO),
+        ended: false,
+    };
+    let (tx, rx) = watch::channel(first);
+    let hard = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    for id in 0..profile.max_vus() {
+        tracker.spawn(vu_loop(
+            actor.clone(),
+            id,
+            rx.clone(),
+            hard.clone(),
+            ramp_grace,
+        ));
+    }
+    tracker.close();
+    loop {
+        let t = start.elapsed();
+        if t >= profile.duration() || stop.is_cancelled() {
+            break;
+        }
+        let vus = profile.vus_at(t);
+        vus_gauge.store(vus, Ordering::Relaxed);
+        tx.send_if_modified(|w| {
+            let changed = w.vus != vus;
+            w.vus = vus;
+            changed
+        });
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+            _ = stop.cancelled() => {}
+        }
+    }
+    let _ = tx.send(Wanted {
+        vus: 0,
+        ended: true,
+    });
+    if tokio::time::timeout(graceful_stop, tracker.wait())
+        .await
+        .is_err()
+    {
+        hard.cancel();
+        tracker.wait().await;
+    }
+}
+
+async fn vu_loop(
+    actor: Arc<Actor>,
+    id: u32,
+    mut rx: watch::Receiver<Wanted>,
+    hard: CancellationToken,
+    ramp_grace: Duration,
+) {
+    let mut vu = Vu::new(id);
+    loop {
+        let w = *rx.borrow_and_update();
+        if w.ended {
+            return;
+        }
+        if id >= w.vus {
+            if rx.changed().await.is_err() {
+                return;
+            }
+            continue;
+        }
+        tokio::select! {
+            _ = actor.iteration(&mut vu, None) => {}
+            _ = hard.cancelled() => return,
+            _ = removed(id, rx.clone(), ramp_grace) => {}
+        }
+    }
+}
+
+/// Resolves `grace` after a ramp-down removes VU `id` (never for the final stop).
+async fn removed(id: u32, mut rx: watch::Receiver<Wanted>, grace: Duration) {
+    loop {
+        if rx.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+        let w = *rx.borrow();
+        if w.ended {
+            return std::future::pending().await;
+        }
+        if id >= w.vus {
+            tokio::time::sleep(grace).await;
+            return;
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! A run: one execution of a scenario, from its first iteration to its verdict.
+//!
+//! `execute` builds the client and actor, hands the load model to its driver (closed, open or
+//! budgeted), watches `abort_on_fail` thresholds while it runs, and returns a `RunReport` with
+//! the exact numbers and threshold outcomes of this run alone.
+
+mod budgeted;
+mod closed;
+mod open;
+
+use crate::action::Actor;
+use crate::client::{ClientOptions, HttpClient};
+use crate::load::{Model, model};
+use crate::plan::Scenario;
+use crate::record::{Recorder, RunSnapshot, Sink};
+use crate::verdict::{self, Outcome};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunResult {
+    Pass,
+    Fail,
+    Aborted,
+    Error,
+}
+
+impl RunResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunResult::Pass => "pass",
+            RunResult::Fail => "fail",
+            RunResult::Aborted => "aborted",
+            RunResult::Error => "error",
+        }
+    }
+}
+
+const STOP_NONE: u8 = 0;
+const STOP_ABORTED: u8 = 1;
+const STOP_THRESHOLD: u8 = 2;
+
+/// Shared handle of a run in progress: abort it, read its live numbers.
+pub struct RunControl {
+    pub id: String,
+    pub scenario: Arc<Scenario>,
+    pub recorder: Arc<Recorder>,
+    pub started_at: DateTime<Utc>,
+    stop: CancellationToken,
+    stop_reason: AtomicU8,
+    /// VUs currently running iterations.
+    pub vus: Arc<AtomicU32>,
+}
+
+impl RunControl {
+    pub fn new(scenario: Arc<Scenario>, sink: Option<Arc<dyn Sink>>) -> Arc<Self> {
+        let meta: Arc<[_]> = scenario.requests.clone().into();
+        Arc::new(RunControl {
+            id: new_run_id(),
+            recorder: Arc::new(Recorder::new(meta, sink)),
+            scenario,
+            started_at: Utc::now(),
+            stop: CancellationToken::new(),
+            stop_reason: AtomicU8::new(STOP_NONE),
+            vus: Arc::new(AtomicU32::new(0)),
+        })
+    }
+
+    /// Stops the run gracefully; its result will be `aborted`.
+    pub fn abort(&self) {
+        let _ = self.stop_reason.compare_exchange(
+            STOP_NONE,
+            STOP_ABORTED,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+        self.stop.cancel();
+    }
+
+    fn abort_on_threshold(&self) {
+        let _ = self.stop_reason.compare_exchange(
+            STOP_NONE,
+            STOP_THRESHOLD,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+        self.stop.cancel();
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stop.is_cancelled()
+    }
+}
+
+/// Time-sortable, unique, path-safe: `20261122T051500Z-1a2b3c4d`.
+pub fn new_run_id() -> String {
+    let u = uuid::Uuid::new_v4().simple().to_string();
+    format!("{}-{}", Utc::now().format("%Y%m%dT%H%M%SZ"), &u[..8])
+}
+
+/// Everything known about a finished run.
+pub struct RunReport {
+    pub run_id: String,
+    pub scenario: Arc<Scenario>,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+    pub result: RunResult,
+    pub snapshot: RunSnapshot,
+    pub outcomes: Vec<Outcome>,
+    pub error: Option<String>,
+}
+
+/// Runs the scenario to its end (or until stopped) and judges it.
+pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
+    let s = ctl.scenario.clone();
+    let opts = ClientOptions {
+        pool_max_idle_per_host: s.load.executor.max_vus().max(1) as usize,
+        insecure_skip_verify: s.insecure_skip_verify,
+        h2c: s.h2c,
+        max_body_bytes: s.max_body_bytes,
+        ..ClientOptions::default()
+    };
+    let client = match HttpClient::new(&opts) {
+        Ok(c) => c,
+        Err(e) => return finish(&ctl, RunResult::Error, Some(format!("HTTP client: {e}"))),
+    };
+    let actor = Arc::new(Actor::new(s.clone(), client, ctl.recorder.clone()));
+    let watcher = tokio::spawn(watch_aborts(ctl.clone()));
+    let grace = s.load.graceful_stop;
+    match model(&s.load) {
+        Model::Closed {
+            profile,
+            graceful_ramp_down,
+        } => {
+            closed::drive(
+                actor,
+                profile,
+                graceful_ramp_down,
+                grace,
+                &ctl.stop,
+                &ctl.vus,
+            )
+            .await
+        }
+        Model::Open {
+            arrivals,
+            pre_allocated_vus,
+            max_vus,
+            ..
+        } => {
+            open::drive(
+                actor,
+                arrivals,
+                pre_allocated_vus,
+                max_vus,
+                grace,
+                &ctl.stop,
+                &ctl.vus,
+            )
+            .await
+        }
+        Model::Budgeted(budget) => budgeted::drive(actor, budget, grace, &ctl.stop, &ctl.vus).await,
+    }
+    watcher.abort();
+    ctl.vus.store(0, Ordering::Relaxed);
+    let result = match ctl.stop_reason.load(Ordering::SeqCst) {
+        STOP_ABORTED => RunResult::Aborted,
+        STOP_THRESHOLD => RunResult::Fail,
+        _ => RunResult::Pass,
+    };
+    finish(&ctl, result, None)
+}
+
+fn finish(ctl: &RunControl, result: RunResult, error: Option<String>) -> RunReport {
+    let snapshot = ctl.recorder.snapshot();
+    let outcomes = verdict::evaluate_all(&ctl.scenario.thresholds, &snapshot);
+    let result = if error.is_some() {
+        RunResult::Error
+    } else if result == RunResult::Pass && outcomes.iter().any(|o| o.breached) {
+        RunResult::Fail
+    } else {
+        result
+    };
+    RunReport {
+        run_id: ctl.id.clone(),
+        scenario: ctl.scenario.clone(),
+        started_at: ctl.started_at,
+        ended_at: Utc::now(),
+        result,
+        snapshot,
+        outcomes,
+        error,
+    }
+}
+
+/// Evaluates `abort_on_fail` thresholds every half second on the numbers so far.
+async fn watch_aborts(ctl: Arc<RunControl>) {
+    let watched: Vec<_> = ctl
+        .scenario
+        .thresholds
+        .iter()
+        .filter(|t| t.abort_on_fail)
+        .collect();
+    if watched.is_empty() {
+        return;
+    }
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let snap = ctl.recorder.snapshot();
+        for t in &watched {
+            let o = verdict::evaluate(t, &snap);
+            if verdict::should_abort(t, &o, snap.elapsed) {
+                tracing::warn!(scenario = %ctl.scenario.name, threshold = %t.label, "threshold crossed with abort_on_fail: stopping the run");
+                ctl.abort_on_threshold();
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Driver of open models (constant-arrival-rate, ramping-arrival-rate): the pacer.
+//!
+//! Iterations start at their intended times whatever the target does. Each takes a free VU
+//! from the pool (growing it up to `max_vus`); when none is free the iteration is dropped and
+//! counted, never queued. The intended start is handed to the action, so latency includes any
+//! delay the generator or a slow target caused (no coordinated omission).
+
+use crate::action::{Actor, Vu};
+use crate::load::Arrivals;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub async fn drive(
+    actor: Arc<Actor>,
+    mut arrivals: Box<dyn Arrivals>,
+    pre_allocated: u32,
+    max_vus: u32,
+    graceful_stop: Duration,
+    stop: &CancellationToken,
+    busy: &Arc<AtomicU32>,
+) {
+    let pool: Arc<Mutex<Vec<Vu>>> =
+        Arc::new(Mutex::new((0..pre_allocated).rev().map(Vu::new).collect()));
+    let mut allocated = pre_allocated;
+    let hard = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let start = Instant::now();
+    while let Some(offset) = arrivals.next_offset() {
+        let at = start + offset;
+        if at > Instant::now() {
+            tokio::select! {
+                _ = tokio::time::sleep_until(at.into()) => {}
+                _ = stop.cancelled() => break,
+            }
+        } else if stop.is_cancelled() {
+            break;
+        }
+        let free = pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let vu = match free {
+            Some(vu) => vu,
+            None if allocated < max_vus => {
+                allocated += 1;
+                Vu::new(allocated - 1)
+            }
+            None => {
+                actor.recorder().dropped();
+                continue;
+            }
+        };
+        busy.fetch_add(1, Ordering::Relaxed);
+        let (actor, pool, hard, busy) = (actor.clone(), pool.clone(), hard.clone(), busy.clone());
+        tracker.spawn(async move {
+            let mut vu = vu;
+            tokio::select! {
+                _ = actor.iteration(&mut vu, Some(at)) => {
+                    pool.lock().unwrap_or_else(|p| p.into_inner()).push(vu);
+                }
+                _ = hard.cancelled() => {}
+            }
+            busy.fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+    tracker.close();
+    if tokio::time::timeout(graceful_stop, tracker.wait())
+        .await
+        .is_err()
+    {
+        hard.cancel();
+        tracker.wait().await;
+    }
+}

@@ -1,0 +1,160 @@
+//! Triggers: turn a scenario's schedule into runs.
+//!
+//! One task per scheduled scenario. `continuous` starts the next run as soon as the previous
+//! one ends. `cron` computes each fire time itself, in the scenario's IANA timezone (DST-correct,
+//! see `plan::schedule`), and arms a one-shot job in tokio-cron-scheduler's `JobScheduler` for
+//! it. That keeps the crate's timer and job bookkeeping while avoiding its gaps: it would keep
+//! a fixed UTC offset (wrong after a DST change), collapse missed fires silently, and start a
+//! run on top of one still going. Here a fire during a run is skipped and counted
+//! (`overlap`), and fires missed while the process was stalled are counted (`missed`).
+
+use crate::plan::Schedule;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio_cron_scheduler::{Job, JobScheduler};
+use tokio_util::sync::CancellationToken;
+
+/// Why a fire did not start a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Skip {
+    /// The scenario's previous run is still going.
+    Overlap,
+    /// `max_concurrent_runs` runs are active.
+    MaxConcurrent,
+    /// The scenario left the config or the daemon is stopping.
+    Gone,
+}
+
+impl Skip {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Skip::Overlap => "overlap",
+            Skip::MaxConcurrent => "max_concurrent",
+            Skip::Gone => "gone",
+        }
+    }
+}
+
+/// What a trigger needs from the daemon.
+pub trait Runner: Send + Sync + 'static {
+    /// Starts a run now; the receiver resolves when it ends.
+    fn start(&self, scenario: &str) -> Result<oneshot::Receiver<()>, Skip>;
+    fn skipped(&self, scenario: &str, reason: &str);
+    fn next_fire(&self, scenario: &str, at: Option<DateTime<Utc>>);
+}
+
+/// Spawns the trigger of one scenario; it ends when `stop` is cancelled.
+pub fn spawn(
+    name: String,
+    schedule: Schedule,
+    runner: Arc<dyn Runner>,
+    cron: JobScheduler,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        match schedule {
+            Schedule::Manual => runner.next_fire(&name, None),
+            Schedule::Continuous => continuous(&name, runner.as_ref(), &stop).await,
+            Schedule::Cron { .. } => {
+                cron_loop(&name, &schedule, runner.as_ref(), &cron, &stop).await
+            }
+        }
+    })
+}
+
+async fn continuous(name: &str, runner: &dyn Runner, stop: &CancellationToken) {
+    runner.next_fire(name, None);
+    while !stop.is_cancelled() {
+        match runner.start(name) {
+            Ok(done) => {
+                let _ = done.await;
+            }
+            Err(Skip::Gone) => return,
+            Err(reason) => {
+                runner.skipped(name, reason.as_str());
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stop.cancelled() => return,
+                }
+            }
+        }
+    }
+}
+
+async fn cron_loop(
+    name: &str,
+    schedule: &Schedule,
+    runner: &dyn Runner,
+    cron: &JobScheduler,
+    stop: &CancellationToken,
+) {
+    let mut after = Utc::now();
+    while let Some(fire) = schedule.next_after(after) {
+        runner.next_fire(name, Some(fire));
+        if !wait_until(fire, cron, stop).await {
+            return;
+        }
+        // Fires that passed while we were not running (suspend, stall) are counted, not replayed.
+        let now = Utc::now();
+        let mut missed = 0;
+        let mut t = fire;
+        while let Some(n) = schedule.next_after(t) {
+            if n > now - chrono::Duration::seconds(1) {
+                break;
+            }
+            missed += 1;
+            t = n;
+        }
+        for _ in 0..missed {
+            runner.skipped(name, "missed");
+        }
+        match runner.start(name) {
+            Ok(_) => {}
+            Err(Skip::Gone) => return,
+            Err(reason) => runner.skipped(name, reason.as_str()),
+        }
+        after = t.max(fire);
+    }
+}
+
+/// Sleeps until `at` with a one-shot job; false if stopped first.
+async fn wait_until(at: DateTime<Utc>, cron: &JobScheduler, stop: &CancellationToken) -> bool {
+    let delay = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+    let (tx, rx) = oneshot::channel::<()>();
+    let tx = Arc::new(std::sync::Mutex::new(Some(tx)));
+    let job = Job::new_one_shot_async(delay, move |_, _| {
+        let tx = tx.clone();
+        Box::pin(async move {
+            if let Some(tx) = tx.lock().ok().and_then(|mut t| t.take()) {
+                let _ = tx.send(());
+            }
+        })
+    });
+    let id = match job {
+        Ok(job) => cron.add(job).await.ok(),
+        Err(_) => None,
+    };
+    let fired = match id {
+        // The scheduler ticks about twice a second; finish the last stretch precisely.
+        Some(_) => tokio::select! {
+            r = rx => r.is_ok(),
+            _ = stop.cancelled() => false,
+        },
+        None => tokio::select! {
+            _ = tokio::time::sleep(delay) => true,
+            _ = stop.cancelled() => false,
+        },
+    };
+    if let Some(id) = id
+        && !fired
+    {
+        let _ = cron.remove(&id).await;
+    }
+    if fired {
+        let rest = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        tokio::time::sleep(rest).await;
+    }
+    fired
+}

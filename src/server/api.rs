@@ -1,0 +1,186 @@
+//! JSON API handlers.
+
+use crate::app::App;
+use crate::schedule::Skip;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+
+pub fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": msg.into() }))).into_response()
+}
+
+/// Constant-time comparison of the bearer token.
+fn authorize(app: &App, headers: &HeaderMap) -> Result<(), Response> {
+    let Some(expected) = app.admin_token() else {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "write API disabled: no server.admin_token_file configured",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let (a, b) = (given.as_bytes(), expected.as_bytes());
+    let mut diff = (a.len() ^ b.len()) as u8 | u8::from(a.len() != b.len());
+    for i in 0..b.len() {
+        diff |= a.get(i).copied().unwrap_or(0) ^ b[i];
+    }
+    if diff == 0 {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token",
+        ))
+    }
+}
+
+pub async fn ready(State(app): State<Arc<App>>) -> Response {
+    if app.shutdown.is_cancelled() {
+        error(StatusCode::SERVICE_UNAVAILABLE, "shutting down")
+    } else {
+        (StatusCode::OK, "ready\n").into_response()
+    }
+}
+
+pub async fn scenarios(State(app): State<Arc<App>>) -> Response {
+    let plan = app.plan();
+    let now = chrono::Utc::now();
+    let list: Vec<_> = plan
+        .scenarios
+        .values()
+        .map(|s| {
+            let last = app.results.list(Some(&s.name), 1).into_iter().next();
+            json!({
+                "name": s.name,
+                "schedule": s.schedule.describe(),
+                "next_run": s.schedule.next_after(now).map(|t| t.to_rfc3339()),
+                "executor": s.load.executor.name(),
+                "active_run": app.active_run(&s.name).map(|r| json!({ "run_id": r.id, "started_at": r.started_at.to_rfc3339() })),
+                "last_run": last,
+                "open_incidents": app.incidents(&s.name).into_iter()
+                    .map(|(t, n)| json!({ "threshold": t, "consecutive_breaches": n })).collect::<Vec<_>>(),
+                "thresholds": s.thresholds.iter().map(|t| t.label.clone()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Json(json!({ "scenarios": list })).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct RunsQuery {
+    scenario: Option<String>,
+    limit: Option<usize>,
+}
+
+pub async fn runs(
+    State(app): State<Arc<App>>,
+    q: Result<Query<RunsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = q else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "query: expected ?scenario=NAME&limit=N",
+        );
+    };
+    let limit = q.limit.unwrap_or(50).min(1000);
+    let results = app.results.clone();
+    let scenario = q.scenario.clone();
+    let list = tokio::task::spawn_blocking(move || results.list(scenario.as_deref(), limit))
+        .await
+        .unwrap_or_default();
+    let active: Vec<_> = app
+        .active_runs()
+        .into_iter()
+        .filter(|r| q.scenario.as_ref().is_none_or(|s| *s == r.scenario.name))
+        .map(|r| json!({ "run_id": r.id, "scenario": r.scenario.name, "started_at": r.started_at.to_rfc3339(), "result": "running" }))
+        .collect();
+    Json(json!({ "active": active, "runs": list })).into_response()
+}
+
+pub async fn run(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    if !crate::state::valid_id(&id) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "run id: letters, digits, _ and - only",
+        );
+    }
+    if let Some(r) = app.active_runs().into_iter().find(|r| r.id == id) {
+        return Json(json!({ "run_id": r.id, "scenario": r.scenario.name, "started_at": r.started_at.to_rfc3339(), "result": "running" })).into_response();
+    }
+    let results = app.results.clone();
+    match tokio::task::spawn_blocking(move || results.get(&id))
+        .await
+        .ok()
+        .flatten()
+    {
+        Some(v) => Json(v).into_response(),
+        None => error(StatusCode::NOT_FOUND, "no such run"),
+    }
+}
+
+pub async fn start_run(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorize(&app, &headers) {
+        return r;
+    }
+    if !app.plan().scenarios.contains_key(&name) {
+        return error(StatusCode::NOT_FOUND, format!("no scenario {name:?}"));
+    }
+    match app.start_run(&name) {
+        Ok((id, _)) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "run_id": id, "scenario": name })),
+        )
+            .into_response(),
+        Err(Skip::Overlap) => error(
+            StatusCode::CONFLICT,
+            format!("scenario {name:?} is already running"),
+        ),
+        Err(Skip::MaxConcurrent) => error(StatusCode::CONFLICT, "max_concurrent_runs reached"),
+        Err(Skip::Gone) => error(StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
+    }
+}
+
+pub async fn abort_run(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorize(&app, &headers) {
+        return r;
+    }
+    if app.abort_run(&id) {
+        (
+            StatusCode::ACCEPTED,
+            Json(json!({ "run_id": id, "aborting": true })),
+        )
+            .into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, "no active run with that id")
+    }
+}
+
+pub async fn reload(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorize(&app, &headers) {
+        return r;
+    }
+    if app.reload() {
+        Json(json!({ "reloaded": true })).into_response()
+    } else {
+        error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "config invalid or not reloadable; the old plan keeps running (see logs)",
+        )
+    }
+}

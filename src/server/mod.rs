@@ -1,0 +1,56 @@
+//! The daemon's HTTP listener: /metrics, health, and the JSON API of DESIGN §6.
+//!
+//! Read routes are open; write routes need `Authorization: Bearer <admin token>` (compared in
+//! constant time): 401 when missing or wrong, 403 when no token is configured. Every error is
+//! JSON `{ "error": "..." }`.
+
+mod api;
+
+use crate::app::App;
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(api::ready))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/scenarios", get(api::scenarios))
+        .route("/api/v1/scenarios/{name}/runs", post(api::start_run))
+        .route("/api/v1/runs", get(api::runs))
+        .route("/api/v1/runs/{id}", get(api::run).delete(api::abort_run))
+        .route("/api/v1/reload", post(api::reload))
+        .fallback(|| async { api::error(StatusCode::NOT_FOUND, "no such route") })
+        .with_state(app)
+        .route(
+            "/",
+            get(|| async { "soakd: see /metrics and /api/v1/scenarios\n" }),
+        )
+}
+
+async fn metrics(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        app.metrics.encode(),
+    )
+        .into_response()
+}
+
+/// Binds `addr` and serves until the app shuts down; returns the bound address via `bound`.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await
+}
+
+pub async fn serve(listener: tokio::net::TcpListener, app: Arc<App>) -> std::io::Result<()> {
+    let stop = app.shutdown.clone();
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
+}
