@@ -170,6 +170,7 @@ fn compile_scenario(
     let base_s = base_url.as_ref().map(|u| u.as_str().to_string());
     let mut cx = RequestCtx {
         base_url: base_s.as_deref(),
+        base_url_invalid: base_url.is_none() && target.is_some_and(|t| t.base_url.is_some()),
         defaults: &raw.defaults,
         timeout,
         templates: &mut templates,
@@ -253,6 +254,10 @@ fn compile_thresholds(
 ) -> Vec<Threshold> {
     let mut out = Vec::new();
     for (key, exprs) in &rs.thresholds {
+        if let Err(err) = threshold::parse_metric_key(key) {
+            e.push(format!("{path}.{key}"), err.to_string());
+            continue;
+        }
         for (i, x) in exprs.iter().enumerate() {
             let tp = format!("{path}.{key}[{i}]");
             let (expr, abort, delay) = match x {

@@ -101,6 +101,9 @@ pub enum CheckKind {
 /// What a request needs from its scenario to compile.
 pub struct RequestCtx<'a> {
     pub base_url: Option<&'a str>,
+    /// The scenario's base_url was given but is invalid (already reported): relative URLs are
+    /// then not reported again as missing a base_url.
+    pub base_url_invalid: bool,
     pub defaults: &'a RawDefaults,
     pub timeout: Duration,
     pub templates: &'a mut Templates,
@@ -275,8 +278,16 @@ fn compile_request(
 
 fn compile_url(raw: &str, path: &str, cx: &mut RequestCtx, e: &mut Errors) -> Tmpl {
     let absolute = raw.starts_with("http://") || raw.starts_with("https://");
+    if !absolute && mistyped_scheme(raw) {
+        e.push(
+            path,
+            format!("{raw:?} is not a valid http(s) URL (expected http://host/... or a path starting with /)"),
+        );
+        return Tmpl::Static(raw.to_string());
+    }
     let full = match (absolute, cx.base_url) {
         (true, _) => raw.to_string(),
+        (false, None) if cx.base_url_invalid => return Tmpl::Static(raw.to_string()),
         (false, Some(base)) => format!(
             "{}/{}",
             base.trim_end_matches('/'),
@@ -307,6 +318,17 @@ fn compile_url(raw: &str, path: &str, cx: &mut RequestCtx, e: &mut Errors) -> Tm
             Tmpl::Static(full)
         }
     }
+}
+
+/// `http//host`, `https:/host`: an absolute URL with a typo, which would otherwise be joined to
+/// base_url as a path and requested without complaint.
+fn mistyped_scheme(raw: &str) -> bool {
+    let lower = raw.to_ascii_lowercase();
+    ["https", "http"].iter().any(|scheme| {
+        lower
+            .strip_prefix(scheme)
+            .is_some_and(|rest| rest.starts_with('/') || rest.starts_with(':'))
+    })
 }
 
 fn compile_body(b: &RawBody, path: &str, t: &mut Templates, e: &mut Errors) -> Body {
@@ -375,6 +397,13 @@ fn json_template(v: &serde_json::Value, path: &str, t: &mut Templates, e: &mut E
     }
 }
 
+/// The one-line reason of a regex error (its Display is a multi-line diagram).
+fn regex_reason(err: &regex::Error) -> String {
+    let text = err.to_string();
+    let last = text.lines().last().unwrap_or_default().trim();
+    last.strip_prefix("error: ").unwrap_or(last).to_string()
+}
+
 fn compile_checks(raw: &[RawCheck], owner: &str, e: &mut Errors) -> Vec<Check> {
     let mut out: Vec<Check> = Vec::new();
     for (i, c) in raw.iter().enumerate() {
@@ -433,7 +462,11 @@ fn compile_checks(raw: &[RawCheck], owner: &str, e: &mut Errors) -> Vec<Check> {
                 ),
                 (_, Err(err)) => e.push(
                     format!("{p}.header.matches"),
-                    format!("{:?} is not a regular expression: {err}", h.matches),
+                    format!(
+                        "{:?} is not a regular expression: {}",
+                        h.matches,
+                        regex_reason(&err)
+                    ),
                 ),
             }
         }
@@ -442,17 +475,26 @@ fn compile_checks(raw: &[RawCheck], owner: &str, e: &mut Errors) -> Vec<Check> {
         {
             kinds.push(("max_duration".into(), CheckKind::MaxDuration(d)));
         }
-        let given = [
-            c.status.is_some(),
-            c.body_contains.is_some(),
-            c.json.is_some(),
-            c.header.is_some(),
-            c.max_duration.is_some(),
-        ];
-        if given.iter().filter(|g| **g).count() != 1 {
+        let given: Vec<&str> = [
+            ("status", c.status.is_some()),
+            ("body_contains", c.body_contains.is_some()),
+            ("json", c.json.is_some()),
+            ("header", c.header.is_some()),
+            ("max_duration", c.max_duration.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(kind, set)| set.then_some(kind))
+        .collect();
+        if given.len() != 1 {
+            let found = match given.len() {
+                0 => "has no kind".to_string(),
+                _ => format!("has {}", given.join(" and ")),
+            };
             e.push(
                 &p,
-                "needs exactly one of status, body_contains, json, header, max_duration",
+                format!(
+                    "{found}; a check takes exactly one of status, body_contains, json, header, max_duration"
+                ),
             );
         }
         for (label, kind) in kinds.into_iter().take(1) {

@@ -68,7 +68,7 @@ impl Schedule {
 /// Parses a cron expression with 5 fields (minute precision) or 6 (seconds first).
 pub fn parse_cron(expr: &str) -> Result<Cron, String> {
     let fields = expr.split_whitespace().count();
-    if !(fields == 5 || fields == 6) && !expr.trim_start().starts_with('@') {
+    if fields != 5 && fields != 6 && !expr.trim_start().starts_with('@') {
         return Err(format!(
             "{expr:?} is not a cron expression: expected 5 fields (min hour day month weekday) \
              or 6 (with seconds first), found {fields}"
@@ -78,7 +78,36 @@ pub fn parse_cron(expr: &str) -> Result<Cron, String> {
         .seconds(Seconds::Optional)
         .build()
         .parse(expr)
-        .map_err(|err| format!("{expr:?} is not a cron expression: {err}"))
+        .map_err(|err| {
+            let reason = out_of_range(expr).unwrap_or_else(|| {
+                let text = err.to_string();
+                text.strip_prefix("Component error: ")
+                    .unwrap_or(&text)
+                    .to_string()
+            });
+            format!("{expr:?} is not a cron expression: {reason}")
+        })
+}
+
+/// Names the field of a number out of range (`hour 25 is out of range (0-23)`), which croner
+/// only reports as "Number out of bounds".
+fn out_of_range(expr: &str) -> Option<String> {
+    const FIELDS: [(&str, u32, u32); 6] = [
+        ("second", 0, 59),
+        ("minute", 0, 59),
+        ("hour", 0, 23),
+        ("day of month", 1, 31),
+        ("month", 1, 12),
+        ("day of week", 0, 7),
+    ];
+    let parts: Vec<&str> = expr.split_whitespace().collect();
+    let fields = &FIELDS[FIELDS.len() - parts.len().min(FIELDS.len())..];
+    parts.iter().zip(fields).find_map(|(part, (name, lo, hi))| {
+        part.split([',', '-', '/'])
+            .filter_map(|n| n.parse::<u32>().ok())
+            .find(|n| n < lo || n > hi)
+            .map(|n| format!("{name} {n} is out of range ({lo}-{hi})"))
+    })
 }
 
 pub fn compile_schedule(raw: &Option<RawSchedule>, path: &str, e: &mut Errors) -> Schedule {
@@ -144,7 +173,7 @@ mod tests {
         // 2026-03-29 is the spring-forward day in Europe: CET (+1) → CEST (+2).
         let after = Utc.with_ymd_and_hms(2026, 3, 27, 12, 0, 0).unwrap();
         let fires = berlin_5am().next_fires(after, 3);
-        let hours: Vec<u32> = fires.iter().map(|t| chrono::Timelike::hour(t)).collect();
+        let hours: Vec<u32> = fires.iter().map(chrono::Timelike::hour).collect();
         assert_eq!(hours, vec![4, 3, 3], "UTC hours of 05:00 local: {fires:?}");
     }
 
@@ -153,7 +182,7 @@ mod tests {
         // 2026-10-25: CEST (+2) → CET (+1).
         let after = Utc.with_ymd_and_hms(2026, 10, 23, 12, 0, 0).unwrap();
         let fires = berlin_5am().next_fires(after, 3);
-        let hours: Vec<u32> = fires.iter().map(|t| chrono::Timelike::hour(t)).collect();
+        let hours: Vec<u32> = fires.iter().map(chrono::Timelike::hour).collect();
         assert_eq!(hours, vec![3, 4, 4], "UTC hours of 05:00 local: {fires:?}");
     }
 

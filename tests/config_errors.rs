@@ -1,0 +1,521 @@
+//! Every user-facing config error, pinned.
+//!
+//! One fixture per mistake under `tests/fixtures/config/invalid-*.yaml`, each a small realistic
+//! config with one mistake (a few with several), and in [`INVALID`] the exact lines `soakd check`
+//! prints for it: `file: field.path: message`. A change to any message shows up here as a diff.
+//! `valid-*.yaml` files must compile; `valid-full.yaml` uses every implemented key of DESIGN §3.
+
+use soakd::config::{self, LoadError, Loaded, load_str};
+use soakd::plan::threshold::{Aggregation, Metric, Op};
+use soakd::plan::{Plan, compile_loaded};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+const DIR: &str = "tests/fixtures/config";
+
+/// (fixture, every error line it produces). Order does not matter; completeness does.
+const INVALID: &[(&str, &[&str])] = &[
+    (
+        "invalid-all-weights-zero.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-all-weights-zero.yaml: scenarios.feed.mix: all weights are zero; at least one entry needs a positive weight"#,
+        ],
+    ),
+    (
+        "invalid-bad-base-url.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-bad-base-url.yaml: scenarios.feed.target.base_url: "http//oops" is not a valid http(s) URL"#,
+        ],
+    ),
+    (
+        "invalid-bad-cron.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-bad-cron.yaml: scenarios.feed.schedule.cron: "0 25 * * *" is not a cron expression: hour 25 is out of range (0-23)"#,
+        ],
+    ),
+    (
+        "invalid-bad-header-regex.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-bad-header-regex.yaml: scenarios.feed.mix[1].checks[1].header.matches: "application/(json" is not a regular expression: unclosed group"#,
+        ],
+    ),
+    (
+        "invalid-bad-json-path.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-bad-json-path.yaml: scenarios.feed.mix[0].checks[1].json.path: "$.items[" is not a JSON path: at position 7, parser error"#,
+        ],
+    ),
+    (
+        "invalid-bad-listen-address.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-bad-listen-address.yaml: server.listen: "127.0.0.1:94640" is not an address (e.g. 0.0.0.0:9464)"#,
+        ],
+    ),
+    (
+        "invalid-bad-stage-duration.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-bad-stage-duration.yaml: scenarios.feed.load.stages[1].duration: "3x" is not a duration (use e.g. 250ms, 30s, 3m, 1h)"#,
+        ],
+    ),
+    (
+        "invalid-check-with-two-kinds.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-check-with-two-kinds.yaml: scenarios.feed.mix[1].checks[0]: has status and body_contains; a check takes exactly one of status, body_contains, json, header, max_duration"#,
+        ],
+    ),
+    (
+        "invalid-duplicate-request-names.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-duplicate-request-names.yaml: scenarios.feed.mix[1]: duplicate request name "feed_read""#,
+        ],
+    ),
+    (
+        "invalid-host-not-allowed.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-host-not-allowed.yaml: scenarios.feed.target: host "staging.api.example.com" is not in safety.allowed_hosts ["127.0.0.1"]"#,
+        ],
+    ),
+    (
+        "invalid-max-vus-below-pre-allocated.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-max-vus-below-pre-allocated.yaml: scenarios.feed.load.max_vus: 20 is less than pre_allocated_vus (50)"#,
+        ],
+    ),
+    (
+        "invalid-mistyped-request-url.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-mistyped-request-url.yaml: scenarios.feed.mix[1].request.url: "http//oops" is not a valid http(s) URL (expected http://host/... or a path starting with /)"#,
+        ],
+    ),
+    (
+        "invalid-negative-rate.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-negative-rate.yaml: scenarios.feed.load.rate: -20 must be a positive number"#,
+        ],
+    ),
+    (
+        "invalid-negative-stage-target.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-negative-stage-target.yaml: scenarios.feed.load.stages[2].target: -10 must not be negative"#,
+        ],
+    ),
+    (
+        "invalid-negative-weight.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-negative-weight.yaml: scenarios.feed.mix[1].weight: -20 must not be negative"#,
+        ],
+    ),
+    (
+        "invalid-not-yaml.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-not-yaml.yaml: not valid YAML: mapping values are not allowed in this context at byte 105 line 3 column 29"#,
+        ],
+    ),
+    (
+        "invalid-rates-exceed-max-rps.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-rates-exceed-max-rps.yaml: safety.max_rps: the scenarios together can ask for 180.0 requests/s, above max_rps 150"#,
+        ],
+    ),
+    (
+        "invalid-relative-url-without-base-url.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-relative-url-without-base-url.yaml: scenarios.feed.mix[0].request.url: "/api/feed?page_size=50" is relative but the scenario has no target.base_url"#,
+            r#"tests/fixtures/config/invalid-relative-url-without-base-url.yaml: scenarios.feed.mix[1].request.url: "/api/posts" is relative but the scenario has no target.base_url"#,
+        ],
+    ),
+    (
+        "invalid-template-does-not-compile.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-template-does-not-compile.yaml: scenarios.feed.mix[0].request.headers.X-Request-Id: template "{{ uuid() " does not compile: syntax error (unexpected end of input, expected end of variable block)"#,
+        ],
+    ),
+    (
+        "invalid-three-mistakes-in-two-scenarios.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-three-mistakes-in-two-scenarios.yaml: scenarios.feed.load.stages[1].duration: "3x" is not a duration (use e.g. 250ms, 30s, 3m, 1h)"#,
+            r#"tests/fixtures/config/invalid-three-mistakes-in-two-scenarios.yaml: scenarios.feed.thresholds.http_req_duration[0]: "p(95)<25Oms": "25Oms" is not a number"#,
+            r#"tests/fixtures/config/invalid-three-mistakes-in-two-scenarios.yaml: scenarios.nightly_soak.schedule.timezone: "Mars/Olympus" is not an IANA timezone (e.g. UTC, Europe/Berlin)"#,
+        ],
+    ),
+    (
+        "invalid-threshold-aggregation-not-for-metric.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-threshold-aggregation-not-for-metric.yaml: scenarios.feed.thresholds.http_req_failed[0]: "p(95)" does not apply to http_req_failed (use rate)"#,
+        ],
+    ),
+    (
+        "invalid-threshold-bad-syntax.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-threshold-bad-syntax.yaml: scenarios.feed.thresholds.http_req_duration[0]: "p(95)<25Oms": "25Oms" is not a number"#,
+        ],
+    ),
+    (
+        "invalid-threshold-filter-unknown-request.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-threshold-filter-unknown-request.yaml: scenarios.feed.thresholds.http_req_duration{request:feed_write}[0]: filters on request "feed_write", which the mix does not have"#,
+        ],
+    ),
+    (
+        "invalid-threshold-unknown-metric.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-threshold-unknown-metric.yaml: scenarios.feed.thresholds.http_req_duraton: unknown metric "http_req_duraton""#,
+        ],
+    ),
+    (
+        "invalid-unknown-check-kind.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-unknown-check-kind.yaml: scenarios.feed.mix[1].checks[0].staus: unknown field `staus`, expected one of `name`, `status`, `body_contains`, `json`, `header`, `max_duration`"#,
+        ],
+    ),
+    (
+        "invalid-unknown-executor.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-unknown-executor.yaml: scenarios.feed.load.executor: unknown variant `ramping-arrival`, expected one of `constant-vus`, `ramping-vus`, `constant-arrival-rate`, `ramping-arrival-rate`, `per-vu-iterations`, `shared-iterations`"#,
+        ],
+    ),
+    (
+        "invalid-unknown-scenario-key.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-unknown-scenario-key.yaml: scenarios.feed.thresolds: unknown field `thresolds`, expected one of `schedule`, `target`, `load`, `mix`, `thresholds`, `incident`"#,
+        ],
+    ),
+    (
+        "invalid-unknown-timezone.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-unknown-timezone.yaml: scenarios.feed.schedule.timezone: "Europe/Berln" is not an IANA timezone (e.g. UTC, Europe/Berlin)"#,
+        ],
+    ),
+    (
+        "invalid-unknown-top-level-key.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-unknown-top-level-key.yaml: state_directory: unknown key (expected one of server, state_dir, results, safety, defaults, max_concurrent_runs, shutdown_timeout, scenarios)"#,
+        ],
+    ),
+    (
+        "invalid-zero-vus.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-zero-vus.yaml: scenarios.feed.load.vus: 0 must be at least 1"#,
+        ],
+    ),
+];
+
+fn read(file: &str) -> String {
+    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+}
+
+/// Loads `file` with the given environment (never the process's, so `SOAKD__…` variables of
+/// whoever runs the tests cannot change the outcome).
+fn load(file: &str, env: &[(&str, &str)]) -> Result<Loaded, LoadError> {
+    let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+    load_str(file, &read(file), Some(env.collect()))
+}
+
+/// Loads and compiles `file`; the errors are the lines the user sees.
+fn check(file: &str) -> Result<Plan, Vec<String>> {
+    let lines = |errors: Vec<config::ConfigError>| errors.iter().map(|e| e.to_string()).collect();
+    match load(file, &[]) {
+        Err(LoadError(errors)) => Err(lines(errors)),
+        Ok(loaded) => compile_loaded(&loaded).map_err(lines),
+    }
+}
+
+fn compiles(file: &str) -> Plan {
+    check(file).unwrap_or_else(|errors| panic!("{file} should compile:\n{}", errors.join("\n")))
+}
+
+fn fixtures(prefix: &str) -> BTreeSet<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(DIR);
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("readable dir entry").file_name())
+        .filter_map(|name| name.into_string().ok())
+        .filter(|name| name.starts_with(prefix) && name.ends_with(".yaml"))
+        .collect()
+}
+
+#[test]
+fn each_invalid_fixture_reports_exactly_its_pinned_errors() {
+    let mut failures = Vec::new();
+    for (name, expected) in INVALID {
+        let file = format!("{DIR}/{name}");
+        let mut actual = match check(&file) {
+            Ok(_) => vec![],
+            Err(lines) => lines,
+        };
+        let mut expected: Vec<String> = expected.iter().map(|l| l.to_string()).collect();
+        actual.sort();
+        expected.sort();
+        if actual != expected {
+            failures.push(format!(
+                "{file}\n  expected:\n    {}\n  actual:\n    {}",
+                expected.join("\n    "),
+                actual.join("\n    ")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+}
+
+#[test]
+fn every_invalid_fixture_has_a_row_in_the_table_and_every_row_a_fixture() {
+    let in_table: BTreeSet<String> = INVALID.iter().map(|(name, _)| name.to_string()).collect();
+    assert_eq!(fixtures("invalid-"), in_table);
+    assert!(in_table.len() >= 20, "only {} fixtures", in_table.len());
+}
+
+#[test]
+fn every_config_error_is_one_line_naming_the_file() {
+    for (name, lines) in INVALID {
+        assert!(
+            !lines.is_empty(),
+            "{name}: an invalid fixture must report something"
+        );
+        for line in *lines {
+            assert!(!line.contains('\n'), "{name}: {line:?}");
+            assert!(line.starts_with(&format!("{DIR}/{name}: ")), "{line}");
+        }
+    }
+}
+
+#[test]
+fn mistakes_in_different_scenarios_are_all_reported_at_once() {
+    let file = format!("{DIR}/invalid-three-mistakes-in-two-scenarios.yaml");
+    let errors = check(&file).expect_err("invalid");
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert!(errors.iter().any(|e| e.contains("scenarios.feed.")));
+    assert!(errors.iter().any(|e| e.contains("scenarios.nightly_soak.")));
+}
+
+#[test]
+fn every_valid_fixture_compiles() {
+    let valid = fixtures("valid-");
+    assert!(valid.contains("valid-full.yaml"));
+    for name in valid {
+        compiles(&format!("{DIR}/{name}"));
+    }
+}
+
+#[test]
+fn the_full_example_compiles_to_the_expected_plan() {
+    let plan = compiles(&format!("{DIR}/valid-full.yaml"));
+    assert_eq!(plan.listen.to_string(), "127.0.0.1:9464");
+    assert_eq!(plan.allowed_hosts, ["127.0.0.1"]);
+    assert_eq!(plan.max_rps, Some(2000.0));
+    assert_eq!(plan.max_concurrent_runs, Some(2));
+    assert_eq!(plan.retention.as_secs(), 180 * 86_400);
+
+    let executors: Vec<(&str, &str, String)> = plan
+        .scenarios
+        .values()
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.load.executor.name(),
+                s.schedule.describe(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        executors,
+        [
+            (
+                "community_feed",
+                "ramping-arrival-rate",
+                r#"cron "0 5 * * *" (Europe/Berlin)"#.to_string()
+            ),
+            ("per_vu", "per-vu-iterations", "manual".into()),
+            ("ramp", "ramping-vus", "manual".into()),
+            ("shared", "shared-iterations", "manual".into()),
+            ("smoke", "constant-vus", "manual".into()),
+            ("soak", "constant-arrival-rate", "continuous".into()),
+        ]
+    );
+    for s in plan.scenarios.values() {
+        assert_eq!(s.cumulative_weights.len(), s.mix.len(), "{}", s.name);
+        let last = s.cumulative_weights.last().copied().unwrap_or_default();
+        assert!(
+            (last - 1.0).abs() < 1e-9,
+            "{}: {:?}",
+            s.name,
+            s.cumulative_weights
+        );
+    }
+
+    let feed = &plan.scenarios["community_feed"];
+    assert_eq!(feed.cumulative_weights, [0.8, 1.0]);
+    let requests: Vec<(&str, &str)> = feed
+        .requests
+        .iter()
+        .map(|r| (r.name.as_str(), r.group.as_str()))
+        .collect();
+    assert_eq!(
+        requests,
+        [
+            ("feed_read", "api_read"),
+            ("browse_then_post_0", ""),
+            ("create_post", "api_write")
+        ]
+    );
+    assert_eq!(
+        feed.requests[0].checks,
+        [
+            "status",
+            "json:$.items",
+            "has_next",
+            "header:content-type",
+            "body_contains",
+            "max_duration"
+        ]
+    );
+    assert_eq!(feed.max_body_bytes, 1_048_576);
+    assert_eq!(feed.peak_rate(), Some(120.0));
+
+    let labels: Vec<&str> = feed.thresholds.iter().map(|t| t.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "checks:rate>=0.98",
+            "http_req_duration:p(95)<250",
+            "http_req_duration:p(99)<1000",
+            "http_req_duration{group:api_read}:p(95)<200",
+            "http_req_failed:rate<0.01",
+            "http_reqs:rate>=100",
+        ]
+    );
+    let checks = &feed.thresholds[0];
+    assert_eq!(
+        (checks.metric, checks.aggregation, checks.op, checks.limit),
+        (Metric::Checks, Aggregation::Rate, Op::Ge, 0.98)
+    );
+    assert!(checks.abort_on_fail);
+    assert_eq!(checks.delay_abort_eval.map(|d| d.as_secs()), Some(60));
+    let p95 = &feed.thresholds[1];
+    assert_eq!(
+        (p95.metric, p95.aggregation, p95.op, p95.limit),
+        (Metric::HttpReqDuration, Aggregation::P(95.0), Op::Lt, 250.0)
+    );
+    assert!(!p95.abort_on_fail);
+
+    let soak = &plan.scenarios["soak"];
+    assert_eq!(soak.cumulative_weights, [0.25, 1.0]);
+    assert_eq!(soak.peak_rate(), Some(60.0), "3600 per 1m is 60 per second");
+}
+
+const FEED: &str = r#"
+scenarios:
+  feed:
+    target: { base_url: "http://127.0.0.1:8080" }
+    load: { executor: constant-arrival-rate, rate: 20, duration: 1m, pre_allocated_vus: 5 }
+    mix: [ { name: home, request: { url: "/" } } ]
+"#;
+
+fn feed_rate(env: &[(&str, &str)]) -> Option<f64> {
+    let env = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let loaded = load_str("feed.yaml", FEED, Some(env)).expect("loads");
+    let plan = compile_loaded(&loaded).expect("compiles");
+    plan.scenarios["feed"].peak_rate()
+}
+
+#[test]
+fn an_env_variable_overrides_a_nested_key_and_its_value_is_parsed_as_a_number() {
+    assert_eq!(feed_rate(&[]), Some(20.0));
+    assert_eq!(
+        feed_rate(&[("SOAKD__SCENARIOS__FEED__LOAD__RATE", "50")]),
+        Some(50.0)
+    );
+}
+
+#[test]
+fn env_override_names_are_case_insensitive_because_the_config_crate_lowercases_them() {
+    assert_eq!(
+        feed_rate(&[("soakd__scenarios__feed__load__rate", "50")]),
+        Some(50.0)
+    );
+    assert_eq!(
+        feed_rate(&[("Soakd__Scenarios__Feed__Load__Rate", "50")]),
+        Some(50.0)
+    );
+}
+
+#[test]
+fn env_overrides_reach_names_with_single_underscores_and_keys_in_the_file_keep_their_case() {
+    let file = format!("{DIR}/valid-full.yaml");
+    let loaded = load(
+        &file,
+        &[("SOAKD__SCENARIOS__COMMUNITY_FEED__LOAD__MAX_VUS", "300")],
+    )
+    .expect("loads");
+    let plan = compile_loaded(&loaded).expect("compiles");
+    assert_eq!(
+        plan.scenarios["community_feed"].load.executor.max_vus(),
+        300
+    );
+    // Only env keys are lowercased: the header name written in the file is kept as written.
+    assert!(loaded.raw.defaults.headers.contains_key("Authorization"));
+}
+
+#[test]
+fn an_env_override_that_breaks_the_config_is_reported_like_a_file_mistake() {
+    let env = [("SOAKD__SCENARIOS__FEED__LOAD__RATE", "-1")];
+    let env = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let loaded = load_str("feed.yaml", FEED, Some(env)).expect("loads");
+    let errors: Vec<String> = compile_loaded(&loaded)
+        .expect_err("invalid")
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(
+        errors,
+        ["feed.yaml: scenarios.feed.load.rate: -1 must be a positive number"]
+    );
+}
+
+/// Every string a schema allows literally (`const` and `enum` values), anywhere in it.
+fn literals(schema: &serde_json::Value, out: &mut BTreeSet<String>) {
+    match schema {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                match (key.as_str(), value) {
+                    ("const", serde_json::Value::String(s)) => {
+                        out.insert(s.clone());
+                    }
+                    ("enum", serde_json::Value::Array(items)) => {
+                        out.extend(items.iter().filter_map(|i| i.as_str().map(String::from)));
+                    }
+                    _ => literals(value, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| literals(i, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_json_schema_describes_scenarios_and_names_every_executor() {
+    let schema = config::schema();
+    assert!(schema["properties"]["scenarios"].is_object(), "{schema:#}");
+    let mut allowed = BTreeSet::new();
+    literals(&schema, &mut allowed);
+    for executor in [
+        "constant-vus",
+        "ramping-vus",
+        "constant-arrival-rate",
+        "ramping-arrival-rate",
+        "per-vu-iterations",
+        "shared-iterations",
+    ] {
+        assert!(
+            allowed.contains(executor),
+            "{executor} missing from {allowed:?}"
+        );
+    }
+}
