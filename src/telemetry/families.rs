@@ -1,0 +1,209 @@
+//! Every `soakd_*` family, defined once and registered once (STYLE habit 7).
+//!
+//! `Families` is a bundle of Arc-backed handles: cloning it is cheap and the clones update the
+//! same series, which is how a [`super::ScenarioSink`] writes into the registry without going
+//! through [`super::Metrics`]. Counters are registered without `_total`; prometheus-client adds
+//! the suffix when encoding.
+
+use super::labels::*;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+pub type F64Gauge = Gauge<f64, AtomicU64>;
+
+/// A histogram constructor with fixed boundaries (a Family shares one constructor).
+#[derive(Clone, Debug)]
+pub struct Buckets(Arc<[f64]>);
+
+impl MetricConstructor<Histogram> for Buckets {
+    fn new_metric(&self) -> Histogram {
+        Histogram::new(self.0.iter().copied())
+    }
+}
+
+type ByScenario<M> = Family<ScenarioLabels, M>;
+type ByThreshold<M> = Family<ThresholdLabels, M>;
+
+#[derive(Clone, Debug)]
+pub struct Families {
+    pub duration: Family<DurationLabels, Histogram, Buckets>,
+    pub requests: Family<RequestLabels, Counter>,
+    pub failures: Family<FailureLabels, Counter>,
+    pub checks: Family<CheckLabels, Counter>,
+    pub iterations: ByScenario<Counter>,
+    pub dropped: ByScenario<Counter>,
+    pub vus: ByScenario<F64Gauge>,
+    pub target_rate: ByScenario<F64Gauge>,
+    pub lag: Family<ScenarioLabels, Histogram, Buckets>,
+    pub run_active: ByScenario<Gauge>,
+    pub runs: Family<RunLabels, Counter>,
+    pub last_start: ByScenario<F64Gauge>,
+    pub last_end: ByScenario<F64Gauge>,
+    pub last_passed: ByScenario<Gauge>,
+    pub observed: ByThreshold<F64Gauge>,
+    pub limit: ByThreshold<F64Gauge>,
+    pub breached: ByThreshold<Gauge>,
+    pub consecutive: ByThreshold<Gauge>,
+    pub incident_open: ByThreshold<Gauge>,
+    pub next_run: ByScenario<F64Gauge>,
+    pub skipped: Family<SkipLabels, Counter>,
+    pub reload_ok: Gauge,
+    pub reload_at: F64Gauge,
+    pub build_info: Family<BuildLabels, Gauge>,
+}
+
+impl Families {
+    /// Creates every family with `latency` as the request duration boundaries (seconds) and
+    /// registers it in `reg` under its DESIGN §5 name.
+    pub fn register(reg: &mut Registry, latency: Vec<f64>) -> Families {
+        let f = Families {
+            duration: Family::new_with_constructor(Buckets(latency.into())),
+            requests: Family::default(),
+            failures: Family::default(),
+            checks: Family::default(),
+            iterations: Family::default(),
+            dropped: Family::default(),
+            vus: Family::default(),
+            target_rate: Family::default(),
+            lag: Family::new_with_constructor(Buckets(LAG_BUCKETS.into())),
+            run_active: Family::default(),
+            runs: Family::default(),
+            last_start: Family::default(),
+            last_end: Family::default(),
+            last_passed: Family::default(),
+            observed: Family::default(),
+            limit: Family::default(),
+            breached: Family::default(),
+            consecutive: Family::default(),
+            incident_open: Family::default(),
+            next_run: Family::default(),
+            skipped: Family::default(),
+            reload_ok: Gauge::default(),
+            reload_at: F64Gauge::default(),
+            build_info: Family::default(),
+        };
+        let r = reg;
+        r.register(
+            "soakd_http_request_duration_seconds",
+            "Request latency, from the intended start in open models",
+            f.duration.clone(),
+        );
+        r.register(
+            "soakd_http_requests",
+            "Requests by response status (0 = no response)",
+            f.requests.clone(),
+        );
+        r.register(
+            "soakd_http_request_failures",
+            "Failed requests by reason",
+            f.failures.clone(),
+        );
+        r.register("soakd_checks", "Check results", f.checks.clone());
+        r.register(
+            "soakd_iterations",
+            "Finished iterations",
+            f.iterations.clone(),
+        );
+        r.register(
+            "soakd_dropped_iterations",
+            "Iterations an open model could not start because every VU was busy",
+            f.dropped.clone(),
+        );
+        r.register(
+            "soakd_vus",
+            "Virtual users of the running run",
+            f.vus.clone(),
+        );
+        r.register(
+            "soakd_target_rate_per_second",
+            "Target iteration rate of the running run",
+            f.target_rate.clone(),
+        );
+        r.register(
+            "soakd_generator_lag_seconds",
+            "How late iterations started against their intended start",
+            f.lag.clone(),
+        );
+        r.register(
+            "soakd_run_active",
+            "1 while a run of the scenario is in progress",
+            f.run_active.clone(),
+        );
+        r.register(
+            "soakd_runs",
+            "Finished runs by result (pass, fail, aborted, error)",
+            f.runs.clone(),
+        );
+        r.register(
+            "soakd_run_last_start_timestamp_seconds",
+            "Unix time the last run started",
+            f.last_start.clone(),
+        );
+        r.register(
+            "soakd_run_last_end_timestamp_seconds",
+            "Unix time the last run ended",
+            f.last_end.clone(),
+        );
+        r.register(
+            "soakd_run_last_passed",
+            "1 if the last run passed, else 0",
+            f.last_passed.clone(),
+        );
+        r.register(
+            "soakd_threshold_observed",
+            "Aggregated value of the threshold's metric in the last run (ms for durations)",
+            f.observed.clone(),
+        );
+        r.register(
+            "soakd_threshold_limit",
+            "The threshold's limit as written (ms for durations)",
+            f.limit.clone(),
+        );
+        r.register(
+            "soakd_threshold_breached",
+            "1 if the last run breached the threshold",
+            f.breached.clone(),
+        );
+        r.register(
+            "soakd_threshold_consecutive_breaches",
+            "Runs in a row that breached the threshold",
+            f.consecutive.clone(),
+        );
+        r.register(
+            "soakd_incident_open",
+            "1 while the threshold's incident is open",
+            f.incident_open.clone(),
+        );
+        r.register(
+            "soakd_schedule_next_run_timestamp_seconds",
+            "Unix time of the next scheduled run",
+            f.next_run.clone(),
+        );
+        r.register(
+            "soakd_schedule_skipped",
+            "Scheduled runs not started, by reason (overlap, max_concurrent, missed)",
+            f.skipped.clone(),
+        );
+        r.register(
+            "soakd_config_last_reload_successful",
+            "1 if the last config reload succeeded",
+            f.reload_ok.clone(),
+        );
+        r.register(
+            "soakd_config_last_reload_timestamp_seconds",
+            "Unix time of the last config reload attempt",
+            f.reload_at.clone(),
+        );
+        r.register(
+            "soakd_build_info",
+            "Always 1; labels carry the build",
+            f.build_info.clone(),
+        );
+        f
+    }
+}

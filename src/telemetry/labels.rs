@@ -1,0 +1,161 @@
+//! Label sets and bucket layouts of the `soakd_*` families (DESIGN §5).
+//!
+//! Every label value comes from a bounded set: names from config (scenario, request, group,
+//! check, threshold label), the request's method, a status class, a numeric status code, a
+//! failure reason or a run result. Nothing derived from URLs or bodies ever becomes a label, so
+//! cardinality is fixed by the config, not by traffic.
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use std::fmt::Write;
+
+/// `1xx`..`5xx`, or `error` when no response arrived (or the code is outside 100..=599).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StatusClass {
+    Informational,
+    Success,
+    Redirection,
+    ClientError,
+    ServerError,
+    Error,
+}
+
+impl StatusClass {
+    /// Every class, in label order; `class as usize` indexes this array.
+    pub const ALL: [StatusClass; 6] = [
+        StatusClass::Informational,
+        StatusClass::Success,
+        StatusClass::Redirection,
+        StatusClass::ClientError,
+        StatusClass::ServerError,
+        StatusClass::Error,
+    ];
+
+    pub fn of(status: Option<u16>) -> StatusClass {
+        match status {
+            Some(100..=199) => StatusClass::Informational,
+            Some(200..=299) => StatusClass::Success,
+            Some(300..=399) => StatusClass::Redirection,
+            Some(400..=499) => StatusClass::ClientError,
+            Some(500..=599) => StatusClass::ServerError,
+            _ => StatusClass::Error,
+        }
+    }
+
+    /// The metric label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusClass::Informational => "1xx",
+            StatusClass::Success => "2xx",
+            StatusClass::Redirection => "3xx",
+            StatusClass::ClientError => "4xx",
+            StatusClass::ServerError => "5xx",
+            StatusClass::Error => "error",
+        }
+    }
+}
+
+impl EncodeLabelValue for StatusClass {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.as_str())
+    }
+}
+
+/// Families keyed by scenario alone (gauges and counters of runs and schedules).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct ScenarioLabels {
+    pub scenario: String,
+}
+
+/// `soakd_http_request_duration_seconds`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct DurationLabels {
+    pub scenario: String,
+    pub request: String,
+    pub group: String,
+    pub method: String,
+    pub status_class: StatusClass,
+}
+
+/// `soakd_http_requests_total`; `status` is the numeric code, `0` when no response arrived
+/// (k6's convention, and the recorder's).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub scenario: String,
+    pub request: String,
+    pub method: String,
+    pub status: String,
+}
+
+/// `soakd_http_request_failures_total`; `reason` is `FailureReason::as_str`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct FailureLabels {
+    pub scenario: String,
+    pub request: String,
+    pub reason: &'static str,
+}
+
+/// `soakd_checks_total`; `result` is `pass` or `fail`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct CheckLabels {
+    pub scenario: String,
+    pub request: String,
+    pub check: String,
+    pub result: &'static str,
+}
+
+/// `soakd_runs_total`; `result` is `pass`, `fail`, `aborted` or `error`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RunLabels {
+    pub scenario: String,
+    pub result: String,
+}
+
+/// `soakd_threshold_*` and `soakd_incident_open`; `threshold` is `METRIC{TAGS}:EXPR`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct ThresholdLabels {
+    pub scenario: String,
+    pub threshold: String,
+}
+
+/// `soakd_schedule_skipped_total`; `reason` is `overlap`, `max_concurrent` or `missed`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct SkipLabels {
+    pub scenario: String,
+    pub reason: String,
+}
+
+/// `soakd_build_info`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct BuildLabels {
+    pub version: String,
+    pub revision: String,
+}
+
+/// Run results every scenario's `soakd_runs_total` starts at zero for.
+pub const RUN_RESULTS: [&str; 4] = ["pass", "fail", "aborted", "error"];
+
+/// Default latency boundaries in seconds: 1 ms to 10 s.
+pub const DEFAULT_LATENCY_BUCKETS: [f64; 13] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Generator lag boundaries in seconds: a healthy generator stays in the first few.
+pub const LAG_BUCKETS: [f64; 10] = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0];
+
+/// The default boundaries plus every latency threshold limit (ms, converted to s), sorted and
+/// deduplicated, so `histogram_quantile` is exact at the limits that decide verdicts.
+pub fn latency_buckets(threshold_limits_ms: &[f64]) -> Vec<f64> {
+    let mut b: Vec<f64> = DEFAULT_LATENCY_BUCKETS
+        .iter()
+        .copied()
+        .chain(
+            threshold_limits_ms
+                .iter()
+                .filter(|ms| ms.is_finite() && **ms > 0.0)
+                .map(|ms| ms / 1000.0),
+        )
+        .collect();
+    b.sort_by(f64::total_cmp);
+    b.dedup();
+    b
+}

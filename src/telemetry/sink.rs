@@ -1,0 +1,190 @@
+//! The hot path: one [`ScenarioSink`] per run, called by the recorder for every sample.
+//!
+//! A family lookup hashes the whole label set under a lock; doing that per request would cost
+//! more than the request's bookkeeping in the recorder. So the sink resolves series handles once
+//! per request name (failures by reason, checks by result, iterations, lag) and caches the
+//! status-dependent ones on first use: the duration histogram per status class in a `OnceLock`
+//! slot (only classes actually seen get a series) and the request counter per status code in a
+//! short list behind a read-mostly lock. Handles are Arc-backed, so updates land in the family.
+
+use super::Tracker;
+use super::families::Families;
+use super::labels::*;
+use crate::client::FailureReason;
+use crate::plan::RequestMeta;
+use crate::record::Sink;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::Histogram;
+use std::sync::{OnceLock, RwLock};
+use std::time::Duration;
+
+/// Handles of one named request.
+struct RequestSeries {
+    meta: RequestMeta,
+    /// Indexed by `StatusClass as usize`.
+    by_class: [OnceLock<Histogram>; 6],
+    /// (status code, 0 = no response) → `soakd_http_requests_total` series.
+    by_status: RwLock<Vec<(u16, Counter)>>,
+    /// Indexed by `FailureReason as usize` (the order of `FailureReason::ALL`).
+    failures: [Counter; FailureReason::ALL.len()],
+    /// [pass, fail] per check, in `RequestMeta::checks` order.
+    checks: Box<[[Counter; 2]]>,
+}
+
+/// Feeds the `soakd_http_*`, `soakd_checks_total`, `soakd_*iterations_total` and
+/// `soakd_generator_lag_seconds` families of one scenario.
+pub struct ScenarioSink {
+    scenario: String,
+    requests: Box<[RequestSeries]>,
+    iterations: Counter,
+    dropped: Counter,
+    lag: Histogram,
+    f: Families,
+    known: Tracker,
+}
+
+impl ScenarioSink {
+    pub(super) fn new(f: Families, known: Tracker, scenario: &str, metas: &[RequestMeta]) -> Self {
+        let s = ScenarioLabels {
+            scenario: scenario.to_owned(),
+        };
+        let mut requests = Vec::with_capacity(metas.len());
+        known.with(scenario, |k| {
+            for m in metas {
+                // Failure reasons and check results are small fixed sets: their series exist
+                // from the start at zero, so rate() and alerts see the first failure.
+                let failures = FailureReason::ALL.map(|r| {
+                    let l = FailureLabels {
+                        scenario: scenario.to_owned(),
+                        request: m.name.clone(),
+                        reason: r.as_str(),
+                    };
+                    let c = f.failures.get_or_create_owned(&l);
+                    k.failures.insert(l);
+                    c
+                });
+                let checks = m
+                    .checks
+                    .iter()
+                    .map(|check| {
+                        ["pass", "fail"].map(|result| {
+                            let l = CheckLabels {
+                                scenario: scenario.to_owned(),
+                                request: m.name.clone(),
+                                check: check.clone(),
+                                result,
+                            };
+                            let c = f.checks.get_or_create_owned(&l);
+                            k.checks.insert(l);
+                            c
+                        })
+                    })
+                    .collect();
+                requests.push(RequestSeries {
+                    meta: m.clone(),
+                    by_class: Default::default(),
+                    by_status: RwLock::new(Vec::new()),
+                    failures,
+                    checks,
+                });
+            }
+        });
+        ScenarioSink {
+            scenario: scenario.to_owned(),
+            requests: requests.into(),
+            iterations: f.iterations.get_or_create_owned(&s),
+            dropped: f.dropped.get_or_create_owned(&s),
+            lag: f.lag.get_or_create_owned(&s),
+            f,
+            known,
+        }
+    }
+
+    fn duration<'a>(&self, r: &'a RequestSeries, class: StatusClass) -> &'a Histogram {
+        r.by_class[class as usize].get_or_init(|| {
+            let l = DurationLabels {
+                scenario: self.scenario.clone(),
+                request: r.meta.name.clone(),
+                group: r.meta.group.clone(),
+                method: r.meta.method.clone(),
+                status_class: class,
+            };
+            let h = self.f.duration.get_or_create_owned(&l);
+            self.known.with(&self.scenario, |k| {
+                k.duration.insert(l);
+            });
+            h
+        })
+    }
+
+    fn count_status(&self, r: &RequestSeries, code: u16) {
+        {
+            let seen = r.by_status.read().unwrap_or_else(|p| p.into_inner());
+            if let Some((_, c)) = seen.iter().find(|(s, _)| *s == code) {
+                c.inc();
+                return;
+            }
+        }
+        let mut seen = r.by_status.write().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, c)) = seen.iter().find(|(s, _)| *s == code) {
+            c.inc();
+            return;
+        }
+        let l = RequestLabels {
+            scenario: self.scenario.clone(),
+            request: r.meta.name.clone(),
+            method: r.meta.method.clone(),
+            status: code.to_string(),
+        };
+        let c = self.f.requests.get_or_create_owned(&l);
+        c.inc();
+        seen.push((code, c));
+        drop(seen);
+        self.known.with(&self.scenario, |k| {
+            k.requests.insert(l);
+        });
+    }
+}
+
+impl Sink for ScenarioSink {
+    fn request(
+        &self,
+        request: usize,
+        status: Option<u16>,
+        latency: Duration,
+        failure: Option<FailureReason>,
+        checks: &[bool],
+    ) {
+        let Some(r) = self.requests.get(request) else {
+            return;
+        };
+        self.duration(r, StatusClass::of(status))
+            .observe(latency.as_secs_f64());
+        self.count_status(r, status.unwrap_or(0));
+        // Same counting as the recorder: a failed check counts under `check` even when the
+        // request also failed for another reason.
+        let count = |reason: FailureReason| {
+            if let Some(c) = r.failures.get(reason as usize) {
+                c.inc();
+            }
+        };
+        if let Some(reason) = failure {
+            count(reason);
+        }
+        if checks.iter().any(|ok| !ok) && failure != Some(FailureReason::Check) {
+            count(FailureReason::Check);
+        }
+        for (pair, ok) in r.checks.iter().zip(checks) {
+            pair[usize::from(!*ok)].inc();
+        }
+    }
+
+    fn iteration(&self, lag: Duration) {
+        self.iterations.inc();
+        self.lag.observe(lag.as_secs_f64());
+    }
+
+    fn dropped_iteration(&self) {
+        self.dropped.inc();
+    }
+}
