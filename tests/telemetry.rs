@@ -1,0 +1,367 @@
+//! `/metrics` as Prometheus sees it: every DESIGN §5 family, parseable OpenMetrics text,
+//! threshold limits as bucket boundaries, and series that come and go with scenarios.
+
+use soakd::client::FailureReason;
+use soakd::plan::RequestMeta;
+use soakd::record::Sink;
+use soakd::telemetry::{Metrics, latency_buckets};
+use soakd::verdict::Outcome;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[path = "telemetry/openmetrics.rs"]
+mod openmetrics;
+use openmetrics::{Sample, parse};
+
+const P95: &str = "http_req_duration{group:api_read}:p(95)<250";
+
+/// Every family name of DESIGN §5, as it appears in sample lines.
+const FAMILIES: [&str; 25] = [
+    "soakd_http_request_duration_seconds",
+    "soakd_http_requests_total",
+    "soakd_http_request_failures_total",
+    "soakd_checks_total",
+    "soakd_iterations_total",
+    "soakd_dropped_iterations_total",
+    "soakd_vus",
+    "soakd_target_rate_per_second",
+    "soakd_generator_lag_seconds",
+    "soakd_run_active",
+    "soakd_runs_total",
+    "soakd_run_last_start_timestamp_seconds",
+    "soakd_run_last_end_timestamp_seconds",
+    "soakd_run_last_passed",
+    "soakd_threshold_observed",
+    "soakd_threshold_limit",
+    "soakd_threshold_breached",
+    "soakd_threshold_consecutive_breaches",
+    "soakd_incident_open",
+    "soakd_schedule_next_run_timestamp_seconds",
+    "soakd_schedule_skipped_total",
+    "soakd_config_last_reload_successful",
+    "soakd_config_last_reload_timestamp_seconds",
+    "soakd_build_info",
+    // Listed again on purpose: the histogram's _bucket series must carry its labels.
+    "soakd_http_request_duration_seconds_bucket",
+];
+
+fn requests() -> Vec<RequestMeta> {
+    vec![
+        RequestMeta {
+            name: "get_item".into(),
+            group: "api_read".into(),
+            method: "GET".into(),
+            checks: vec!["status is 200".into()],
+        },
+        RequestMeta {
+            name: "post_order".into(),
+            group: "api_write".into(),
+            method: "POST".into(),
+            checks: vec![],
+        },
+    ]
+}
+
+/// One finished run of `scenario` with a few samples, a breached threshold and a schedule.
+fn run_once(m: &Metrics, scenario: &str) {
+    let sink = m.scenario_sink(scenario, &requests());
+    m.run_started(scenario, 10.0, 50.0, 1_700_000_000.0);
+    sink.request(0, Some(200), Duration::from_millis(120), None, &[true]);
+    sink.request(0, Some(200), Duration::from_millis(80), None, &[true]);
+    sink.request(
+        0,
+        Some(503),
+        Duration::from_millis(300),
+        Some(FailureReason::Status),
+        &[false],
+    );
+    sink.request(
+        1,
+        None,
+        Duration::from_secs(2),
+        Some(FailureReason::Timeout),
+        &[],
+    );
+    sink.request(7, Some(200), Duration::from_millis(1), None, &[]); // unknown index: ignored
+    sink.iteration(Duration::from_millis(3));
+    sink.dropped_iteration();
+    let outcomes = [
+        Outcome {
+            threshold: P95.into(),
+            observed: Some(300.0),
+            limit: 250.0,
+            breached: true,
+        },
+        Outcome {
+            threshold: "checks:rate>0.99".into(),
+            observed: None,
+            limit: 0.99,
+            breached: false,
+        },
+    ];
+    let consecutive = [
+        (P95.to_string(), 2, true),
+        ("checks:rate>0.99".to_string(), 0, false),
+    ];
+    m.run_finished(scenario, "fail", 1_700_000_060.0, &outcomes, &consecutive);
+    m.schedule_next(scenario, Some(1_700_000_300.0));
+    m.schedule_skipped(scenario, "overlap");
+}
+
+fn metrics() -> Arc<Metrics> {
+    let m = Metrics::with_latency_limits(&[250.0]);
+    m.config_reloaded(true, 1_699_999_999.5);
+    run_once(&m, "checkout");
+    m
+}
+
+fn label<'a>(s: &'a Sample, key: &str) -> Option<&'a str> {
+    s.labels
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+fn find<'a>(samples: &'a [Sample], name: &str, want: &[(&str, &str)]) -> Option<&'a Sample> {
+    samples
+        .iter()
+        .find(|s| s.name == name && want.iter().all(|(k, v)| label(s, k) == Some(*v)))
+}
+
+#[test]
+fn every_design_family_has_samples() {
+    let samples = parse(&metrics().encode());
+    for family in FAMILIES {
+        assert!(
+            samples
+                .iter()
+                .any(|s| s.name == family || s.name == format!("{family}_bucket")),
+            "{family} missing"
+        );
+    }
+}
+
+#[test]
+fn exposition_is_parseable_openmetrics_ending_in_eof() {
+    let text = metrics().encode();
+    assert!(text.ends_with("# EOF\n"));
+    assert!(parse(&text).len() > 50);
+}
+
+#[test]
+fn counters_are_exposed_with_total_suffix() {
+    let text = metrics().encode();
+    let counters: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    assert_eq!(counters.len(), 7);
+    for c in counters {
+        assert!(!c.ends_with("_total"), "{c} registered with _total");
+        for line in text.lines().filter(|l| l.starts_with(c)) {
+            assert!(line.starts_with(&format!("{c}_total")), "{line}");
+        }
+    }
+}
+
+#[test]
+fn duration_buckets_include_threshold_limits() {
+    let samples = parse(&metrics().encode());
+    let le: Vec<&str> = samples
+        .iter()
+        .filter(|s| s.name == "soakd_http_request_duration_seconds_bucket")
+        .filter_map(|s| label(s, "le"))
+        .collect();
+    assert!(le.contains(&"0.25"), "{le:?}");
+    assert!(le.contains(&"0.001") && le.contains(&"10.0") && le.contains(&"+Inf"));
+}
+
+#[test]
+fn latency_buckets_are_sorted_and_deduplicated() {
+    let b = latency_buckets(&[200.0, 100.0, 200.0, f64::NAN, -1.0]);
+    assert!(b.windows(2).all(|w| w[0] < w[1]), "{b:?}");
+    assert!(b.contains(&0.2));
+    assert_eq!(b.len(), 14, "0.1 s already is a default boundary: {b:?}");
+}
+
+#[test]
+fn samples_land_in_their_series() {
+    let samples = parse(&metrics().encode());
+    let one = |name: &str, want: &[(&str, &str)]| {
+        find(&samples, name, want)
+            .unwrap_or_else(|| panic!("{name} {want:?}"))
+            .value
+    };
+    let item = ("request", "get_item");
+    assert_eq!(
+        one("soakd_http_requests_total", &[item, ("status", "200")]),
+        2.0
+    );
+    assert_eq!(
+        one(
+            "soakd_http_requests_total",
+            &[("request", "post_order"), ("status", "0")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        one(
+            "soakd_http_request_duration_seconds_count",
+            &[item, ("status_class", "2xx"), ("group", "api_read")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        one(
+            "soakd_http_request_duration_seconds_count",
+            &[("request", "post_order"), ("status_class", "error")]
+        ),
+        1.0
+    );
+    assert!(
+        find(
+            &samples,
+            "soakd_http_request_duration_seconds_count",
+            &[("status_class", "4xx")]
+        )
+        .is_none()
+    );
+    assert_eq!(
+        one(
+            "soakd_http_request_failures_total",
+            &[item, ("reason", "status")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        one(
+            "soakd_http_request_failures_total",
+            &[item, ("reason", "check")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        one(
+            "soakd_http_request_failures_total",
+            &[item, ("reason", "tls")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        one(
+            "soakd_checks_total",
+            &[("check", "status is 200"), ("result", "pass")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        one(
+            "soakd_checks_total",
+            &[("check", "status is 200"), ("result", "fail")]
+        ),
+        1.0
+    );
+    assert_eq!(one("soakd_iterations_total", &[]), 1.0);
+    assert_eq!(one("soakd_dropped_iterations_total", &[]), 1.0);
+    assert_eq!(one("soakd_runs_total", &[("result", "fail")]), 1.0);
+    assert_eq!(one("soakd_runs_total", &[("result", "pass")]), 0.0);
+    assert_eq!(one("soakd_run_active", &[]), 0.0);
+    assert_eq!(one("soakd_run_last_passed", &[]), 0.0);
+    assert_eq!(
+        one("soakd_threshold_observed", &[("threshold", P95)]),
+        300.0
+    );
+    assert_eq!(
+        one(
+            "soakd_threshold_consecutive_breaches",
+            &[("threshold", P95)]
+        ),
+        2.0
+    );
+    assert_eq!(one("soakd_incident_open", &[("threshold", P95)]), 1.0);
+    assert_eq!(
+        one("soakd_config_last_reload_timestamp_seconds", &[]),
+        1_699_999_999.5
+    );
+    assert_eq!(
+        one(
+            "soakd_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))]
+        ),
+        1.0
+    );
+}
+
+#[test]
+fn no_observed_value_means_no_observed_series() {
+    let samples = parse(&metrics().encode());
+    let checks = ("threshold", "checks:rate>0.99");
+    assert!(find(&samples, "soakd_threshold_observed", &[checks]).is_none());
+    assert!(find(&samples, "soakd_threshold_limit", &[checks]).is_some());
+}
+
+#[test]
+fn thresholds_that_left_the_config_lose_their_series() {
+    let m = metrics();
+    let only = [Outcome {
+        threshold: P95.into(),
+        observed: Some(1.0),
+        limit: 250.0,
+        breached: false,
+    }];
+    m.run_finished("checkout", "pass", 1.0, &only, &[]);
+    let text = m.encode();
+    assert!(!text.contains("checks:rate>0.99"));
+    assert!(text.contains(P95));
+}
+
+#[test]
+fn unscheduled_scenario_has_no_next_run_series() {
+    let m = metrics();
+    m.schedule_next("checkout", None);
+    assert!(
+        !m.encode()
+            .contains("soakd_schedule_next_run_timestamp_seconds{")
+    );
+}
+
+#[test]
+fn restored_breaches_show_before_any_run() {
+    let m = Metrics::new();
+    m.restore_breaches("nightly", P95, 3, true);
+    let samples = parse(&m.encode());
+    let want = [("scenario", "nightly"), ("threshold", P95)];
+    assert_eq!(
+        find(&samples, "soakd_threshold_consecutive_breaches", &want).map(|s| s.value),
+        Some(3.0)
+    );
+    assert_eq!(
+        find(&samples, "soakd_incident_open", &want).map(|s| s.value),
+        Some(1.0)
+    );
+}
+
+#[test]
+fn removing_a_scenario_drops_only_its_series() {
+    let m = metrics();
+    run_once(&m, "search");
+    m.remove_scenario("checkout");
+    let samples = parse(&m.encode());
+    let left: Vec<_> = samples
+        .iter()
+        .filter(|s| label(s, "scenario") == Some("checkout"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    for family in FAMILIES
+        .iter()
+        .filter(|f| !f.starts_with("soakd_config") && !f.starts_with("soakd_build"))
+    {
+        assert!(
+            samples
+                .iter()
+                .any(|s| label(s, "scenario") == Some("search")
+                    && (s.name == *family || s.name == format!("{family}_bucket"))),
+            "search lost {family}"
+        );
+    }
+}
