@@ -8,6 +8,7 @@ pub mod client;
 pub mod config;
 pub mod load;
 pub mod plan;
+pub mod record;
+pub mod state;
 pub mod target;
 pub mod verdict;
-pub mod record;
