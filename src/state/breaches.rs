@@ -100,9 +100,9 @@ impl BreachTracker {
 
     /// Records one run's verdicts for `scenario`, then persists before returning.
     ///
-    /// Each outcome is `(threshold label, breached, observed, limit)`: breached → `consecutive`
-    /// + 1, passed → 0; `incident_open = consecutive >= needed` (a `needed` of 0 is treated as 1,
-    /// so a passing threshold never holds an incident open). Thresholds of this scenario absent
+    /// Each outcome is `(threshold label, breached, observed, limit)`: breached →
+    /// `consecutive + 1`, passed → 0; `incident_open = consecutive >= needed` (a `needed` of 0 is
+    /// treated as 1, so a passing threshold never holds an incident open). Thresholds of this scenario absent
     /// from `outcomes` were deleted from the config and are dropped. If persisting fails the
     /// tracker is left unchanged, so memory never runs ahead of disk.
     ///

@@ -177,7 +177,7 @@ impl ResultsStore {
                 Some((day, e.path()))
             })
             .collect();
-        days.sort_by(|a, b| b.0.cmp(&a.0));
+        days.sort_by_key(|(day, _)| std::cmp::Reverse(*day));
         days
     }
 }
