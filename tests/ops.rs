@@ -1,0 +1,646 @@
+//! tests/ops.rs — why this exists: the operations artefacts (alert rules, Alertmanager example,
+//! Grafana dashboards, Helm chart) are checked with the real external tools, not by eye:
+//! `promtool check/test rules`, `amtool check-config`, `helm lint --strict`, `helm template`,
+//! `kubernetes-validate --strict` (Kubernetes 1.30). Dashboards may only query metric names from
+//! DESIGN §5, and the chart's copies of the rules and dashboards must equal the plain files.
+//!
+//! A missing tool is installed once with `scripts/install-test-tools.sh`; if it is still missing
+//! the test fails loudly (never a silent skip). Every child process is killed after 60 s.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
+
+const CHILD_TIMEOUT: Duration = Duration::from_secs(60);
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// Metric names of DESIGN §5 (the contract), histogram series expanded.
+const DESIGN_METRICS: &[&str] = &[
+    "soakd_http_request_duration_seconds_bucket",
+    "soakd_http_request_duration_seconds_sum",
+    "soakd_http_request_duration_seconds_count",
+    "soakd_http_requests_total",
+    "soakd_http_request_failures_total",
+    "soakd_checks_total",
+    "soakd_iterations_total",
+    "soakd_dropped_iterations_total",
+    "soakd_vus",
+    "soakd_target_rate_per_second",
+    "soakd_generator_lag_seconds_bucket",
+    "soakd_generator_lag_seconds_sum",
+    "soakd_generator_lag_seconds_count",
+    "soakd_run_active",
+    "soakd_runs_total",
+    "soakd_run_last_start_timestamp_seconds",
+    "soakd_run_last_end_timestamp_seconds",
+    "soakd_run_last_passed",
+    "soakd_threshold_observed",
+    "soakd_threshold_limit",
+    "soakd_threshold_breached",
+    "soakd_threshold_consecutive_breaches",
+    "soakd_incident_open",
+    "soakd_schedule_next_run_timestamp_seconds",
+    "soakd_schedule_skipped_total",
+    "soakd_config_last_reload_successful",
+    "soakd_config_last_reload_timestamp_seconds",
+    "soakd_build_info",
+];
+
+/// Other words a PromQL expression of ours may contain: functions, keywords, label names of §5,
+/// Prometheus' own `up` and the scrape labels.
+const PROMQL_WORDS: &[&str] = &[
+    // functions and aggregations
+    "histogram_quantile", "sum", "min", "max", "avg", "count", "rate", "irate", "increase",
+    "changes", "vector", "time", "absent", "round", "clamp_min", "clamp_max", "topk", "bottomk",
+    // keywords
+    "by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless",
+    "offset", "bool",
+    // label names (DESIGN §5) and scrape labels
+    "scenario", "request", "group", "method", "status", "status_class", "reason", "check",
+    "result", "threshold", "le", "version", "revision", "job", "instance",
+    // Prometheus' own series
+    "up",
+];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+// ------------------------------------------------------------------------------- tools
+
+fn search_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.push("/usr/local/bin".into());
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(Path::new(&home).join(".local/bin"));
+    }
+    dirs.push("/usr/bin".into());
+    dirs
+}
+
+fn find_tool(name: &str) -> Option<PathBuf> {
+    search_dirs().into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+static INSTALL: Once = Once::new();
+static INSTALL_LOG: Mutex<String> = Mutex::new(String::new());
+
+/// Path of an external tool; runs the installer once if it is missing, then fails loudly.
+fn tool(name: &str) -> PathBuf {
+    if let Some(p) = find_tool(name) {
+        return p;
+    }
+    INSTALL.call_once(|| {
+        let script = root().join("scripts/install-test-tools.sh");
+        eprintln!("ops: {name} missing, running {}", script.display());
+        let mut cmd = Command::new("bash");
+        cmd.arg(&script);
+        let out = run_with_timeout(&mut cmd, INSTALL_TIMEOUT);
+        let log = format!(
+            "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!("ops: installer finished: {log}");
+        *INSTALL_LOG.lock().unwrap() = log;
+    });
+    find_tool(name).unwrap_or_else(|| {
+        panic!(
+            "required tool `{name}` not found in PATH, /usr/local/bin or ~/.local/bin even after \
+             scripts/install-test-tools.sh; installer output:\n{}",
+            INSTALL_LOG.lock().unwrap()
+        )
+    })
+}
+
+// ------------------------------------------------------------------------------- processes
+
+/// Runs a command, capturing output; kills it (by its own PID) if it exceeds `timeout`.
+fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Output {
+    let desc = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {desc}: {e}"));
+    let mut so = child.stdout.take().unwrap();
+    let mut se = child.stderr.take().unwrap();
+    let t_out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = so.read_to_end(&mut b);
+        b
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = se.read_to_end(&mut b);
+        b
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{desc} did not finish within {timeout:?}; killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output { status, stdout: t_out.join().unwrap(), stderr: t_err.join().unwrap() }
+}
+
+/// Runs a tool and asserts success; returns stdout.
+fn run_ok(tool_name: &str, args: &[&str], cwd: &Path) -> String {
+    let bin = tool(tool_name);
+    let mut cmd = Command::new(&bin);
+    cmd.args(args).current_dir(cwd);
+    let out = run_with_timeout(&mut cmd, CHILD_TIMEOUT);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "`{tool_name} {}` (in {}) failed with {:?}\nstdout:\n{stdout}\nstderr:\n{}",
+        args.join(" "),
+        cwd.display(),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+}
+
+// ------------------------------------------------------------------------------- helm helpers
+
+const SHARDED: &[&str] = &[
+    "--set", "replicas=3",
+    "--set", "serviceMonitor.enabled=true",
+    "--set", "prometheusRule.enabled=true",
+];
+
+fn helm_template(extra: &[&str]) -> String {
+    let mut args = vec!["template", "soakd", "helm/soakd", "--namespace", "staging"];
+    args.extend_from_slice(extra);
+    run_ok("helm", &args, &root())
+}
+
+/// The rendered documents (split on `---` separators), non-empty ones only.
+fn documents(rendered: &str) -> Vec<String> {
+    let mut docs = vec![String::new()];
+    for line in rendered.lines() {
+        if line.trim_end() == "---" {
+            docs.push(String::new());
+        } else {
+            let d = docs.last_mut().unwrap();
+            d.push_str(line);
+            d.push('\n');
+        }
+    }
+    docs.into_iter().filter(|d| d.lines().any(|l| l.starts_with("kind:"))).collect()
+}
+
+fn doc_of_kind<'a>(docs: &'a [String], kind: &str) -> Vec<&'a String> {
+    let line = format!("kind: {kind}");
+    docs.iter().filter(|d| d.lines().any(|l| l.trim_end() == line)).collect()
+}
+
+// ------------------------------------------------------------------------------- rules
+
+#[test]
+fn promtool_check_rules() {
+    let out = run_ok("promtool", &["check", "rules", "config/prometheus/soakd-rules.yaml"], &root());
+    assert!(out.contains("SUCCESS"), "{out}");
+}
+
+#[test]
+fn promtool_test_rules() {
+    let out = run_ok("promtool", &["test", "rules", "soakd-rules.test.yaml"], &root().join("config/prometheus"));
+    assert!(out.contains("SUCCESS"), "{out}");
+}
+
+#[test]
+fn rules_define_every_alert_with_tests() {
+    let rules = read("config/prometheus/soakd-rules.yaml");
+    let tests = read("config/prometheus/soakd-rules.test.yaml");
+    for alert in [
+        "SoakdIncident",
+        "SoakdThresholdBreached",
+        "SoakdScenarioOverdue",
+        "SoakdGeneratorSaturated",
+        "SoakdConfigReloadFailed",
+        "SoakdDown",
+    ] {
+        assert!(rules.contains(&format!("- alert: {alert}\n")), "rule {alert} missing");
+        assert!(tests.contains(&format!("alertname: {alert}\n")), "no promtool test for {alert}");
+    }
+    assert!(rules.contains("max by (scenario, threshold) (soakd_incident_open) == 1"));
+    assert!(rules.contains("severity: ticket"));
+}
+
+/// Every `soakd_*` word in the rules file (expressions and annotation queries) is a §5 metric,
+/// and every recorded `level:metric:op` name used is defined by a `record:` in the file.
+#[test]
+fn rules_use_only_design_metric_names() {
+    let rules = read("config/prometheus/soakd-rules.yaml");
+    let allowed: BTreeSet<&str> = DESIGN_METRICS.iter().copied().collect();
+    let recorded: BTreeSet<String> = rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- record: ").map(|s| s.trim().to_string()))
+        .collect();
+    assert!(recorded.len() >= 5, "recording rules missing: {recorded:?}");
+    let words = rules.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'));
+    for word in words.map(|w| w.trim_matches(':').to_string()) {
+        if word.contains(':') && word.contains("soakd_") {
+            assert!(recorded.contains(&word), "recorded series {word} used but not defined");
+        } else if word.starts_with("soakd_") {
+            assert!(allowed.contains(word.as_str()), "rules use {word}, not a DESIGN §5 metric");
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------- alertmanager
+
+#[test]
+fn amtool_check_config_and_routes() {
+    let out = run_ok("amtool", &["check-config", "config/alertmanager/alertmanager.yml"], &root());
+    assert!(out.contains("SUCCESS"), "{out}");
+    let cfg = "--config.file=config/alertmanager/alertmanager.yml";
+    let ticket = run_ok(
+        "amtool",
+        &["config", "routes", "test", cfg, "severity=ticket", "alertname=SoakdIncident", "scenario=s", "threshold=t"],
+        &root(),
+    );
+    assert_eq!(ticket.trim(), "incident-webhook");
+    let warn = run_ok("amtool", &["config", "routes", "test", cfg, "severity=warning", "alertname=SoakdThresholdBreached"], &root());
+    assert_eq!(warn.trim(), "default");
+    let am = read("config/alertmanager/alertmanager.yml");
+    assert!(am.contains("url: http://127.0.0.1:9099/incident"));
+    assert!(am.contains("send_resolved: true"));
+    assert!(am.contains("group_by: [alertname, scenario, threshold]"));
+}
+
+// ------------------------------------------------------------------------------- helm
+
+#[test]
+fn helm_lint_strict() {
+    run_ok("helm", &["lint", "--strict", "helm/soakd"], &root());
+    let mut args = vec!["lint", "--strict", "helm/soakd"];
+    args.extend_from_slice(SHARDED);
+    run_ok("helm", &args, &root());
+}
+
+#[test]
+fn helm_template_defaults() {
+    let out = helm_template(&[]);
+    let docs = documents(&out);
+    let sts = doc_of_kind(&docs, "StatefulSet");
+    assert_eq!(sts.len(), 1, "one StatefulSet expected:\n{out}");
+    let sts = sts[0];
+    for needle in [
+        "replicas: 1\n",
+        r#"args: ["run", "--config", "/etc/soakd/soakd.yaml", "--shard", "$(SOAKD_SHARD_INDEX)/1"]"#,
+        "fieldPath: metadata.labels['apps.kubernetes.io/pod-index']",
+        "runAsNonRoot: true",
+        "readOnlyRootFilesystem: true",
+        "allowPrivilegeEscalation: false",
+        "- ALL",
+        "path: /healthz",
+        "path: /readyz",
+        "volumeClaimTemplates:",
+        "mountPath: /var/lib/soakd",
+        "containerPort: 9464",
+    ] {
+        assert!(sts.contains(needle), "StatefulSet lacks {needle:?}:\n{sts}");
+    }
+    let svc = doc_of_kind(&docs, "Service");
+    assert!(svc.iter().any(|d| d.contains("name: metrics") && d.contains("port: 9464")), "metrics Service");
+    assert!(doc_of_kind(&docs, "ConfigMap").iter().any(|d| d.contains("soakd.yaml: |")), "scenario ConfigMap");
+    assert_dashboards_configmap(&docs);
+    assert!(doc_of_kind(&docs, "PodDisruptionBudget").len() == 1, "PDB");
+    // No CRDs are served to `helm template`: auto-detected CRD objects stay off by default.
+    assert!(doc_of_kind(&docs, "ServiceMonitor").is_empty(), "ServiceMonitor rendered by default");
+    assert!(doc_of_kind(&docs, "PrometheusRule").is_empty(), "PrometheusRule rendered by default");
+}
+
+#[test]
+fn helm_template_sharded_with_monitoring() {
+    let out = helm_template(SHARDED);
+    let docs = documents(&out);
+    let sts = doc_of_kind(&docs, "StatefulSet");
+    assert_eq!(sts.len(), 1);
+    assert!(sts[0].contains("replicas: 3\n"));
+    assert!(sts[0].contains(r#""--shard", "$(SOAKD_SHARD_INDEX)/3""#), "{}", sts[0]);
+    let sm = doc_of_kind(&docs, "ServiceMonitor");
+    assert_eq!(sm.len(), 1, "ServiceMonitor missing:\n{out}");
+    assert!(sm[0].contains("port: metrics") && sm[0].contains("path: /metrics"));
+    let pr = doc_of_kind(&docs, "PrometheusRule");
+    assert_eq!(pr.len(), 1, "PrometheusRule missing:\n{out}");
+    assert!(pr[0].contains("alert: SoakdIncident"));
+    assert_dashboards_configmap(&docs);
+
+    // The rules inside the PrometheusRule are the shipped rules: they pass promtool check AND
+    // the same promtool unit tests as config/prometheus/soakd-rules.yaml.
+    let spec = pr[0].split_once("\nspec:\n").expect("spec").1;
+    let groups: String = spec
+        .lines()
+        .map(|l| l.strip_prefix("  ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("soakd-rules.yaml"), groups + "\n").unwrap();
+    std::fs::copy(
+        root().join("config/prometheus/soakd-rules.test.yaml"),
+        dir.path().join("soakd-rules.test.yaml"),
+    )
+    .unwrap();
+    run_ok("promtool", &["check", "rules", "soakd-rules.yaml"], dir.path());
+    run_ok("promtool", &["test", "rules", "soakd-rules.test.yaml"], dir.path());
+}
+
+#[test]
+fn helm_template_options_render() {
+    // hostname-derived ordinal, chart-created admin token, env from secrets, network policy.
+    let out = helm_template(&[
+        "--set", "replicas=2",
+        "--set", "sharding.ordinalFrom=hostname",
+        "--set", "adminToken.create=true",
+        "--set", "adminToken.value=not-a-real-token",
+        "--set", "envFromSecrets[0]=staging-api",
+        "--set", "networkPolicy.enabled=true",
+        "--set", "rollOnConfigChange=true",
+    ]);
+    let docs = documents(&out);
+    let sts = doc_of_kind(&docs, "StatefulSet")[0];
+    assert!(sts.contains("${HOSTNAME##*-}") && sts.contains("/2"), "{sts}");
+    assert!(sts.contains("name: staging-api"));
+    assert!(sts.contains("path: admin-token"));
+    assert!(sts.contains("checksum/config:"));
+    assert_eq!(doc_of_kind(&docs, "Secret").len(), 1);
+    assert_eq!(doc_of_kind(&docs, "NetworkPolicy").len(), 1);
+    // existing ConfigMap replaces the inline one
+    let out = helm_template(&["--set", "existingConfigMap=my-scenarios"]);
+    let docs = documents(&out);
+    assert!(doc_of_kind(&docs, "ConfigMap").iter().all(|d| !d.contains("soakd.yaml: |")));
+    assert!(doc_of_kind(&docs, "StatefulSet")[0].contains("name: my-scenarios"));
+}
+
+#[test]
+fn rendered_core_manifests_validate_for_kubernetes_1_30() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, extra) in [("default", &[][..]), ("sharded", SHARDED)] {
+        let out = helm_template(extra);
+        // kubernetes-validate knows core kinds only; CRD objects are checked above by structure
+        // and by promtool.
+        let core: Vec<String> = documents(&out)
+            .into_iter()
+            .filter(|d| !d.contains("apiVersion: monitoring.coreos.com/"))
+            .collect();
+        let file = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&file, core.join("---\n")).unwrap();
+        let out = run_ok(
+            "kubernetes-validate",
+            &["--strict", "-k", "1.30.0", file.to_str().unwrap()],
+            &root(),
+        );
+        assert!(out.contains("statefulset/"), "{out}");
+        assert!(!out.contains("FAIL") && !out.contains("ERROR"), "{out}");
+    }
+}
+
+fn assert_dashboards_configmap(docs: &[String]) {
+    let cm: Vec<_> = doc_of_kind(docs, "ConfigMap")
+        .into_iter()
+        .filter(|d| d.contains("grafana_dashboard: \"1\""))
+        .collect();
+    assert_eq!(cm.len(), 1, "dashboards ConfigMap with label grafana_dashboard: \"1\" missing");
+    assert!(cm[0].contains("soakd-overview.json:") && cm[0].contains("soakd-scenario.json:"));
+    assert!(cm[0].contains("\"uid\": \"soakd-overview\""));
+}
+
+// ------------------------------------------------------------------------------- copies
+
+#[test]
+fn chart_copies_are_identical_to_plain_files() {
+    assert_eq!(
+        read("config/prometheus/soakd-rules.yaml"),
+        read("helm/soakd/files/soakd-rules.yaml"),
+        "helm/soakd/files/soakd-rules.yaml is the source: copy it to config/prometheus/soakd-rules.yaml"
+    );
+    let list = |rel: &str| -> BTreeSet<String> {
+        std::fs::read_dir(root().join(rel))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".json"))
+            .collect()
+    };
+    let plain = list("grafana");
+    assert_eq!(plain, list("helm/soakd/files/dashboards"), "dashboard file sets differ");
+    assert!(plain.contains("soakd-overview.json") && plain.contains("soakd-scenario.json"));
+    for name in plain {
+        assert_eq!(
+            read(&format!("grafana/{name}")),
+            read(&format!("helm/soakd/files/dashboards/{name}")),
+            "grafana/{name} is the source: copy it to helm/soakd/files/dashboards/{name}"
+        );
+    }
+}
+
+// ------------------------------------------------------------------------------- dashboards
+
+fn load_dashboard(name: &str) -> serde_json::Value {
+    serde_json::from_str(&read(&format!("grafana/{name}.json")))
+        .unwrap_or_else(|e| panic!("grafana/{name}.json is not valid JSON: {e}"))
+}
+
+/// All PromQL of a dashboard: panel targets (rows included), annotations, query variables.
+fn dashboard_exprs(d: &serde_json::Value) -> Vec<String> {
+    fn walk_panels(ps: &serde_json::Value, out: &mut Vec<String>) {
+        for p in ps.as_array().into_iter().flatten() {
+            for t in p["targets"].as_array().into_iter().flatten() {
+                if let Some(e) = t["expr"].as_str() {
+                    out.push(e.to_string());
+                }
+            }
+            walk_panels(&p["panels"], out);
+        }
+    }
+    let mut out = Vec::new();
+    walk_panels(&d["panels"], &mut out);
+    for a in d["annotations"]["list"].as_array().into_iter().flatten() {
+        if let Some(e) = a["expr"].as_str() {
+            out.push(e.to_string());
+        }
+    }
+    out
+}
+
+/// Identifier-like words of a PromQL text, after removing string literals, `$variables` and
+/// range/subquery brackets.
+fn identifiers(text: &str) -> Vec<String> {
+    let mut cleaned = String::new();
+    let mut chars = text.chars().peekable();
+    let mut depth_sq = 0;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' | '\'' => {
+                // skip a string literal
+                let q = c;
+                while let Some(n) = chars.next() {
+                    if n == '\\' {
+                        chars.next();
+                    } else if n == q {
+                        break;
+                    }
+                }
+                cleaned.push(' ');
+            }
+            '$' => {
+                while chars.peek().is_some_and(|n| n.is_alphanumeric() || *n == '_') {
+                    chars.next();
+                }
+                cleaned.push(' ');
+            }
+            '[' => depth_sq += 1,
+            ']' => depth_sq -= 1,
+            _ if depth_sq > 0 => {}
+            _ => cleaned.push(c),
+        }
+    }
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let flush = |cur: &mut String, words: &mut Vec<String>| {
+        if !cur.is_empty() && !cur.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+            words.push(std::mem::take(cur));
+        }
+        cur.clear();
+    };
+    for c in cleaned.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' || c == ':' || (c == '.' && !cur.is_empty() && cur.starts_with(|c: char| c.is_ascii_digit())) {
+            cur.push(c);
+        } else {
+            flush(&mut cur, &mut words);
+        }
+    }
+    flush(&mut cur, &mut words);
+    words
+}
+
+#[test]
+fn dashboards_are_valid_with_stable_uids_and_variables() {
+    for name in ["soakd-overview", "soakd-scenario"] {
+        let d = load_dashboard(name);
+        assert_eq!(d["uid"], name, "{name}: stable uid");
+        assert_eq!(d["schemaVersion"], 39, "{name}: schemaVersion");
+        assert!(d["title"].as_str().is_some_and(|t| !t.is_empty()));
+        let vars = d["templating"]["list"].as_array().expect("templating.list");
+        let ds = vars.iter().find(|v| v["name"] == "datasource").expect("datasource variable");
+        assert_eq!(ds["type"], "datasource");
+        assert_eq!(ds["query"], "prometheus");
+        let sc = vars.iter().find(|v| v["name"] == "scenario").expect("scenario variable");
+        assert_eq!(sc["definition"], "label_values(soakd_runs_total, scenario)");
+        assert_eq!(sc["query"]["query"], "label_values(soakd_runs_total, scenario)");
+        // every panel and target uses the datasource variable, ids are unique
+        let mut ids = BTreeSet::new();
+        let mut n_targets = 0;
+        for p in d["panels"].as_array().unwrap() {
+            assert!(ids.insert(p["id"].as_i64().expect("panel id")), "{name}: duplicate panel id");
+            if p["type"] == "row" {
+                continue;
+            }
+            assert_eq!(p["datasource"]["uid"], "${datasource}", "{name}: panel {}", p["title"]);
+            for t in p["targets"].as_array().expect("targets") {
+                assert_eq!(t["datasource"]["uid"], "${datasource}");
+                n_targets += 1;
+            }
+        }
+        assert!(n_targets >= 8, "{name}: too few queries");
+    }
+}
+
+#[test]
+fn dashboards_cover_the_issue_panels() {
+    let titles = |name: &str| -> String {
+        load_dashboard(name)["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["title"].as_str().unwrap_or("").to_lowercase())
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    let o = titles("soakd-overview");
+    for t in ["last run result", "open incidents", "consecutive breaches", "runs over time", "next scheduled run"] {
+        assert!(o.contains(t), "overview lacks a {t:?} panel: {o}");
+    }
+    let s = titles("soakd-scenario");
+    for t in ["p50 / p95 / p99", "target vs achieved rps", "errors by reason", "checks", "virtual users", "dropped iterations", "generator lag", "run results timeline"] {
+        assert!(s.contains(t), "scenario dashboard lacks a {t:?} panel: {s}");
+    }
+    let exprs = dashboard_exprs(&load_dashboard("soakd-scenario")).join("\n");
+    assert!(exprs.contains("histogram_quantile(0.99, sum by (le) (rate(soakd_http_request_duration_seconds_bucket{scenario=\"$scenario\"}[$__rate_interval])))"));
+    assert!(exprs.contains("soakd_threshold_limit"), "threshold limits drawn");
+}
+
+#[test]
+fn dashboards_use_only_design_metric_names() {
+    let allowed: BTreeSet<&str> = DESIGN_METRICS.iter().chain(PROMQL_WORDS).copied().collect();
+    for name in ["soakd-overview", "soakd-scenario"] {
+        let exprs = dashboard_exprs(&load_dashboard(name));
+        assert!(!exprs.is_empty());
+        for e in &exprs {
+            for w in identifiers(e) {
+                assert!(allowed.contains(w.as_str()), "{name}: `{w}` in `{e}` is not a DESIGN §5 metric or known PromQL word");
+            }
+        }
+    }
+}
+
+/// Every dashboard expression (Grafana variables substituted) parses as PromQL: they are written
+/// into a rules file as recording rules and checked with promtool.
+#[test]
+fn dashboard_promql_parses() {
+    let mut rules = String::from("groups:\n  - name: dashboards\n    rules:\n");
+    let mut n = 0;
+    for name in ["soakd-overview", "soakd-scenario"] {
+        for e in dashboard_exprs(&load_dashboard(name)) {
+            let e = e
+                .replace("$__rate_interval", "1m")
+                .replace("$__interval", "1m")
+                .replace("$scenario", "demo");
+            n += 1;
+            let quoted = serde_json::to_string(&e).unwrap(); // a JSON string is a valid YAML scalar
+            rules.push_str(&format!("      - record: dashboard:expr:{n}\n        expr: {quoted}\n"));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("dash.yaml"), &rules).unwrap();
+    let out = run_ok("promtool", &["check", "rules", "dash.yaml"], dir.path());
+    assert!(out.contains(&format!("SUCCESS: {n} rules found")), "{out}");
+}
+
+// ------------------------------------------------------------------------------- scripts
+
+#[test]
+fn scripts_are_valid_bash() {
+    for s in ["scripts/install-test-tools.sh", "scripts/check-ops.sh"] {
+        let mut cmd = Command::new("bash");
+        cmd.args(["-n", s]).current_dir(root());
+        let out = run_with_timeout(&mut cmd, CHILD_TIMEOUT);
+        assert!(out.status.success(), "{s}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn identifiers_tokenizer() {
+    let w = identifiers(r#"histogram_quantile(0.95, sum by (le) (rate(soakd_x_bucket{scenario="$scenario", a=~"b.*"}[$__rate_interval]))) / 1000 > 1e3"#);
+    assert_eq!(w, ["histogram_quantile", "sum", "by", "le", "rate", "soakd_x_bucket", "scenario", "a"]);
+}
