@@ -53,14 +53,52 @@ const DESIGN_METRICS: &[&str] = &[
 /// Prometheus' own `up` and the scrape labels.
 const PROMQL_WORDS: &[&str] = &[
     // functions and aggregations
-    "histogram_quantile", "sum", "min", "max", "avg", "count", "rate", "irate", "increase",
-    "changes", "vector", "time", "absent", "round", "clamp_min", "clamp_max", "topk", "bottomk",
+    "histogram_quantile",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "count",
+    "rate",
+    "irate",
+    "increase",
+    "changes",
+    "vector",
+    "time",
+    "absent",
+    "round",
+    "clamp_min",
+    "clamp_max",
+    "topk",
+    "bottomk",
     // keywords
-    "by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless",
-    "offset", "bool",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "and",
+    "or",
+    "unless",
+    "offset",
+    "bool",
     // label names (DESIGN §5) and scrape labels
-    "scenario", "request", "group", "method", "status", "status_class", "reason", "check",
-    "result", "threshold", "le", "version", "revision", "job", "instance",
+    "scenario",
+    "request",
+    "group",
+    "method",
+    "status",
+    "status_class",
+    "reason",
+    "check",
+    "result",
+    "threshold",
+    "le",
+    "version",
+    "revision",
+    "job",
+    "instance",
     // Prometheus' own series
     "up",
 ];
@@ -84,7 +122,10 @@ fn search_dirs() -> Vec<PathBuf> {
 }
 
 fn find_tool(name: &str) -> Option<PathBuf> {
-    search_dirs().into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+    search_dirs()
+        .into_iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
 static INSTALL: Once = Once::new();
@@ -154,7 +195,11 @@ fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Output {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    Output { status, stdout: t_out.join().unwrap(), stderr: t_err.join().unwrap() }
+    Output {
+        status,
+        stdout: t_out.join().unwrap(),
+        stderr: t_err.join().unwrap(),
+    }
 }
 
 /// Runs a tool and asserts success; returns stdout.
@@ -182,9 +227,12 @@ fn read(rel: &str) -> String {
 // ------------------------------------------------------------------------------- helm helpers
 
 const SHARDED: &[&str] = &[
-    "--set", "replicas=3",
-    "--set", "serviceMonitor.enabled=true",
-    "--set", "prometheusRule.enabled=true",
+    "--set",
+    "replicas=3",
+    "--set",
+    "serviceMonitor.enabled=true",
+    "--set",
+    "prometheusRule.enabled=true",
 ];
 
 fn helm_template(extra: &[&str]) -> String {
@@ -205,25 +253,37 @@ fn documents(rendered: &str) -> Vec<String> {
             d.push('\n');
         }
     }
-    docs.into_iter().filter(|d| d.lines().any(|l| l.starts_with("kind:"))).collect()
+    docs.into_iter()
+        .filter(|d| d.lines().any(|l| l.starts_with("kind:")))
+        .collect()
 }
 
 fn doc_of_kind<'a>(docs: &'a [String], kind: &str) -> Vec<&'a String> {
     let line = format!("kind: {kind}");
-    docs.iter().filter(|d| d.lines().any(|l| l.trim_end() == line)).collect()
+    docs.iter()
+        .filter(|d| d.lines().any(|l| l.trim_end() == line))
+        .collect()
 }
 
 // ------------------------------------------------------------------------------- rules
 
 #[test]
 fn promtool_check_rules() {
-    let out = run_ok("promtool", &["check", "rules", "config/prometheus/soakd-rules.yaml"], &root());
+    let out = run_ok(
+        "promtool",
+        &["check", "rules", "config/prometheus/soakd-rules.yaml"],
+        &root(),
+    );
     assert!(out.contains("SUCCESS"), "{out}");
 }
 
 #[test]
 fn promtool_test_rules() {
-    let out = run_ok("promtool", &["test", "rules", "soakd-rules.test.yaml"], &root().join("config/prometheus"));
+    let out = run_ok(
+        "promtool",
+        &["test", "rules", "soakd-rules.test.yaml"],
+        &root().join("config/prometheus"),
+    );
     assert!(out.contains("SUCCESS"), "{out}");
 }
 
@@ -239,8 +299,14 @@ fn rules_define_every_alert_with_tests() {
         "SoakdConfigReloadFailed",
         "SoakdDown",
     ] {
-        assert!(rules.contains(&format!("- alert: {alert}\n")), "rule {alert} missing");
-        assert!(tests.contains(&format!("alertname: {alert}\n")), "no promtool test for {alert}");
+        assert!(
+            rules.contains(&format!("- alert: {alert}\n")),
+            "rule {alert} missing"
+        );
+        assert!(
+            tests.contains(&format!("alertname: {alert}\n")),
+            "no promtool test for {alert}"
+        );
     }
     assert!(rules.contains("max by (scenario, threshold) (soakd_incident_open) == 1"));
     assert!(rules.contains("severity: ticket"));
@@ -254,15 +320,25 @@ fn rules_use_only_design_metric_names() {
     let allowed: BTreeSet<&str> = DESIGN_METRICS.iter().copied().collect();
     let recorded: BTreeSet<String> = rules
         .lines()
-        .filter_map(|l| l.trim().strip_prefix("- record: ").map(|s| s.trim().to_string()))
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("- record: ")
+                .map(|s| s.trim().to_string())
+        })
         .collect();
     assert!(recorded.len() >= 5, "recording rules missing: {recorded:?}");
     let words = rules.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'));
     for word in words.map(|w| w.trim_matches(':').to_string()) {
         if word.contains(':') && word.contains("soakd_") {
-            assert!(recorded.contains(&word), "recorded series {word} used but not defined");
+            assert!(
+                recorded.contains(&word),
+                "recorded series {word} used but not defined"
+            );
         } else if word.starts_with("soakd_") {
-            assert!(allowed.contains(word.as_str()), "rules use {word}, not a DESIGN §5 metric");
+            assert!(
+                allowed.contains(word.as_str()),
+                "rules use {word}, not a DESIGN §5 metric"
+            );
         }
     }
 }
@@ -271,16 +347,40 @@ fn rules_use_only_design_metric_names() {
 
 #[test]
 fn amtool_check_config_and_routes() {
-    let out = run_ok("amtool", &["check-config", "config/alertmanager/alertmanager.yml"], &root());
+    let out = run_ok(
+        "amtool",
+        &["check-config", "config/alertmanager/alertmanager.yml"],
+        &root(),
+    );
     assert!(out.contains("SUCCESS"), "{out}");
     let cfg = "--config.file=config/alertmanager/alertmanager.yml";
     let ticket = run_ok(
         "amtool",
-        &["config", "routes", "test", cfg, "severity=ticket", "alertname=SoakdIncident", "scenario=s", "threshold=t"],
+        &[
+            "config",
+            "routes",
+            "test",
+            cfg,
+            "severity=ticket",
+            "alertname=SoakdIncident",
+            "scenario=s",
+            "threshold=t",
+        ],
         &root(),
     );
     assert_eq!(ticket.trim(), "incident-webhook");
-    let warn = run_ok("amtool", &["config", "routes", "test", cfg, "severity=warning", "alertname=SoakdThresholdBreached"], &root());
+    let warn = run_ok(
+        "amtool",
+        &[
+            "config",
+            "routes",
+            "test",
+            cfg,
+            "severity=warning",
+            "alertname=SoakdThresholdBreached",
+        ],
+        &root(),
+    );
     assert_eq!(warn.trim(), "default");
     let am = read("config/alertmanager/alertmanager.yml");
     assert!(am.contains("url: http://127.0.0.1:9099/incident"));
@@ -322,13 +422,28 @@ fn helm_template_defaults() {
         assert!(sts.contains(needle), "StatefulSet lacks {needle:?}:\n{sts}");
     }
     let svc = doc_of_kind(&docs, "Service");
-    assert!(svc.iter().any(|d| d.contains("name: metrics") && d.contains("port: 9464")), "metrics Service");
-    assert!(doc_of_kind(&docs, "ConfigMap").iter().any(|d| d.contains("soakd.yaml: |")), "scenario ConfigMap");
+    assert!(
+        svc.iter()
+            .any(|d| d.contains("name: metrics") && d.contains("port: 9464")),
+        "metrics Service"
+    );
+    assert!(
+        doc_of_kind(&docs, "ConfigMap")
+            .iter()
+            .any(|d| d.contains("soakd.yaml: |")),
+        "scenario ConfigMap"
+    );
     assert_dashboards_configmap(&docs);
     assert!(doc_of_kind(&docs, "PodDisruptionBudget").len() == 1, "PDB");
     // No CRDs are served to `helm template`: auto-detected CRD objects stay off by default.
-    assert!(doc_of_kind(&docs, "ServiceMonitor").is_empty(), "ServiceMonitor rendered by default");
-    assert!(doc_of_kind(&docs, "PrometheusRule").is_empty(), "PrometheusRule rendered by default");
+    assert!(
+        doc_of_kind(&docs, "ServiceMonitor").is_empty(),
+        "ServiceMonitor rendered by default"
+    );
+    assert!(
+        doc_of_kind(&docs, "PrometheusRule").is_empty(),
+        "PrometheusRule rendered by default"
+    );
 }
 
 #[test]
@@ -338,7 +453,11 @@ fn helm_template_sharded_with_monitoring() {
     let sts = doc_of_kind(&docs, "StatefulSet");
     assert_eq!(sts.len(), 1);
     assert!(sts[0].contains("replicas: 3\n"));
-    assert!(sts[0].contains(r#""--shard", "$(SOAKD_SHARD_INDEX)/3""#), "{}", sts[0]);
+    assert!(
+        sts[0].contains(r#""--shard", "$(SOAKD_SHARD_INDEX)/3""#),
+        "{}",
+        sts[0]
+    );
     let sm = doc_of_kind(&docs, "ServiceMonitor");
     assert_eq!(sm.len(), 1, "ServiceMonitor missing:\n{out}");
     assert!(sm[0].contains("port: metrics") && sm[0].contains("path: /metrics"));
@@ -362,25 +481,43 @@ fn helm_template_sharded_with_monitoring() {
         dir.path().join("soakd-rules.test.yaml"),
     )
     .unwrap();
-    run_ok("promtool", &["check", "rules", "soakd-rules.yaml"], dir.path());
-    run_ok("promtool", &["test", "rules", "soakd-rules.test.yaml"], dir.path());
+    run_ok(
+        "promtool",
+        &["check", "rules", "soakd-rules.yaml"],
+        dir.path(),
+    );
+    run_ok(
+        "promtool",
+        &["test", "rules", "soakd-rules.test.yaml"],
+        dir.path(),
+    );
 }
 
 #[test]
 fn helm_template_options_render() {
     // hostname-derived ordinal, chart-created admin token, env from secrets, network policy.
     let out = helm_template(&[
-        "--set", "replicas=2",
-        "--set", "sharding.ordinalFrom=hostname",
-        "--set", "adminToken.create=true",
-        "--set", "adminToken.value=not-a-real-token",
-        "--set", "envFromSecrets[0]=staging-api",
-        "--set", "networkPolicy.enabled=true",
-        "--set", "rollOnConfigChange=true",
+        "--set",
+        "replicas=2",
+        "--set",
+        "sharding.ordinalFrom=hostname",
+        "--set",
+        "adminToken.create=true",
+        "--set",
+        "adminToken.value=not-a-real-token",
+        "--set",
+        "envFromSecrets[0]=staging-api",
+        "--set",
+        "networkPolicy.enabled=true",
+        "--set",
+        "rollOnConfigChange=true",
     ]);
     let docs = documents(&out);
     let sts = doc_of_kind(&docs, "StatefulSet")[0];
-    assert!(sts.contains("${HOSTNAME##*-}") && sts.contains("/2"), "{sts}");
+    assert!(
+        sts.contains("${HOSTNAME##*-}") && sts.contains("/2"),
+        "{sts}"
+    );
     assert!(sts.contains("name: staging-api"));
     assert!(sts.contains("path: admin-token"));
     assert!(sts.contains("checksum/config:"));
@@ -389,7 +526,11 @@ fn helm_template_options_render() {
     // existing ConfigMap replaces the inline one
     let out = helm_template(&["--set", "existingConfigMap=my-scenarios"]);
     let docs = documents(&out);
-    assert!(doc_of_kind(&docs, "ConfigMap").iter().all(|d| !d.contains("soakd.yaml: |")));
+    assert!(
+        doc_of_kind(&docs, "ConfigMap")
+            .iter()
+            .all(|d| !d.contains("soakd.yaml: |"))
+    );
     assert!(doc_of_kind(&docs, "StatefulSet")[0].contains("name: my-scenarios"));
 }
 
@@ -421,7 +562,11 @@ fn assert_dashboards_configmap(docs: &[String]) {
         .into_iter()
         .filter(|d| d.contains("grafana_dashboard: \"1\""))
         .collect();
-    assert_eq!(cm.len(), 1, "dashboards ConfigMap with label grafana_dashboard: \"1\" missing");
+    assert_eq!(
+        cm.len(),
+        1,
+        "dashboards ConfigMap with label grafana_dashboard: \"1\" missing"
+    );
     assert!(cm[0].contains("soakd-overview.json:") && cm[0].contains("soakd-scenario.json:"));
     assert!(cm[0].contains("\"uid\": \"soakd-overview\""));
 }
@@ -443,7 +588,11 @@ fn chart_copies_are_identical_to_plain_files() {
             .collect()
     };
     let plain = list("grafana");
-    assert_eq!(plain, list("helm/soakd/files/dashboards"), "dashboard file sets differ");
+    assert_eq!(
+        plain,
+        list("helm/soakd/files/dashboards"),
+        "dashboard file sets differ"
+    );
     assert!(plain.contains("soakd-overview.json") && plain.contains("soakd-scenario.json"));
     for name in plain {
         assert_eq!(
@@ -504,7 +653,10 @@ fn identifiers(text: &str) -> Vec<String> {
                 cleaned.push(' ');
             }
             '$' => {
-                while chars.peek().is_some_and(|n| n.is_alphanumeric() || *n == '_') {
+                while chars
+                    .peek()
+                    .is_some_and(|n| n.is_alphanumeric() || *n == '_')
+                {
                     chars.next();
                 }
                 cleaned.push(' ');
@@ -524,7 +676,11 @@ fn identifiers(text: &str) -> Vec<String> {
         cur.clear();
     };
     for c in cleaned.chars() {
-        if c.is_ascii_alphanumeric() || c == '_' || c == ':' || (c == '.' && !cur.is_empty() && cur.starts_with(|c: char| c.is_ascii_digit())) {
+        if c.is_ascii_alphanumeric()
+            || c == '_'
+            || c == ':'
+            || (c == '.' && !cur.is_empty() && cur.starts_with(|c: char| c.is_ascii_digit()))
+        {
             cur.push(c);
         } else {
             flush(&mut cur, &mut words);
@@ -542,21 +698,37 @@ fn dashboards_are_valid_with_stable_uids_and_variables() {
         assert_eq!(d["schemaVersion"], 39, "{name}: schemaVersion");
         assert!(d["title"].as_str().is_some_and(|t| !t.is_empty()));
         let vars = d["templating"]["list"].as_array().expect("templating.list");
-        let ds = vars.iter().find(|v| v["name"] == "datasource").expect("datasource variable");
+        let ds = vars
+            .iter()
+            .find(|v| v["name"] == "datasource")
+            .expect("datasource variable");
         assert_eq!(ds["type"], "datasource");
         assert_eq!(ds["query"], "prometheus");
-        let sc = vars.iter().find(|v| v["name"] == "scenario").expect("scenario variable");
+        let sc = vars
+            .iter()
+            .find(|v| v["name"] == "scenario")
+            .expect("scenario variable");
         assert_eq!(sc["definition"], "label_values(soakd_runs_total, scenario)");
-        assert_eq!(sc["query"]["query"], "label_values(soakd_runs_total, scenario)");
+        assert_eq!(
+            sc["query"]["query"],
+            "label_values(soakd_runs_total, scenario)"
+        );
         // every panel and target uses the datasource variable, ids are unique
         let mut ids = BTreeSet::new();
         let mut n_targets = 0;
         for p in d["panels"].as_array().unwrap() {
-            assert!(ids.insert(p["id"].as_i64().expect("panel id")), "{name}: duplicate panel id");
+            assert!(
+                ids.insert(p["id"].as_i64().expect("panel id")),
+                "{name}: duplicate panel id"
+            );
             if p["type"] == "row" {
                 continue;
             }
-            assert_eq!(p["datasource"]["uid"], "${datasource}", "{name}: panel {}", p["title"]);
+            assert_eq!(
+                p["datasource"]["uid"], "${datasource}",
+                "{name}: panel {}",
+                p["title"]
+            );
             for t in p["targets"].as_array().expect("targets") {
                 assert_eq!(t["datasource"]["uid"], "${datasource}");
                 n_targets += 1;
@@ -578,16 +750,34 @@ fn dashboards_cover_the_issue_panels() {
             .join("|")
     };
     let o = titles("soakd-overview");
-    for t in ["last run result", "open incidents", "consecutive breaches", "runs over time", "next scheduled run"] {
+    for t in [
+        "last run result",
+        "open incidents",
+        "consecutive breaches",
+        "runs over time",
+        "next scheduled run",
+    ] {
         assert!(o.contains(t), "overview lacks a {t:?} panel: {o}");
     }
     let s = titles("soakd-scenario");
-    for t in ["p50 / p95 / p99", "target vs achieved rps", "errors by reason", "checks", "virtual users", "dropped iterations", "generator lag", "run results timeline"] {
+    for t in [
+        "p50 / p95 / p99",
+        "target vs achieved rps",
+        "errors by reason",
+        "checks",
+        "virtual users",
+        "dropped iterations",
+        "generator lag",
+        "run results timeline",
+    ] {
         assert!(s.contains(t), "scenario dashboard lacks a {t:?} panel: {s}");
     }
     let exprs = dashboard_exprs(&load_dashboard("soakd-scenario")).join("\n");
     assert!(exprs.contains("histogram_quantile(0.99, sum by (le) (rate(soakd_http_request_duration_seconds_bucket{scenario=\"$scenario\"}[$__rate_interval])))"));
-    assert!(exprs.contains("soakd_threshold_limit"), "threshold limits drawn");
+    assert!(
+        exprs.contains("soakd_threshold_limit"),
+        "threshold limits drawn"
+    );
 }
 
 #[test]
@@ -598,7 +788,10 @@ fn dashboards_use_only_design_metric_names() {
         assert!(!exprs.is_empty());
         for e in &exprs {
             for w in identifiers(e) {
-                assert!(allowed.contains(w.as_str()), "{name}: `{w}` in `{e}` is not a DESIGN §5 metric or known PromQL word");
+                assert!(
+                    allowed.contains(w.as_str()),
+                    "{name}: `{w}` in `{e}` is not a DESIGN §5 metric or known PromQL word"
+                );
             }
         }
     }
@@ -618,7 +811,9 @@ fn dashboard_promql_parses() {
                 .replace("$scenario", "demo");
             n += 1;
             let quoted = serde_json::to_string(&e).unwrap(); // a JSON string is a valid YAML scalar
-            rules.push_str(&format!("      - record: dashboard:expr:{n}\n        expr: {quoted}\n"));
+            rules.push_str(&format!(
+                "      - record: dashboard:expr:{n}\n        expr: {quoted}\n"
+            ));
         }
     }
     let dir = tempfile::tempdir().unwrap();
@@ -635,12 +830,30 @@ fn scripts_are_valid_bash() {
         let mut cmd = Command::new("bash");
         cmd.args(["-n", s]).current_dir(root());
         let out = run_with_timeout(&mut cmd, CHILD_TIMEOUT);
-        assert!(out.status.success(), "{s}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{s}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
 #[test]
 fn identifiers_tokenizer() {
-    let w = identifiers(r#"histogram_quantile(0.95, sum by (le) (rate(soakd_x_bucket{scenario="$scenario", a=~"b.*"}[$__rate_interval]))) / 1000 > 1e3"#);
-    assert_eq!(w, ["histogram_quantile", "sum", "by", "le", "rate", "soakd_x_bucket", "scenario", "a"]);
+    let w = identifiers(
+        r#"histogram_quantile(0.95, sum by (le) (rate(soakd_x_bucket{scenario="$scenario", a=~"b.*"}[$__rate_interval]))) / 1000 > 1e3"#,
+    );
+    assert_eq!(
+        w,
+        [
+            "histogram_quantile",
+            "sum",
+            "by",
+            "le",
+            "rate",
+            "soakd_x_bucket",
+            "scenario",
+            "a"
+        ]
+    );
 }

@@ -96,11 +96,11 @@ impl RunNumbers for RunSnapshot {
                 }
             }
         }
-        (h.len() > 0).then_some(h)
+        (!h.is_empty()).then_some(h)
     }
 
     fn iteration_latency(&self) -> Option<Histogram<u64>> {
-        (self.shard.iteration.len() > 0).then(|| self.shard.iteration.clone())
+        (!self.shard.iteration.is_empty()).then(|| self.shard.iteration.clone())
     }
 
     fn requests(&self, filter: &TagFilter) -> (u64, u64) {

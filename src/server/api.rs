@@ -15,12 +15,12 @@ pub fn error(status: StatusCode, msg: impl Into<String>) -> Response {
 }
 
 /// Constant-time comparison of the bearer token.
-fn authorize(app: &App, headers: &HeaderMap) -> Result<(), Response> {
+fn authorize(app: &App, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let Some(expected) = app.admin_token() else {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::FORBIDDEN,
             "write API disabled: no server.admin_token_file configured",
-        ));
+        )));
     };
     let given = headers
         .get(header::AUTHORIZATION)
@@ -29,16 +29,16 @@ fn authorize(app: &App, headers: &HeaderMap) -> Result<(), Response> {
         .unwrap_or("");
     let (a, b) = (given.as_bytes(), expected.as_bytes());
     let mut diff = (a.len() ^ b.len()) as u8 | u8::from(a.len() != b.len());
-    for i in 0..b.len() {
-        diff |= a.get(i).copied().unwrap_or(0) ^ b[i];
+    for (i, x) in b.iter().enumerate() {
+        diff |= a.get(i).copied().unwrap_or(0) ^ x;
     }
     if diff == 0 {
         Ok(())
     } else {
-        Err(error(
+        Err(Box::new(error(
             StatusCode::UNAUTHORIZED,
             "missing or wrong bearer token",
-        ))
+        )))
     }
 }
 
@@ -132,7 +132,7 @@ pub async fn start_run(
     headers: HeaderMap,
 ) -> Response {
     if let Err(r) = authorize(&app, &headers) {
-        return r;
+        return *r;
     }
     if !app.plan().scenarios.contains_key(&name) {
         return error(StatusCode::NOT_FOUND, format!("no scenario {name:?}"));
@@ -158,7 +158,7 @@ pub async fn abort_run(
     headers: HeaderMap,
 ) -> Response {
     if let Err(r) = authorize(&app, &headers) {
-        return r;
+        return *r;
     }
     if app.abort_run(&id) {
         (
@@ -173,7 +173,7 @@ pub async fn abort_run(
 
 pub async fn reload(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     if let Err(r) = authorize(&app, &headers) {
-        return r;
+        return *r;
     }
     if app.reload() {
         Json(json!({ "reloaded": true })).into_response()
