@@ -6,7 +6,7 @@
 
 use super::errors::Errors;
 use crate::config::RawSchedule;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
@@ -27,8 +27,12 @@ impl Schedule {
     /// The next fire strictly after `after`, in UTC; None for manual and continuous.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
+            // Cron has whole-second resolution; drop the fraction so fires land on the second.
             Schedule::Cron { cron, tz, .. } => cron
-                .find_next_occurrence(&after.with_timezone(tz), false)
+                .find_next_occurrence(
+                    &after.with_nanosecond(0).unwrap_or(after).with_timezone(tz),
+                    false,
+                )
                 .ok()
                 .map(|t| t.with_timezone(&Utc)),
             _ => None,
