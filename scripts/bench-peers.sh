@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Whole-process benchmark of soakd beside wrk and oha (a benchmark, never a test).
+#
+# Builds soakd in release mode, copies the shared harness (../shared/bench: nginx 'return 200'
+# pinned to core 1, generators pinned to core 0, counts taken on the target side) into a temp
+# dir, and runs it with soakd as one more generator. Prints the harness's table; quote ratios
+# (requests per CPU-second vs wrk and oha), not absolute figures: the machines are shared.
+#
+#   scripts/bench-peers.sh                      # closed loop, 50 connections, 3 × 10 s
+#   SECTIONS=closed,rate,mem,lat scripts/bench-peers.sh
+#
+# Peers: apt-get install -y wrk nginx-light time; cargo install oha --locked (PATH ~/.cargo/bin).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SHARED="${SOAKD_BENCH_HARNESS:-$ROOT/../shared/bench}"
+cd "$ROOT"
+cargo build --release --locked --bin soakd
+BIN="$ROOT/target/release/soakd"
+WORK="$(mktemp -d /tmp/soakd-bench.XXXXXX)"
+cp -r "$SHARED"/. "$WORK"/
+chmod -R u+w "$WORK"
+export EXTRA_NAME=soakd
+export EXTRA_CLOSED="$BIN once --quiet --url {url} --vus {c} --duration {d}s"
+export EXTRA_RATE="$BIN once --quiet --url {url} --rate {rate} --duration {d}s --max-vus 2000"
+export EXTRA_MEM="$BIN once --quiet --url {url} --vus {c} --duration {d}s"
+export EXTRA_LAT="$ROOT/scripts/bench-soakd-lat.sh $BIN {url} {rate} {d}"
+export TOOLS="${TOOLS:-wrk,oha}"
+export SECTIONS="${SECTIONS:-closed}"
+export SOAKD_LOG=warn
+"$WORK/peers.sh"
+echo "results: $WORK/results/latest"
