@@ -189,7 +189,7 @@ const INVALID: &[(&str, &[&str])] = &[
     (
         "invalid-unknown-top-level-key.yaml",
         &[
-            r#"tests/fixtures/config/invalid-unknown-top-level-key.yaml: state_directory: unknown key (expected one of server, state_dir, results, safety, defaults, max_concurrent_runs, shutdown_timeout, scenarios)"#,
+            r#"tests/fixtures/config/invalid-unknown-top-level-key.yaml: state_directory: unknown key (expected one of server, state_dir, results, safety, defaults, max_concurrent_runs, shutdown_timeout, data, scenarios)"#,
         ],
     ),
     (

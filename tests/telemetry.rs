@@ -49,12 +49,14 @@ fn requests() -> Vec<RequestMeta> {
     vec![
         RequestMeta {
             name: "get_item".into(),
+            journey: "get_item".into(),
             group: "api_read".into(),
             method: "GET".into(),
             checks: vec!["status is 200".into()],
         },
         RequestMeta {
             name: "post_order".into(),
+            journey: "post_order".into(),
             group: "api_write".into(),
             method: "POST".into(),
             checks: vec![],

@@ -134,6 +134,23 @@ fn split(file: &str, tree: Value) -> Loaded {
             "shutdown_timeout" => {
                 raw.shutdown_timeout = part!("shutdown_timeout", value).unwrap_or_default()
             }
+            "data" => match value {
+                Value::Object(pools) => {
+                    for (name, v) in pools {
+                        let path = format!("data.{name}");
+                        if let Some(pool) = part!(&path, v) {
+                            raw.data.insert(name, pool);
+                        }
+                    }
+                }
+                Value::Null => {}
+                other => part_error(
+                    file,
+                    "data",
+                    format!("expected a mapping of pool names, found {}", kind(&other)),
+                    &mut errors,
+                ),
+            },
             "scenarios" => match value {
                 Value::Object(scenarios) => {
                     for (name, v) in scenarios {
@@ -158,7 +175,7 @@ fn split(file: &str, tree: Value) -> Loaded {
                 file,
                 other,
                 "unknown key (expected one of server, state_dir, results, safety, defaults, \
-                 max_concurrent_runs, shutdown_timeout, scenarios)"
+                 max_concurrent_runs, shutdown_timeout, data, scenarios)"
                     .into(),
                 &mut errors,
             ),

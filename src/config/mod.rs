@@ -31,8 +31,29 @@ pub struct RawConfig {
     pub max_concurrent_runs: Option<i64>,
     /// How long in-flight requests may finish on SIGTERM (default 20s).
     pub shutdown_timeout: Option<String>,
+    /// Data pools for templates (`data.POOL.FIELD`): JSON arrays or CSV files.
+    #[serde(default)]
+    pub data: BTreeMap<String, RawPool>,
     #[serde(default)]
     pub scenarios: BTreeMap<String, RawScenario>,
+}
+
+/// A data pool: rows from a JSON array of objects or a CSV file with a header line.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPool {
+    /// Path, relative to the config file.
+    pub file: String,
+    /// `per_vu` (default), `round_robin`, `random` or `unique`.
+    pub pick: Option<String>,
+    /// For `unique`: `stop` (default) ends the run when every row was used, `wrap` starts over.
+    pub on_exhausted: Option<String>,
+    /// Every value of the pool is a secret: never logged or exported.
+    #[serde(default)]
+    pub secret: bool,
+    /// Fields whose values are secrets.
+    #[serde(default)]
+    pub secret_fields: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -193,6 +214,11 @@ pub struct RawMixEntry {
     pub checks: Vec<RawCheck>,
     #[serde(default)]
     pub steps: Vec<RawStep>,
+    /// Values taken from the response, usable later as `var.NAME`.
+    #[serde(default)]
+    pub extract: BTreeMap<String, RawExtract>,
+    /// Follow cursors: repeat the request with `?param=<cursor>` while the response has one.
+    pub paginate: Option<RawPaginate>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -206,6 +232,37 @@ pub struct RawStep {
     pub checks: Vec<RawCheck>,
     /// Pause, fixed (`1s`) or uniform range (`1s..3s`).
     pub think: Option<String>,
+    /// Values taken from the response, usable later as `var.NAME`.
+    #[serde(default)]
+    pub extract: BTreeMap<String, RawExtract>,
+    /// Follow cursors: repeat the request with `?param=<cursor>` while the response has one.
+    pub paginate: Option<RawPaginate>,
+}
+
+/// Where an extracted value comes from; exactly one.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawExtract {
+    /// JSON path into the response body, e.g. `$.next_cursor`.
+    pub json: Option<String>,
+    /// A response header name.
+    pub header: Option<String>,
+    /// A regular expression on the body; the first capture group (or the whole match).
+    pub regex: Option<String>,
+    /// The response status code.
+    #[serde(default)]
+    pub status: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPaginate {
+    /// JSON path of the next cursor in the response.
+    pub next: String,
+    /// Query parameter that carries the cursor (default `cursor`).
+    pub param: Option<String>,
+    /// Most pages per iteration, the first included.
+    pub max_pages: i64,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -62,9 +62,15 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
     }
     let default_timeout = e.duration_or("defaults.timeout", &raw.defaults.timeout, DEFAULT_TIMEOUT);
 
+    let base = std::path::Path::new(file)
+        .parent()
+        .unwrap_or(std::path::Path::new("."));
+    let pools: Arc<[super::data::Pool]> =
+        super::data::compile_pools(&raw.data, base, &mut e).into();
     let mut scenarios = BTreeMap::new();
     for (name, rs) in &raw.scenarios {
-        let s = compile_scenario(name, rs, raw, default_timeout, &mut e);
+        let mut s = compile_scenario(name, rs, raw, default_timeout, &mut e);
+        s.pools = pools.clone();
         scenarios.insert(name.clone(), Arc::new(s));
     }
     if let Some(max) = raw.safety.max_rps {
@@ -240,6 +246,7 @@ fn compile_scenario(
         cumulative_weights,
         requests,
         templates: Arc::new(templates),
+        pools: Arc::from(Vec::new()),
         thresholds,
         consecutive_breaches,
         fingerprint: h.finish(),

@@ -5,8 +5,10 @@
 //! parsed here, once, so the hot path never re-validates anything.
 
 mod compile;
+pub mod data;
 mod errors;
 pub mod executor;
+pub mod follow;
 pub mod request;
 pub mod schedule;
 pub mod template;
@@ -59,6 +61,8 @@ pub struct Scenario {
     /// Every request of the mix, flattened; `RequestStep::index` points here.
     pub requests: Vec<RequestMeta>,
     pub templates: Arc<Templates>,
+    /// Data pools the templates may read (`data.POOL.FIELD`).
+    pub pools: Arc<[data::Pool]>,
     pub thresholds: Vec<Threshold>,
     pub consecutive_breaches: u32,
     /// A stable fingerprint of the scenario's config, to tell changed scenarios on reload.

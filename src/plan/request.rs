@@ -16,6 +16,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestMeta {
     pub name: String,
+    /// The mix entry (journey) this request belongs to.
+    pub journey: String,
     pub group: String,
     pub method: String,
     /// Labels of its checks, in order.
@@ -49,6 +51,9 @@ pub struct RequestStep {
     pub body: Body,
     pub timeout: Duration,
     pub checks: Vec<Check>,
+    /// Values to take from the response into `var.NAME`.
+    pub extract: Vec<(String, super::follow::Extract)>,
+    pub paginate: Option<super::follow::Paginate>,
 }
 
 #[derive(Debug, Clone)]
@@ -123,18 +128,23 @@ pub fn compile_entry(
     match (&raw.request, raw.steps.is_empty()) {
         (Some(req), true) => {
             let p = format!("{path}.request");
-            steps.push(compile_request(
-                req,
-                &raw.name,
-                &group,
-                &raw.checks,
-                path,
-                &p,
-                cx,
-                e,
-            ));
+            let parts = Parts {
+                journey: &raw.name,
+                name: &raw.name,
+                group: &group,
+                checks: &raw.checks,
+                extract: &raw.extract,
+                paginate: &raw.paginate,
+            };
+            steps.push(compile_request(req, parts, path, &p, cx, e));
         }
         (None, false) => {
+            if !raw.extract.is_empty() || raw.paginate.is_some() {
+                e.push(
+                    path,
+                    "extract and paginate of a journey belong to its steps",
+                );
+            }
             if !raw.checks.is_empty() {
                 e.push(
                     format!("{path}.checks"),
@@ -155,6 +165,16 @@ pub fn compile_entry(
     }
 }
 
+/// What a request step carries besides the request itself.
+struct Parts<'r> {
+    journey: &'r str,
+    name: &'r str,
+    group: &'r str,
+    checks: &'r [RawCheck],
+    extract: &'r BTreeMap<String, crate::config::RawExtract>,
+    paginate: &'r Option<crate::config::RawPaginate>,
+}
+
 fn compile_step(
     s: &RawStep,
     entry: &RawMixEntry,
@@ -172,7 +192,15 @@ fn compile_step(
                 .unwrap_or_else(|| format!("{}_{i}", entry.name));
             let group = s.group.as_deref().unwrap_or(group);
             let rp = format!("{path}.request");
-            compile_request(req, &name, group, &s.checks, path, &rp, cx, e)
+            let parts = Parts {
+                journey: &entry.name,
+                name: &name,
+                group,
+                checks: &s.checks,
+                extract: &s.extract,
+                paginate: &s.paginate,
+            };
+            compile_request(req, parts, path, &rp, cx, e)
         }
         (None, Some(think)) => parse_think(think, &format!("{path}.think"), e),
         _ => {
@@ -198,17 +226,22 @@ fn parse_think(s: &str, path: &str, e: &mut Errors) -> Step {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn compile_request(
     raw: &RawRequest,
-    name: &str,
-    group: &str,
-    checks: &[RawCheck],
+    parts: Parts,
     owner: &str,
     path: &str,
     cx: &mut RequestCtx,
     e: &mut Errors,
 ) -> Step {
+    let Parts {
+        journey,
+        name,
+        group,
+        checks,
+        extract,
+        paginate,
+    } = parts;
     if cx.requests.iter().any(|r| r.name == name) {
         e.push(owner, format!("duplicate request name {name:?}"));
     }
@@ -259,8 +292,13 @@ fn compile_request(
         None => cx.timeout,
     };
     let checks = compile_checks(checks, owner, e);
+    let extract = super::follow::compile_extract(extract, owner, e);
+    let paginate = paginate
+        .as_ref()
+        .and_then(|p| super::follow::compile_paginate(p, &format!("{owner}.paginate"), e));
     cx.requests.push(RequestMeta {
         name: name.to_string(),
+        journey: journey.to_string(),
         group: group.to_string(),
         method: method.as_str().to_string(),
         checks: checks.iter().map(|c| c.name.clone()).collect(),
@@ -273,6 +311,8 @@ fn compile_request(
         body,
         timeout,
         checks,
+        extract,
+        paginate,
     }))
 }
 

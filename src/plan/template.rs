@@ -3,7 +3,12 @@
 //! A string without `{{`/`{%` stays a static string and is never rendered on the hot path.
 //! The context offers `env.X` (read at render time, never logged), `vu`, `iteration`, `var.X`
 //! (values extracted earlier in a journey) and the functions `uuid()`, `random_int(a, b)`,
-//! `pick(list)`, `now_unix()`, `hmac_sha256_hex(key, msg)`.
+//! `pick(list)`, `now_unix()`, `now_unix_ms()`, `now_rfc3339()`, `hmac_sha256_hex(key, msg)`,
+//! `hmac_sha256_base64(key, msg)`, `sha256_hex(s)`, `base64(s)`, `url_encode(s)`,
+//! `json_encode(v)`; `data.POOL.FIELD` (this iteration's row) and `ts` (the iteration's Unix
+//! time, so a signature and its timestamp agree). Header templates also see `body`: the exact
+//! request body, rendered once, so `hmac_sha256_hex(secret, ts ~ "." ~ body)` signs the bytes
+//! that are sent (Stripe-style webhooks).
 
 use hmac::{Hmac, Mac};
 use minijinja::value::{Enumerator, Object, Value};
@@ -91,6 +96,33 @@ impl Templates {
         env.add_function("hmac_sha256_hex", |key: String, msg: String| {
             hmac_sha256_hex(key.as_bytes(), msg.as_bytes())
         });
+        env.add_function("hmac_sha256_base64", |key: String, msg: String| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .encode(hmac_sha256(key.as_bytes(), msg.as_bytes()))
+        });
+        env.add_function("sha256_hex", |s: String| {
+            use sha2::Digest;
+            hex::encode(Sha256::digest(s.as_bytes()))
+        });
+        env.add_function("base64", |s: String| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
+        });
+        env.add_function("url_encode", |s: String| {
+            url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+        });
+        env.add_function("json_encode", |v: Value| -> Result<String, Error> {
+            serde_json::to_string(&v)
+                .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
+        });
+        env.add_function("now_unix_ms", || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0)
+        });
+        env.add_function("now_rfc3339", || chrono::Utc::now().to_rfc3339());
         Templates {
             env,
             env_vars: Value::from_object(EnvVars),
@@ -110,12 +142,31 @@ impl Templates {
 
     /// The per-iteration context.
     pub fn context(&self, vu: u32, iteration: u64, vars: &BTreeMap<String, String>) -> Value {
+        self.context_with(vu, iteration, vars, Value::from(()), 0)
+    }
+
+    /// The per-iteration context with this iteration's data rows and Unix time.
+    pub fn context_with(
+        &self,
+        vu: u32,
+        iteration: u64,
+        vars: &BTreeMap<String, String>,
+        data: Value,
+        ts: i64,
+    ) -> Value {
         minijinja::context! {
             env => self.env_vars.clone(),
             vu => vu,
             iteration => iteration,
             var => Value::from_serialize(vars),
+            data => data,
+            ts => ts,
         }
+    }
+
+    /// `ctx` plus `body` (the rendered request body), for header templates.
+    pub fn with_body(ctx: &Value, body: &str) -> Value {
+        minijinja::context! { body => body, ..ctx.clone() }
     }
 
     pub fn render(&self, t: &Tmpl, ctx: &Value) -> Result<String, String> {
@@ -137,11 +188,44 @@ fn short(e: &Error) -> String {
     }
 }
 
-pub fn hmac_sha256_hex(key: &[u8], msg: &[u8]) -> String {
+pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
     // HMAC accepts keys of any length; new_from_slice cannot fail for Sha256.
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("hmac accepts any key");
     mac.update(msg);
-    hex::encode(mac.finalize().into_bytes())
+    mac.finalize().into_bytes().to_vec()
+}
+
+pub fn hmac_sha256_hex(key: &[u8], msg: &[u8]) -> String {
+    hex::encode(hmac_sha256(key, msg))
+}
+
+/// A secret value. It renders into templates (that is its purpose); soakd never logs rendered
+/// text, contexts or data rows, and labels and summaries only carry config names, so the
+/// wrapper mainly keeps `Debug` of the plan (which holds the pools) free of the value.
+struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+impl Object for Secret {
+    fn repr(self: &Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Plain
+    }
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Wraps a data value as a secret (strings as they are, other JSON as its text).
+pub fn secret(v: serde_json::Value) -> Value {
+    let text = match v {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    };
+    Value::from_object(Secret(text))
 }
 
 #[cfg(test)]
@@ -177,6 +261,49 @@ mod tests {
         let tpl = t.add("h", "Bearer {{ env.PATH }}").unwrap();
         let out = t.render(&tpl, &t.context(1, 0, &BTreeMap::new())).unwrap();
         assert_eq!(out, format!("Bearer {}", std::env::var("PATH").unwrap()));
+    }
+
+    #[test]
+    fn header_templates_see_the_rendered_body_and_ts() {
+        let mut t = Templates::new();
+        let h = t
+            .add(
+                "h",
+                "t={{ ts }},v1={{ hmac_sha256_hex('k', ts ~ '.' ~ body) }}",
+            )
+            .unwrap();
+        let ctx = t.context_with(1, 0, &BTreeMap::new(), Value::from(()), 1700000000);
+        let out = t.render(&h, &Templates::with_body(&ctx, "{}")).unwrap();
+        assert_eq!(
+            out,
+            format!(
+                "t=1700000000,v1={}",
+                hmac_sha256_hex(b"k", b"1700000000.{}")
+            )
+        );
+    }
+
+    #[test]
+    fn secret_values_render_into_requests() {
+        let mut t = Templates::new();
+        let tpl = t.add("h", "Bearer {{ data.creds.token }}").unwrap();
+        let row = Value::from(BTreeMap::from([(
+            "token".to_string(),
+            secret(serde_json::json!("s3cr3t")),
+        )]));
+        let data = Value::from(BTreeMap::from([("creds".to_string(), row)]));
+        let ctx = t.context_with(1, 0, &BTreeMap::new(), data, 0);
+        assert_eq!(t.render(&tpl, &ctx).unwrap(), "Bearer s3cr3t");
+    }
+
+    #[test]
+    fn encoding_functions() {
+        let mut t = Templates::new();
+        let tpl = t
+            .add("x", "{{ base64('ab') }} {{ url_encode('a b&c') }} {{ sha256_hex('') [:8] }} {{ json_encode({'a': 1}) }}")
+            .unwrap();
+        let out = t.render(&tpl, &t.context(1, 0, &BTreeMap::new())).unwrap();
+        assert_eq!(out, "YWI= a+b%26c e3b0c442 {\"a\":1}");
     }
 
     #[test]

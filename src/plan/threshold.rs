@@ -19,6 +19,8 @@ pub enum Metric {
     Iterations,
     DroppedIterations,
     IterationDuration,
+    /// Share of journeys (mix entries) whose every request succeeded and passed its checks.
+    Journeys,
 }
 
 /// How a metric's samples are reduced to one number. Durations are in milliseconds, like k6.
@@ -52,6 +54,8 @@ pub enum TagKey {
     Group,
     Method,
     Status,
+    /// The mix entry (journey) a request belongs to.
+    Journey,
 }
 
 /// `{group:api_read,method:GET}` — all must match. Empty = no filter.
@@ -80,7 +84,7 @@ pub struct Threshold {
 pub enum ThresholdError {
     #[error("unknown metric \"{name}\"")]
     UnknownMetric { name: String },
-    #[error("unknown tag \"{key}\" (use request, group, method, status)")]
+    #[error("unknown tag \"{key}\" (use request, group, method, status, journey)")]
     UnknownTag { key: String },
     #[error("\"{key}\": missing \"}}\" after the tags")]
     UnclosedTags { key: String },
@@ -107,7 +111,7 @@ pub enum ThresholdError {
     },
 }
 
-const TAGGED: &str = "http_req_duration, http_req_failed, http_reqs and checks";
+const TAGGED: &str = "http_req_duration, http_req_failed, http_reqs, checks and journeys";
 
 /// What is wrong inside an expression; shown after the quoted expression.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -143,7 +147,7 @@ enum Kind {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 7] = [
+    pub const ALL: [Metric; 8] = [
         Metric::HttpReqDuration,
         Metric::HttpReqFailed,
         Metric::HttpReqs,
@@ -151,6 +155,7 @@ impl Metric {
         Metric::Iterations,
         Metric::DroppedIterations,
         Metric::IterationDuration,
+        Metric::Journeys,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -162,6 +167,7 @@ impl Metric {
             Metric::Iterations => "iterations",
             Metric::DroppedIterations => "dropped_iterations",
             Metric::IterationDuration => "iteration_duration",
+            Metric::Journeys => "journeys",
         }
     }
 
@@ -173,14 +179,18 @@ impl Metric {
     pub fn takes_tags(self) -> bool {
         matches!(
             self,
-            Metric::HttpReqDuration | Metric::HttpReqFailed | Metric::HttpReqs | Metric::Checks
+            Metric::HttpReqDuration
+                | Metric::HttpReqFailed
+                | Metric::HttpReqs
+                | Metric::Checks
+                | Metric::Journeys
         )
     }
 
     fn kind(self) -> Kind {
         match self {
             Metric::HttpReqDuration | Metric::IterationDuration => Kind::Trend,
-            Metric::HttpReqFailed | Metric::Checks => Kind::Rate,
+            Metric::HttpReqFailed | Metric::Checks | Metric::Journeys => Kind::Rate,
             Metric::HttpReqs | Metric::Iterations | Metric::DroppedIterations => Kind::Counter,
         }
     }
@@ -246,6 +256,7 @@ impl TagKey {
             TagKey::Group => "group",
             TagKey::Method => "method",
             TagKey::Status => "status",
+            TagKey::Journey => "journey",
         }
     }
 
@@ -255,6 +266,7 @@ impl TagKey {
             TagKey::Group,
             TagKey::Method,
             TagKey::Status,
+            TagKey::Journey,
         ]
         .into_iter()
         .find(|k| k.as_str() == name)

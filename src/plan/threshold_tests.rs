@@ -142,14 +142,14 @@ fn bad_keys_are_refused_with_a_message_quoting_the_bad_part() {
     for (key, message) in [
         ("http_req_durations", r#"unknown metric "http_req_durations""#),
         ("", r#"unknown metric """#),
-        ("http_req_duration{foo:bar}", r#"unknown tag "foo" (use request, group, method, status)"#),
+        ("http_req_duration{foo:bar}", r#"unknown tag "foo" (use request, group, method, status, journey)"#),
         ("http_req_duration{group:api_read", r#""http_req_duration{group:api_read": missing "}" after the tags"#),
         ("checks{group:a}x", r#""checks{group:a}x": unexpected "x" after "}""#),
         ("checks{group}", r#""group": expected tag:value"#),
         ("checks{group:a,}", r#""": expected tag:value"#),
         ("checks{group: }", r#"tag "group" has no value"#),
         ("checks{group:a,group:b}", r#"tag "group" is given twice"#),
-        ("iterations{group:a}", "iterations takes no tags (only http_req_duration, http_req_failed, http_reqs and checks do)"),
+        ("iterations{group:a}", "iterations takes no tags (only http_req_duration, http_req_failed, http_reqs, checks and journeys do)"),
     ] {
         assert_eq!(err(key, "rate<1"), message, "{key}");
     }

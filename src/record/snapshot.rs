@@ -45,6 +45,7 @@ impl RunSnapshot {
             TagKey::Group => &m.group == v,
             TagKey::Method => m.method.eq_ignore_ascii_case(v),
             TagKey::Status => status.is_none_or(|s| s.to_string() == *v),
+            TagKey::Journey => &m.journey == v,
         })
     }
 

@@ -59,6 +59,10 @@ fn observe(t: &Threshold, n: &dyn RunNumbers) -> Option<f64> {
             let (passes, fails) = n.checks(&t.filter);
             rate(t.aggregation, passes, passes.saturating_add(fails))
         }
+        Metric::Journeys => {
+            let (ok, failed) = n.journeys(&t.filter);
+            rate(t.aggregation, ok, ok.saturating_add(failed))
+        }
         Metric::HttpReqs => counter(t.aggregation, n.requests(&t.filter).0, elapsed),
         Metric::Iterations => counter(t.aggregation, n.iterations(), elapsed),
         Metric::DroppedIterations => counter(t.aggregation, n.dropped_iterations(), elapsed),

@@ -28,6 +28,11 @@ pub trait RunNumbers {
     fn checks(&self, filter: &TagFilter) -> (u64, u64);
     fn iterations(&self) -> u64;
     fn dropped_iterations(&self) -> u64;
+    /// (journeys that fully succeeded, journeys with a failed request or check) matching
+    /// `filter` (only the journey tag applies).
+    fn journeys(&self, _filter: &TagFilter) -> (u64, u64) {
+        (0, 0)
+    }
     /// Wall time of the run so far (for rates per second).
     fn elapsed(&self) -> Duration;
 }
