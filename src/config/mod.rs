@@ -214,6 +214,8 @@ pub struct RawMixEntry {
     pub checks: Vec<RawCheck>,
     #[serde(default)]
     pub steps: Vec<RawStep>,
+    /// A WebSocket session instead of a request.
+    pub websocket: Option<RawWebSocket>,
     /// Values taken from the response, usable later as `var.NAME`.
     #[serde(default)]
     pub extract: BTreeMap<String, RawExtract>,
@@ -232,11 +234,36 @@ pub struct RawStep {
     pub checks: Vec<RawCheck>,
     /// Pause, fixed (`1s`) or uniform range (`1s..3s`).
     pub think: Option<String>,
+    /// A WebSocket session instead of a request.
+    pub websocket: Option<RawWebSocket>,
     /// Values taken from the response, usable later as `var.NAME`.
     #[serde(default)]
     pub extract: BTreeMap<String, RawExtract>,
     /// Follow cursors: repeat the request with `?param=<cursor>` while the response has one.
     pub paginate: Option<RawPaginate>,
+}
+
+/// A WebSocket session: connect, send JSON messages at a pace, match the replies.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebSocket {
+    /// `ws://` or `wss://` URL, or a path relative to target.base_url. Template.
+    pub url: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub subprotocol: Option<String>,
+    /// How long a session lasts, e.g. `30s`.
+    pub duration: String,
+    /// Pause between messages a VU sends, e.g. `12s` (5 per minute); none = listen only.
+    pub send_every: Option<String>,
+    /// JSON object sent each time (string values are templates); soakd adds a fresh id.
+    pub message: Option<serde_json::Value>,
+    /// Field that carries the correlation id in sent and received messages (default `id`).
+    pub id_field: Option<String>,
+    /// How long a sent message may wait for its echo before it counts as lost (default 5s).
+    pub reply_timeout: Option<String>,
+    /// Reconnect after a dropped connection, within the session (default true).
+    pub reconnect: Option<bool>,
 }
 
 /// Where an extracted value comes from; exactly one.

@@ -13,6 +13,7 @@ pub mod request;
 pub mod schedule;
 pub mod template;
 pub mod threshold;
+pub mod ws;
 
 pub use compile::{compile, compile_loaded};
 pub use errors::Errors;

@@ -33,6 +33,7 @@ pub struct MixEntry {
 #[derive(Debug, Clone)]
 pub enum Step {
     Request(Box<RequestStep>),
+    WebSocket(Box<super::ws::WsStep>),
     /// Uniform pause in [min, max].
     Think {
         min: Duration,
@@ -125,6 +126,13 @@ pub fn compile_entry(
 ) -> MixEntry {
     let group = raw.group.clone().unwrap_or_default();
     let mut steps = Vec::new();
+    if let Some(ws) = &raw.websocket {
+        if raw.request.is_some() || !raw.steps.is_empty() {
+            e.push(path, "has a websocket and a request or steps; use one");
+        }
+        steps.push(compile_ws_step(ws, &raw.name, &raw.name, &group, &format!("{path}.websocket"), path, cx, e));
+        return MixEntry { name: raw.name.clone(), steps };
+    }
     match (&raw.request, raw.steps.is_empty()) {
         (Some(req), true) => {
             let p = format!("{path}.request");
@@ -184,6 +192,14 @@ fn compile_step(
     cx: &mut RequestCtx,
     e: &mut Errors,
 ) -> Step {
+    if let Some(ws) = &s.websocket {
+        let name = s.name.clone().unwrap_or_else(|| format!("{}_{i}", entry.name));
+        let group = s.group.as_deref().unwrap_or(group);
+        if s.request.is_some() || s.think.is_some() {
+            e.push(path, "a step is either a request, a websocket or a think");
+        }
+        return compile_ws_step(ws, &entry.name, &name, group, &format!("{path}.websocket"), path, cx, e);
+    }
     match (&s.request, &s.think) {
         (Some(req), None) => {
             let name = s
@@ -211,6 +227,37 @@ fn compile_step(
             }
         }
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compile_ws_step(
+    raw: &crate::config::RawWebSocket,
+    journey: &str,
+    name: &str,
+    group: &str,
+    path: &str,
+    owner: &str,
+    cx: &mut RequestCtx,
+    e: &mut Errors,
+) -> Step {
+    if cx.requests.iter().any(|r| r.name == name) {
+        e.push(owner, format!("duplicate request name {name:?}"));
+    }
+    let index = cx.requests.len();
+    let ws = super::ws::compile_ws(raw, index, cx.base_url, path, cx.templates, e);
+    if let Tmpl::Static(u) = &ws.url
+        && let Ok(u) = url::Url::parse(u)
+    {
+        cx.hosts.insert(u.host_str().unwrap_or_default().to_string());
+    }
+    cx.requests.push(RequestMeta {
+        name: name.to_string(),
+        journey: journey.to_string(),
+        group: group.to_string(),
+        method: "WS".to_string(),
+        checks: Vec::new(),
+    });
+    Step::WebSocket(Box::new(ws))
 }
 
 fn parse_think(s: &str, path: &str, e: &mut Errors) -> Step {
@@ -399,7 +446,7 @@ fn compile_body(b: &RawBody, path: &str, t: &mut Templates, e: &mut Errors) -> B
 }
 
 /// Templates in string leaves; `JsonT::Value` when nothing is dynamic.
-fn json_template(v: &serde_json::Value, path: &str, t: &mut Templates, e: &mut Errors) -> JsonT {
+pub(crate) fn json_template(v: &serde_json::Value, path: &str, t: &mut Templates, e: &mut Errors) -> JsonT {
     use serde_json::Value as V;
     match v {
         V::String(s) => match t.add(path, s) {
