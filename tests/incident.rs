@@ -12,7 +12,8 @@
 //! notification while only one run has breached; a `firing` one for the scenario and threshold
 //! after the second; after healing the target (`DELETE /_control`) and a passing run, a
 //! `resolved` one. Afterwards it asks Prometheus' own history that the alert never fired while
-//! the consecutive count was 1.
+//! the consecutive count was 1, and runs every PromQL expression of the shipped rules and Grafana
+//! dashboards against that Prometheus (item 7: a typo'd metric name fails the test).
 //!
 //! Every process is a plain child on a free 127.0.0.1 port with its files in a temp dir, and is
 //! killed by its own PID when the test ends (Drop guard, also on failure). Every wait has a
@@ -30,6 +31,8 @@ use serde_json::Value;
 
 const SCENARIO: &str = "incident_e2e";
 const THRESHOLD: &str = "http_req_duration:p(95)<100";
+/// A cron scenario of the fixture that never fires during the test (schedule series only).
+const CRON_SCENARIO: &str = "incident_cron";
 /// The whole test, startup included (issue: under 90 s; typically about 40 s).
 const BUDGET: Duration = Duration::from_secs(150);
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(900);
@@ -269,10 +272,10 @@ fn serve_webhook(stream: TcpStream, log: &Log) -> std::io::Result<()> {
         if r.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
             break;
         }
-        if let Some((k, v)) = line.split_once(':') {
-            if k.trim().eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse().unwrap_or(0);
-            }
+        if let Some((k, v)) = line.split_once(':')
+            && k.trim().eq_ignore_ascii_case("content-length")
+        {
+            len = v.trim().parse().unwrap_or(0);
         }
     }
     let mut body = vec![0; len];
@@ -656,7 +659,7 @@ fn incident_fires_after_two_consecutive_breaches_and_resolves() {
         "the first breached run (consecutive_breaches == 1)",
         Duration::from_secs(20),
         |h| match h.daemon_gauge("soakd_threshold_consecutive_breaches")? {
-            c if c == 1.0 => Some(()),
+            1.0 => Some(()),
             c if c >= 2.0 => h.fail(&format!(
                 "missed the one-breach state: consecutive_breaches jumped to {c}"
             )),
@@ -823,6 +826,11 @@ fn incident_fires_after_two_consecutive_breaches_and_resolves() {
     if fired.is_empty() {
         h.fail("Prometheus has no ALERTS history for the firing SoakdIncident");
     }
+    let checked = check_every_promql(&h);
+    eprintln!(
+        "incident: [{:5.1}s] {checked} PromQL expressions of the rules and dashboards evaluated against Prometheus",
+        h.t()
+    );
     let firing_notifications = h.incident_notifications("firing").len();
     eprintln!(
         "incident: [{:5.1}s] done: slowed {t_slow:.1}s → 1 breach {t_one:.1}s → 2 breaches {t_two:.1}s → \
@@ -832,6 +840,134 @@ fn incident_fires_after_two_consecutive_breaches_and_resolves() {
     );
     if h.t() > BUDGET.as_secs_f64() {
         h.fail("over the time budget");
+    }
+}
+
+// ------------------------------------------------------------------------------- issue 4 item 7
+
+/// Every PromQL expression of the shipped rules (as Prometheus loaded them) and of the Grafana
+/// dashboards, run against the real Prometheus after the runs: it must evaluate without error,
+/// every metric it names must exist in Prometheus, and it must return data — except an alert
+/// condition, whose empty result means "not firing" (`SoakdIncident` is checked for data after
+/// the breaches by the test itself). A typo'd metric or label name fails here. Returns the count.
+fn check_every_promql(h: &Harness) -> usize {
+    let names: std::collections::BTreeSet<String> =
+        get_json(&h.prom, "/api/v1/label/__name__/values").unwrap_or_else(|e| h.fail(&e))["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+    let metric_re = regex::Regex::new(
+        r"(?:^|[^a-zA-Z0-9_:])(soakd_[a-zA-Z0-9_]+|up|ALERTS)(?:[^a-zA-Z0-9_:(]|$)",
+    )
+    .unwrap();
+
+    // (source, expr, must return data)
+    let mut exprs: Vec<(String, String, bool)> = Vec::new();
+    let rules = get_json(&h.prom, "/api/v1/rules").unwrap_or_else(|e| h.fail(&e));
+    for g in rules["data"]["groups"].as_array().into_iter().flatten() {
+        for r in g["rules"].as_array().into_iter().flatten() {
+            let name = r["name"].as_str().unwrap_or("?");
+            if r["health"] == "err" {
+                h.fail(&format!(
+                    "rule {name} failed to evaluate in Prometheus: {}",
+                    r["lastError"]
+                ));
+            }
+            let query = r["query"].as_str().unwrap_or("").to_owned();
+            let recording = r["type"] == "recording";
+            exprs.push((format!("rule {name}"), query, recording));
+        }
+    }
+    if exprs.len() < 10 {
+        h.fail(&format!(
+            "Prometheus loaded only {} rules from config/prometheus/soakd-rules.yaml",
+            exprs.len()
+        ));
+    }
+    for file in ["soakd-overview", "soakd-scenario"] {
+        let path = root().join(format!("grafana/{file}.json"));
+        let d: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| h.fail(&format!("{}: {e}", path.display())));
+        let mut found = Vec::new();
+        collect_exprs(&d, &mut found);
+        for e in found {
+            exprs.push((format!("dashboard {file}"), e, true));
+        }
+    }
+
+    // A dashboard query is run once per scenario of the fixture ($scenario) and must return
+    // data for at least one; a query ending in a comparison with a number is a condition (an
+    // annotation such as "run starts") and may be empty, like an alert.
+    let condition = regex::Regex::new(r"(==|!=|>=|<=|>|<)\s*-?[0-9.]+\s*$").unwrap();
+    let mut problems = Vec::new();
+    for (source, expr, needs_data) in &exprs {
+        for c in metric_re.captures_iter(expr) {
+            let m = &c[1];
+            if !names.contains(m) {
+                problems.push(format!(
+                    "{source}: metric {m} does not exist in Prometheus: {expr}"
+                ));
+            }
+        }
+        let needs_data = *needs_data && !condition.is_match(expr.trim());
+        let variants: Vec<String> = [SCENARIO, CRON_SCENARIO]
+            .iter()
+            .map(|s| {
+                expr.replace("${scenario}", s)
+                    .replace("$scenario", s)
+                    .replace("$__rate_interval", "1m")
+                    .replace("$__interval", "1s")
+                    .replace("$__range", "5m")
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut data = false;
+        for v in &variants {
+            match h.prom_query(v) {
+                Err(e) => problems.push(format!("{source}: query failed: {e}")),
+                Ok(r) => data |= !r.is_empty(),
+            }
+        }
+        if needs_data && !data {
+            problems.push(format!("{source}: no data: {expr}"));
+        }
+    }
+    let variable = get_json(
+        &h.prom,
+        &format!(
+            "/api/v1/label/scenario/values?match[]={}",
+            enc("soakd_runs_total")
+        ),
+    )
+    .unwrap_or_else(|e| h.fail(&e));
+    if !variable.to_string().contains(SCENARIO) {
+        problems.push(format!("dashboard variable label_values(soakd_runs_total, scenario) lacks {SCENARIO}: {variable}"));
+    }
+    if !problems.is_empty() {
+        h.fail(&format!(
+            "PromQL of the shipped rules/dashboards against the real Prometheus:\n  {}",
+            problems.join("\n  ")
+        ));
+    }
+    exprs.len()
+}
+
+/// Every `expr` string anywhere in a dashboard (panel targets, nested rows, annotations).
+fn collect_exprs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                match (k.as_str(), v) {
+                    ("expr", Value::String(s)) if !s.trim().is_empty() => out.push(s.clone()),
+                    _ => collect_exprs(v, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| collect_exprs(v, out)),
+        _ => {}
     }
 }
 
