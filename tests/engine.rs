@@ -277,6 +277,76 @@ async fn ramping_vus_follow_the_stages() {
     assert_within_pct("iterations", r.snapshot.iterations() as f64, 190.0, 15.0);
 }
 
+/// Runs ramping-vus 4 → 0 in 500 ms (then 2 s at 0) on /delay/2000 with `graceful_ramp_down`.
+async fn ramp_down_with_grace(grace: &str) -> (u64, Vec<u32>) {
+    let t = start_target().await;
+    let s = scenario(
+        &t,
+        &format!(
+            r#"
+        target: {{ base_url: "${{TARGET}}" }}
+        load: {{ executor: ramping-vus, start_vus: 4, graceful_ramp_down: {grace},
+                stages: [ {{ duration: 500ms, target: 4 }}, {{ duration: 500ms, target: 0 }},
+                          {{ duration: 2s, target: 0 }} ] }}
+        mix: [ {{ name: slow, request: {{ method: GET, url: /delay/2000 }} }} ]
+        "#
+        ),
+    );
+    let ctl = control(s);
+    let sampler = {
+        let ctl = ctl.clone();
+        async move {
+            let start = tokio::time::Instant::now();
+            let mut seen = Vec::new();
+            for at_ms in [250u64, 1500] {
+                tokio::time::sleep_until(start + Duration::from_millis(at_ms)).await;
+                seen.push(ctl.vus.load(Ordering::Relaxed));
+            }
+            seen
+        }
+    };
+    let ((r, _), seen) = tokio::join!(run_ctl(ctl), sampler);
+    (r.snapshot.iterations(), seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vus_removed_by_a_ramp_down_are_interrupted_after_graceful_ramp_down() {
+    let (short, seen) = ramp_down_with_grace("200ms").await;
+    assert_eq!(seen, [4, 0], "VUs at 0.25 s and 1.5 s");
+    assert_eq!(
+        short, 0,
+        "2 s iterations cut 200 ms after their VU was removed"
+    );
+    let (long, _) = ramp_down_with_grace("3s").await;
+    assert_eq!(
+        long, 4,
+        "with a 3 s grace the removed VUs finish their iteration"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_on_fail_waits_for_delay_abort_eval() {
+    let t = start_target().await;
+    let s = scenario(
+        &t,
+        r#"
+        target: { base_url: "${TARGET}" }
+        load: { executor: constant-vus, vus: 2, duration: 10s, graceful_stop: 1s }
+        mix: [ { name: slow, request: { method: GET, url: /delay/50 } } ]
+        thresholds:
+          http_req_duration:
+            - { threshold: "p(95)<10", abort_on_fail: true, delay_abort_eval: 2s }
+        "#,
+    );
+    let (r, took) = run(s).await;
+    println!("abort_on_fail after delay_abort_eval 2 s: ended after {took:?}");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(4),
+        "took {took:?}"
+    );
+    assert_eq!(r.result, RunResult::Fail);
+}
+
 // ---------------------------------------------------------------- iteration budgets
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -310,6 +380,29 @@ async fn shared_iterations_runs_exactly_the_iterations_whatever_the_vus() {
     let (r, _) = run(s).await;
     assert_eq!(r.snapshot.iterations(), 37);
     assert_eq!(t.stats().ok, 37);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_iteration_budget_stops_at_max_duration() {
+    let t = start_target().await;
+    let s = scenario(
+        &t,
+        r#"
+        target: { base_url: "${TARGET}" }
+        load: { executor: per-vu-iterations, vus: 2, iterations: 1000, max_duration: 1s,
+                graceful_stop: 500ms }
+        mix: [ { name: slow, request: { method: GET, url: /delay/100 } } ]
+        "#,
+    );
+    let (r, took) = run(s).await;
+    let n = r.snapshot.iterations();
+    println!("per-vu-iterations 2 × 1000 capped at 1 s on /delay/100: {n} in {took:?}");
+    assert!(took < Duration::from_millis(1400), "took {took:?}");
+    assert!(
+        (16..=22).contains(&n),
+        "about 2 VUs × 10 iterations, got {n}"
+    );
+    assert_eq!(r.result, RunResult::Pass);
 }
 
 // ---------------------------------------------------------------- thresholds and stopping
