@@ -103,6 +103,22 @@ async fn an_open_model_lasts_its_whole_duration_even_after_its_last_arrival() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrival_rates_honour_time_unit() {
+    let t = start_target().await;
+    let s = scenario(
+        &t,
+        r#"
+        target: { base_url: "${TARGET}" }
+        load: { executor: constant-arrival-rate, rate: 600, time_unit: 1m, duration: 2s,
+                pre_allocated_vus: 2, max_vus: 10 }
+        mix: [ { name: ok, request: { method: GET, url: /ok } } ]
+        "#,
+    );
+    let (r, _) = run(s).await;
+    assert_eq!(r.snapshot.iterations(), 20, "600/min = 10/s for 2 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_iterations_are_counted_when_the_target_stalls_and_max_vus_is_small() {
     let t = start_target().await;
     t.faults()
@@ -534,7 +550,7 @@ async fn abort_stops_an_open_model_too() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_iteration_that_outlives_graceful_stop_is_interrupted() {
+async fn a_closed_model_iteration_that_outlives_graceful_stop_is_interrupted() {
     let t = start_target().await;
     let s = scenario(
         &t,
@@ -556,6 +572,28 @@ async fn an_iteration_that_outlives_graceful_stop_is_interrupted() {
         "interrupted iterations are not counted"
     );
     assert_eq!(r.result, RunResult::Pass);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_model_iteration_that_outlives_graceful_stop_is_interrupted() {
+    let t = start_target().await;
+    let s = scenario(
+        &t,
+        r#"
+        target: { base_url: "${TARGET}" }
+        load: { executor: constant-arrival-rate, rate: 4, time_unit: 1s, duration: 1s,
+                pre_allocated_vus: 4, max_vus: 4, graceful_stop: 500ms }
+        mix: [ { name: endless, request: { method: GET, url: /delay/5000 } } ]
+        "#,
+    );
+    let (r, took) = run(s).await;
+    println!("open 1 s + 500 ms grace on /delay/5000: ended after {took:?}");
+    assert!(
+        took >= Duration::from_millis(1400) && took < Duration::from_millis(2200),
+        "took {took:?}, expected ≈ 1.5 s"
+    );
+    assert_eq!(r.snapshot.iterations(), 0);
+    assert_eq!(r.snapshot.dropped_iterations(), 0);
 }
 
 // ---------------------------------------------------------------- checks and failures
