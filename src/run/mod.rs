@@ -149,20 +149,17 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
         }
         Model::Open {
             arrivals,
+            duration,
             pre_allocated_vus,
             max_vus,
-            ..
         } => {
-            open::drive(
-                actor,
+            let load = open::OpenLoad {
                 arrivals,
+                duration,
                 pre_allocated_vus,
                 max_vus,
-                grace,
-                &ctl.stop,
-                &ctl.vus,
-            )
-            .await
+            };
+            open::drive(actor, load, grace, &ctl.stop, &ctl.vus).await
         }
         Model::Budgeted(budget) => budgeted::drive(actor, budget, grace, &ctl.stop, &ctl.vus).await,
     }

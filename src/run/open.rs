@@ -3,7 +3,8 @@
 //! Iterations start at their intended times whatever the target does. Each takes a free VU
 //! from the pool (growing it up to `max_vus`); when none is free the iteration is dropped and
 //! counted, never queued. The intended start is handed to the action, so latency includes any
-//! delay the generator or a slow target caused (no coordinated omission).
+//! delay the generator or a slow target caused (no coordinated omission). Like k6, the model
+//! lasts its whole duration even when its last arrival is earlier (a ramp down to 0).
 
 use crate::action::{Actor, Vu};
 use crate::load::Arrivals;
@@ -13,15 +14,27 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// An open model: when iterations arrive, for how long, and the VUs that may run them.
+pub struct OpenLoad {
+    pub arrivals: Box<dyn Arrivals>,
+    pub duration: Duration,
+    pub pre_allocated_vus: u32,
+    pub max_vus: u32,
+}
+
 pub async fn drive(
     actor: Arc<Actor>,
-    mut arrivals: Box<dyn Arrivals>,
-    pre_allocated: u32,
-    max_vus: u32,
+    load: OpenLoad,
     graceful_stop: Duration,
     stop: &CancellationToken,
     busy: &Arc<AtomicU32>,
 ) {
+    let OpenLoad {
+        mut arrivals,
+        duration,
+        pre_allocated_vus: pre_allocated,
+        max_vus,
+    } = load;
     let pool: Arc<Mutex<Vec<Vu>>> =
         Arc::new(Mutex::new((0..pre_allocated).rev().map(Vu::new).collect()));
     let mut allocated = pre_allocated;
@@ -62,6 +75,12 @@ pub async fn drive(
             }
             busy.fetch_sub(1, Ordering::Relaxed);
         });
+    }
+    // Like k6, the executor lasts its whole duration even when the last arrival came earlier
+    // (rates per second are then over the configured time, not a shorter one).
+    tokio::select! {
+        _ = tokio::time::sleep_until((start + duration).into()) => {}
+        _ = stop.cancelled() => {}
     }
     tracker.close();
     if tokio::time::timeout(graceful_stop, tracker.wait())
