@@ -2,26 +2,34 @@
 //!
 //! Everything static about a request (URL, headers, body) is prepared once per run, so a
 //! request without templates costs a few clones of shared bytes. Latency of the first request
-//! of an open-model iteration is measured from the iteration's intended start.
+//! of an open-model iteration is measured from the iteration's intended start. A journey's
+//! steps share `var.X` values taken from earlier responses (`extract`); a step with `paginate`
+//! follows cursors; every request of the journey must succeed for the journey to count as ok.
 
 mod checks;
+mod data;
+mod extract;
 mod prepare;
+pub mod ws;
 
-use crate::client::{FailureReason, HttpClient};
-use crate::plan::{Scenario, Step};
+use crate::client::{FailureReason, HttpClient, Response};
+use crate::plan::{RequestStep, Scenario, Step};
 use crate::record::Recorder;
+use data::Picker;
+use minijinja::Value;
 use prepare::Prepared;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 /// A virtual user's own state, carried between its iterations.
 pub struct Vu {
     pub id: u32,
     pub iteration: u64,
-    /// Values extracted earlier in the journey (`var.X`).
+    /// Values extracted earlier in the journey (`var.X`); cleared at each iteration.
     pub vars: BTreeMap<String, String>,
     rng: SmallRng,
 }
@@ -43,16 +51,34 @@ pub struct Actor {
     client: HttpClient,
     recorder: Arc<Recorder>,
     prepared: Vec<Prepared>,
+    picker: Picker,
+    /// Cancelled when a `unique` data pool runs out: the run ends normally.
+    exhausted: CancellationToken,
+}
+
+/// Per-iteration template context, built on first use and rebuilt after an extraction.
+struct Ctx {
+    data: Value,
+    ts: i64,
+    value: Option<Value>,
 }
 
 impl Actor {
-    pub fn new(scenario: Arc<Scenario>, client: HttpClient, recorder: Arc<Recorder>) -> Self {
+    pub fn new(
+        scenario: Arc<Scenario>,
+        client: HttpClient,
+        recorder: Arc<Recorder>,
+        exhausted: CancellationToken,
+    ) -> Self {
         let prepared = prepare::prepare_all(&scenario);
+        let picker = Picker::new(scenario.pools.clone());
         Actor {
             scenario,
             client,
             recorder,
             prepared,
+            picker,
+            exhausted,
         }
     }
 
@@ -65,9 +91,29 @@ impl Actor {
         let began = Instant::now();
         let start = intended.unwrap_or(began);
         let lag = began.saturating_duration_since(start);
+        let data = if self.picker.is_empty() {
+            Value::from(())
+        } else {
+            match self.picker.select(vu.id, &mut vu.rng) {
+                Ok(d) => d,
+                Err(data::Exhausted(pool)) => {
+                    if !self.exhausted.is_cancelled() {
+                        tracing::info!(scenario = %self.scenario.name, pool, "unique data pool used up: ending the run");
+                        self.exhausted.cancel();
+                    }
+                    return;
+                }
+            }
+        };
+        vu.vars.clear();
+        let mut ctx = Ctx {
+            data,
+            ts: chrono::Utc::now().timestamp(),
+            value: None,
+        };
         let entry = self.pick(vu);
         let mut first_start = Some(start);
-        let mut ctx = None;
+        let mut ok = true;
         for step in &self.scenario.mix[entry].steps {
             match step {
                 Step::Think { min, max } => {
@@ -79,30 +125,79 @@ impl Actor {
                     tokio::time::sleep(d).await;
                 }
                 Step::Request(r) => {
-                    let p = &self.prepared[r.index];
-                    let measured_from = first_start.take().unwrap_or_else(Instant::now);
-                    let built = match p.needs_context() {
-                        false => p.build(r, &self.scenario.templates, None),
-                        true => {
-                            let c = ctx.get_or_insert_with(|| {
-                                self.scenario
-                                    .templates
-                                    .context(vu.id, vu.iteration, &vu.vars)
-                            });
-                            p.build(r, &self.scenario.templates, Some(c))
-                        }
-                    };
-                    let outcome = match built {
-                        Ok(req) => self.client.send(req, r.timeout).await,
-                        Err(_) => Err(FailureReason::Protocol),
-                    };
-                    let latency = measured_from.elapsed();
-                    self.record(vu.id, r, outcome, latency);
+                    let from = first_start.take().unwrap_or_else(Instant::now);
+                    ok &= self.request(vu, r, &mut ctx, from).await;
+                }
+                Step::WebSocket(w) => {
+                    first_start = None;
+                    let value = self.context(vu, &mut ctx).clone();
+                    ok &= ws::session(w, &self.scenario.templates, &value, &self.recorder, vu.id)
+                        .await;
                 }
             }
         }
-        self.recorder.iteration(vu.id, start.elapsed(), lag);
+        self.recorder
+            .iteration(vu.id, entry, start.elapsed(), lag, ok);
         vu.iteration += 1;
+    }
+
+    fn context<'c>(&self, vu: &Vu, ctx: &'c mut Ctx) -> &'c Value {
+        ctx.value.get_or_insert_with(|| {
+            self.scenario.templates.context_with(
+                vu.id,
+                vu.iteration,
+                &vu.vars,
+                ctx.data.clone(),
+                ctx.ts,
+            )
+        })
+    }
+
+    /// One request step (all its pages); true when every page succeeded and passed its checks.
+    async fn request(
+        &self,
+        vu: &mut Vu,
+        r: &RequestStep,
+        ctx: &mut Ctx,
+        mut from: Instant,
+    ) -> bool {
+        let p = &self.prepared[r.index];
+        let pages = r.paginate.as_ref().map_or(1, |pg| pg.max_pages);
+        let mut cursor: Option<String> = None;
+        let mut all_ok = true;
+        for _ in 0..pages {
+            let value = p.needs_context().then(|| self.context(vu, ctx).clone());
+            let page = cursor
+                .as_deref()
+                .zip(r.paginate.as_ref())
+                .map(|(c, pg)| (pg.param.as_str(), c));
+            let built = p.build(
+                r,
+                &self.scenario.templates,
+                value.as_ref(),
+                page.map(|(a, b)| (a, b)),
+            );
+            let outcome = match built {
+                Ok(req) => self.client.send(req, r.timeout).await,
+                Err(_) => Err(FailureReason::Protocol),
+            };
+            let latency = from.elapsed();
+            let resp = self.record(vu.id, r, outcome, latency, &mut all_ok);
+            let Some(resp) = resp else { break };
+            if !r.extract.is_empty() {
+                extract::apply(&r.extract, &resp, &mut vu.vars);
+                ctx.value = None;
+            }
+            cursor = r
+                .paginate
+                .as_ref()
+                .and_then(|pg| extract::cursor(&pg.next, &resp));
+            if cursor.is_none() {
+                break;
+            }
+            from = Instant::now();
+        }
+        all_ok
     }
 
     fn pick(&self, vu: &mut Vu) -> usize {
@@ -114,13 +209,15 @@ impl Actor {
         w.iter().position(|c| x < *c).unwrap_or(w.len() - 1)
     }
 
+    /// Records one response or failure; returns the response when there was one.
     fn record(
         &self,
         vu: u32,
-        r: &crate::plan::RequestStep,
-        outcome: Result<crate::client::Response, FailureReason>,
+        r: &RequestStep,
+        outcome: Result<Response, FailureReason>,
         latency: Duration,
-    ) {
+        ok: &mut bool,
+    ) -> Option<Response> {
         match outcome {
             Ok(resp) => {
                 let results = checks::run(&r.checks, &resp, latency);
@@ -132,14 +229,18 @@ impl Actor {
                 } else {
                     None
                 };
+                *ok &= failure.is_none();
                 self.recorder
                     .request(vu, r.index, Some(resp.status), latency, failure, &results);
+                Some(resp)
             }
             Err(reason) => {
+                *ok = false;
                 // Checks of a request that got no response all fail.
                 let results = vec![false; r.checks.len()];
                 self.recorder
                     .request(vu, r.index, None, latency, Some(reason), &results);
+                None
             }
         }
     }

@@ -20,31 +20,32 @@ impl Prepared {
     }
 
     /// Builds the request; `ctx` is given when the request has templates.
+    /// `cursor` is a pagination `(param, value)` appended to the query string.
     pub fn build(
         &self,
         r: &RequestStep,
         t: &Templates,
         ctx: Option<&Value>,
+        cursor: Option<(&str, &str)>,
     ) -> Result<Request<Full<Bytes>>, String> {
         let empty = Value::UNDEFINED;
         let ctx = ctx.unwrap_or(&empty);
-        let uri = match &self.uri {
+        let mut uri = match &self.uri {
             Some(u) => u.clone(),
             None => t
                 .render(&r.url, ctx)?
                 .parse::<Uri>()
                 .map_err(|e| e.to_string())?,
         };
-        let mut headers = self.headers.clone();
-        for (name, tmpl) in &r.headers {
-            if let Tmpl::Dynamic(_) = tmpl {
-                let v = t.render(tmpl, ctx)?;
-                headers.insert(
-                    name.clone(),
-                    HeaderValue::from_str(&v).map_err(|e| e.to_string())?,
-                );
-            }
+        if let Some((param, value)) = cursor {
+            let s = uri.to_string();
+            let sep = if s.contains('?') { '&' } else { '?' };
+            let enc: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            uri = format!("{s}{sep}{param}={enc}")
+                .parse::<Uri>()
+                .map_err(|e| e.to_string())?;
         }
+        // The body is rendered once, before the headers: a signature header sees these bytes.
         let body = match &r.body {
             Body::None => Bytes::new(),
             Body::Static { bytes, .. } => bytes.clone(),
@@ -53,6 +54,20 @@ impl Prepared {
                 serde_json::to_vec(&render_json(j, t, ctx)?).map_err(|e| e.to_string())?,
             ),
         };
+        let mut headers = self.headers.clone();
+        let mut with_body = None;
+        for (name, tmpl) in &r.headers {
+            if let Tmpl::Dynamic(_) = tmpl {
+                let hctx = with_body.get_or_insert_with(|| {
+                    Templates::with_body(ctx, &String::from_utf8_lossy(&body))
+                });
+                let v = t.render(tmpl, hctx)?;
+                headers.insert(
+                    name.clone(),
+                    HeaderValue::from_str(&v).map_err(|e| e.to_string())?,
+                );
+            }
+        }
         let mut req = Request::new(Full::new(body));
         *req.method_mut() = r.method.clone();
         *req.uri_mut() = uri;
@@ -61,7 +76,11 @@ impl Prepared {
     }
 }
 
-fn render_json(j: &JsonT, t: &Templates, ctx: &Value) -> Result<serde_json::Value, String> {
+pub(crate) fn render_json(
+    j: &JsonT,
+    t: &Templates,
+    ctx: &Value,
+) -> Result<serde_json::Value, String> {
     Ok(match j {
         JsonT::Value(v) => v.clone(),
         JsonT::Str(tmpl) => serde_json::Value::String(t.render(tmpl, ctx)?),

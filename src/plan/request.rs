@@ -130,8 +130,20 @@ pub fn compile_entry(
         if raw.request.is_some() || !raw.steps.is_empty() {
             e.push(path, "has a websocket and a request or steps; use one");
         }
-        steps.push(compile_ws_step(ws, &raw.name, &raw.name, &group, &format!("{path}.websocket"), path, cx, e));
-        return MixEntry { name: raw.name.clone(), steps };
+        steps.push(compile_ws_step(
+            ws,
+            &raw.name,
+            &raw.name,
+            &group,
+            &format!("{path}.websocket"),
+            path,
+            cx,
+            e,
+        ));
+        return MixEntry {
+            name: raw.name.clone(),
+            steps,
+        };
     }
     match (&raw.request, raw.steps.is_empty()) {
         (Some(req), true) => {
@@ -193,12 +205,24 @@ fn compile_step(
     e: &mut Errors,
 ) -> Step {
     if let Some(ws) = &s.websocket {
-        let name = s.name.clone().unwrap_or_else(|| format!("{}_{i}", entry.name));
+        let name = s
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}_{i}", entry.name));
         let group = s.group.as_deref().unwrap_or(group);
         if s.request.is_some() || s.think.is_some() {
             e.push(path, "a step is either a request, a websocket or a think");
         }
-        return compile_ws_step(ws, &entry.name, &name, group, &format!("{path}.websocket"), path, cx, e);
+        return compile_ws_step(
+            ws,
+            &entry.name,
+            &name,
+            group,
+            &format!("{path}.websocket"),
+            path,
+            cx,
+            e,
+        );
     }
     match (&s.request, &s.think) {
         (Some(req), None) => {
@@ -248,7 +272,8 @@ fn compile_ws_step(
     if let Tmpl::Static(u) = &ws.url
         && let Ok(u) = url::Url::parse(u)
     {
-        cx.hosts.insert(u.host_str().unwrap_or_default().to_string());
+        cx.hosts
+            .insert(u.host_str().unwrap_or_default().to_string());
     }
     cx.requests.push(RequestMeta {
         name: name.to_string(),
@@ -446,7 +471,12 @@ fn compile_body(b: &RawBody, path: &str, t: &mut Templates, e: &mut Errors) -> B
 }
 
 /// Templates in string leaves; `JsonT::Value` when nothing is dynamic.
-pub(crate) fn json_template(v: &serde_json::Value, path: &str, t: &mut Templates, e: &mut Errors) -> JsonT {
+pub(crate) fn json_template(
+    v: &serde_json::Value,
+    path: &str,
+    t: &mut Templates,
+    e: &mut Errors,
+) -> JsonT {
     use serde_json::Value as V;
     match v {
         V::String(s) => match t.add(path, s) {

@@ -21,6 +21,14 @@ pub enum Metric {
     IterationDuration,
     /// Share of journeys (mix entries) whose every request succeeded and passed its checks.
     Journeys,
+    /// WebSocket handshake time (trend, ms).
+    WsConnecting,
+    /// Round trip of a sent message to its matching reply (trend, ms).
+    WsMsgLatency,
+    /// Share of sessions that dropped before their end (rate).
+    WsSessionsDropped,
+    /// Messages received (counter).
+    WsMsgsReceived,
 }
 
 /// How a metric's samples are reduced to one number. Durations are in milliseconds, like k6.
@@ -147,7 +155,7 @@ enum Kind {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 8] = [
+    pub const ALL: [Metric; 12] = [
         Metric::HttpReqDuration,
         Metric::HttpReqFailed,
         Metric::HttpReqs,
@@ -156,6 +164,10 @@ impl Metric {
         Metric::DroppedIterations,
         Metric::IterationDuration,
         Metric::Journeys,
+        Metric::WsConnecting,
+        Metric::WsMsgLatency,
+        Metric::WsSessionsDropped,
+        Metric::WsMsgsReceived,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -168,6 +180,10 @@ impl Metric {
             Metric::DroppedIterations => "dropped_iterations",
             Metric::IterationDuration => "iteration_duration",
             Metric::Journeys => "journeys",
+            Metric::WsConnecting => "ws_connecting",
+            Metric::WsMsgLatency => "ws_msg_latency",
+            Metric::WsSessionsDropped => "ws_sessions_dropped",
+            Metric::WsMsgsReceived => "ws_msgs_received",
         }
     }
 
@@ -189,9 +205,18 @@ impl Metric {
 
     fn kind(self) -> Kind {
         match self {
-            Metric::HttpReqDuration | Metric::IterationDuration => Kind::Trend,
-            Metric::HttpReqFailed | Metric::Checks | Metric::Journeys => Kind::Rate,
-            Metric::HttpReqs | Metric::Iterations | Metric::DroppedIterations => Kind::Counter,
+            Metric::HttpReqDuration
+            | Metric::IterationDuration
+            | Metric::WsConnecting
+            | Metric::WsMsgLatency => Kind::Trend,
+            Metric::HttpReqFailed
+            | Metric::Checks
+            | Metric::Journeys
+            | Metric::WsSessionsDropped => Kind::Rate,
+            Metric::HttpReqs
+            | Metric::Iterations
+            | Metric::DroppedIterations
+            | Metric::WsMsgsReceived => Kind::Counter,
         }
     }
 

@@ -37,15 +37,30 @@ pub fn compile_ws(
         raw.url.clone()
     } else if let Some(base) = base_url {
         let base = base.replacen("http", "ws", 1);
-        format!("{}/{}", base.trim_end_matches('/'), raw.url.trim_start_matches('/'))
+        format!(
+            "{}/{}",
+            base.trim_end_matches('/'),
+            raw.url.trim_start_matches('/')
+        )
     } else {
-        e.push(format!("{path}.url"), format!("{:?} is relative but the scenario has no target.base_url", raw.url));
+        e.push(
+            format!("{path}.url"),
+            format!(
+                "{:?} is relative but the scenario has no target.base_url",
+                raw.url
+            ),
+        );
         raw.url.clone()
     };
     let url = match t.add(&format!("{path}.url"), &url) {
         Ok(Tmpl::Static(s)) => {
-            if !url::Url::parse(&s).is_ok_and(|u| matches!(u.scheme(), "ws" | "wss") && u.host_str().is_some()) {
-                e.push(format!("{path}.url"), format!("{s:?} is not a valid ws(s) URL"));
+            if !url::Url::parse(&s)
+                .is_ok_and(|u| matches!(u.scheme(), "ws" | "wss") && u.host_str().is_some())
+            {
+                e.push(
+                    format!("{path}.url"),
+                    format!("{s:?} is not a valid ws(s) URL"),
+                );
             }
             Tmpl::Static(s)
         }
@@ -58,22 +73,38 @@ pub fn compile_ws(
     let mut headers = Vec::new();
     for (k, v) in &raw.headers {
         let hp = format!("{path}.headers.{k}");
-        match (HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes()), t.add(&hp, v)) {
+        match (
+            HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes()),
+            t.add(&hp, v),
+        ) {
             (Ok(name), Ok(tmpl)) => headers.push((name, tmpl)),
             (Err(_), _) => e.push(hp, format!("{k:?} is not a header name")),
             (_, Err(msg)) => e.push(hp, msg),
         }
     }
-    let duration = e.duration(&format!("{path}.duration"), &raw.duration).unwrap_or(Duration::from_secs(1));
-    let send_every = raw.send_every.as_ref().and_then(|s| e.duration(&format!("{path}.send_every"), s));
+    let duration = e
+        .duration(&format!("{path}.duration"), &raw.duration)
+        .unwrap_or(Duration::from_secs(1));
+    let send_every = raw
+        .send_every
+        .as_ref()
+        .and_then(|s| e.duration(&format!("{path}.send_every"), s));
     if send_every.is_some_and(|d| d.is_zero()) {
         e.push(format!("{path}.send_every"), "must be longer than 0");
     }
     let message = match &raw.message {
         None => None,
-        Some(v @ serde_json::Value::Object(_)) => Some(super::request::json_template(v, &format!("{path}.message"), t, e)),
+        Some(v @ serde_json::Value::Object(_)) => Some(super::request::json_template(
+            v,
+            &format!("{path}.message"),
+            t,
+            e,
+        )),
         Some(_) => {
-            e.push(format!("{path}.message"), "must be a JSON object (soakd adds the id field)");
+            e.push(
+                format!("{path}.message"),
+                "must be a JSON object (soakd adds the id field)",
+            );
             None
         }
     };
@@ -89,7 +120,11 @@ pub fn compile_ws(
         send_every,
         message,
         id_field: raw.id_field.clone().unwrap_or_else(|| "id".into()),
-        reply_timeout: e.duration_or(&format!("{path}.reply_timeout"), &raw.reply_timeout, Duration::from_secs(5)),
+        reply_timeout: e.duration_or(
+            &format!("{path}.reply_timeout"),
+            &raw.reply_timeout,
+            Duration::from_secs(5),
+        ),
         reconnect: raw.reconnect.unwrap_or(true),
     }
 }

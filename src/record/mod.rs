@@ -7,8 +7,10 @@
 //! daemon) sees every sample as it happens.
 
 mod snapshot;
+mod ws;
 
 pub use snapshot::RunSnapshot;
+pub use ws::{WsCell, WsEvent};
 
 use crate::client::FailureReason;
 use crate::plan::RequestMeta;
@@ -30,6 +32,8 @@ pub trait Sink: Send + Sync {
     );
     fn iteration(&self, lag: Duration);
     fn dropped_iteration(&self);
+    /// One WebSocket event of session `request`.
+    fn ws(&self, _request: usize, _event: WsEvent) {}
 }
 
 /// Counters readable at any time without merging shards (progress line).
@@ -71,13 +75,18 @@ pub(crate) struct RequestCell {
 #[derive(Clone)]
 pub(crate) struct Shard {
     pub requests: Vec<RequestCell>,
+    /// [fully succeeded, failed] per mix entry (journey).
+    pub journeys: Vec<[u64; 2]>,
+    pub ws: ws::WsCell,
     pub iteration: Histogram<u64>,
     pub lag: Histogram<u64>,
 }
 
 impl Shard {
-    fn new(meta: &[RequestMeta]) -> Self {
+    fn new(meta: &[RequestMeta], journeys: usize) -> Self {
         Shard {
+            journeys: vec![[0, 0]; journeys],
+            ws: ws::WsCell::default(),
             requests: meta
                 .iter()
                 .map(|m| RequestCell {
@@ -94,18 +103,27 @@ impl Shard {
 pub struct Recorder {
     started: Instant,
     meta: Arc<[RequestMeta]>,
+    journeys: Arc<[String]>,
     shards: Box<[Mutex<Shard>]>,
     pub live: Live,
     sink: Option<Arc<dyn Sink>>,
 }
 
 impl Recorder {
-    pub fn new(meta: Arc<[RequestMeta]>, sink: Option<Arc<dyn Sink>>) -> Self {
+    /// `meta` lists the scenario's requests, `journeys` its mix entries, both by index.
+    pub fn new(
+        meta: Arc<[RequestMeta]>,
+        journeys: Arc<[String]>,
+        sink: Option<Arc<dyn Sink>>,
+    ) -> Self {
         let n = std::thread::available_parallelism().map_or(2, |n| n.get()) * 4;
         Recorder {
             started: Instant::now(),
-            shards: (0..n).map(|_| Mutex::new(Shard::new(&meta))).collect(),
+            shards: (0..n)
+                .map(|_| Mutex::new(Shard::new(&meta, journeys.len())))
+                .collect(),
             meta,
+            journeys,
             live: Live::default(),
             sink,
         }
@@ -174,11 +192,15 @@ impl Recorder {
         }
     }
 
-    /// One finished iteration; `lag` is how late it started against its intended start.
-    pub fn iteration(&self, vu: u32, duration: Duration, lag: Duration) {
+    /// One finished iteration of mix entry `journey`; `lag` is how late it started against its
+    /// intended start; `ok` when every request of the journey succeeded and passed its checks.
+    pub fn iteration(&self, vu: u32, journey: usize, duration: Duration, lag: Duration, ok: bool) {
         self.live.iterations.fetch_add(1, Ordering::Relaxed);
         {
             let mut shard = self.shard(vu);
+            if let Some(j) = shard.journeys.get_mut(journey) {
+                j[!ok as usize] += 1;
+            }
             let _ = shard.iteration.record(micros(duration));
             let _ = shard.lag.record(micros(lag));
         }
@@ -197,13 +219,14 @@ impl Recorder {
 
     /// Merges all shards (cost grows with requests × statuses, not with samples).
     pub fn snapshot(&self) -> RunSnapshot {
-        let mut merged = Shard::new(&self.meta);
+        let mut merged = Shard::new(&self.meta, self.journeys.len());
         for m in self.shards.iter() {
             let shard = m.lock().unwrap_or_else(|p| p.into_inner());
             merged.merge(&shard);
         }
         RunSnapshot::new(
             self.meta.clone(),
+            self.journeys.clone(),
             merged,
             self.live.iterations.load(Ordering::Relaxed),
             self.live.dropped.load(Ordering::Relaxed),
@@ -233,6 +256,11 @@ impl Shard {
                 *x += y;
             }
         }
+        for (a, b) in self.journeys.iter_mut().zip(&other.journeys) {
+            a[0] += b[0];
+            a[1] += b[1];
+        }
+        self.ws.merge(&other.ws);
         let _ = self.iteration.add(&other.iteration);
         let _ = self.lag.add(&other.lag);
     }

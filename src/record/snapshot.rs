@@ -11,6 +11,7 @@ use std::time::Duration;
 
 pub struct RunSnapshot {
     meta: Arc<[RequestMeta]>,
+    journeys: Arc<[String]>,
     shard: Shard,
     pub iterations: u64,
     pub dropped: u64,
@@ -20,6 +21,7 @@ pub struct RunSnapshot {
 impl RunSnapshot {
     pub(super) fn new(
         meta: Arc<[RequestMeta]>,
+        journeys: Arc<[String]>,
         shard: Shard,
         iterations: u64,
         dropped: u64,
@@ -27,6 +29,7 @@ impl RunSnapshot {
     ) -> Self {
         RunSnapshot {
             meta,
+            journeys,
             shard,
             iterations,
             dropped,
@@ -80,6 +83,18 @@ impl RunSnapshot {
         FailureReason::ALL
             .iter()
             .map(move |r| (*r, self.shard.requests[i].reasons[*r as usize]))
+    }
+
+    /// (name, [succeeded, failed]) of every journey.
+    pub fn journey_counts(&self) -> impl Iterator<Item = (&str, [u64; 2])> + '_ {
+        self.journeys
+            .iter()
+            .map(|n| n.as_str())
+            .zip(self.shard.journeys.iter().copied())
+    }
+
+    pub fn ws(&self) -> &super::ws::WsCell {
+        &self.shard.ws
     }
 
     pub fn lag(&self) -> &Histogram<u64> {
@@ -137,6 +152,31 @@ impl RunNumbers for RunSnapshot {
 
     fn dropped_iterations(&self) -> u64 {
         self.dropped
+    }
+
+    fn journeys(&self, filter: &TagFilter) -> (u64, u64) {
+        let wanted = filter.get(TagKey::Journey);
+        self.journey_counts()
+            .filter(|(name, _)| wanted.is_none_or(|w| w == *name))
+            .fold((0, 0), |(a, b), (_, c)| (a + c[0], b + c[1]))
+    }
+
+    fn ws_connecting(&self) -> Option<Histogram<u64>> {
+        let h = &self.shard.ws.connecting;
+        (!h.is_empty()).then(|| h.clone())
+    }
+
+    fn ws_msg_latency(&self) -> Option<Histogram<u64>> {
+        let h = &self.shard.ws.msg_latency;
+        (!h.is_empty()).then(|| h.clone())
+    }
+
+    fn ws_sessions(&self) -> (u64, u64) {
+        (self.shard.ws.dropped, self.shard.ws.sessions)
+    }
+
+    fn ws_msgs_received(&self) -> u64 {
+        self.shard.ws.received
     }
 
     fn elapsed(&self) -> Duration {

@@ -62,7 +62,11 @@ impl RunControl {
         let meta: Arc<[_]> = scenario.requests.clone().into();
         Arc::new(RunControl {
             id: new_run_id(),
-            recorder: Arc::new(Recorder::new(meta, sink)),
+            recorder: Arc::new(Recorder::new(
+                meta,
+                scenario.mix.iter().map(|m| m.name.clone()).collect(),
+                sink,
+            )),
             scenario,
             started_at: Utc::now(),
             stop: CancellationToken::new(),
@@ -129,7 +133,14 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
         Ok(c) => c,
         Err(e) => return finish(&ctl, RunResult::Error, Some(format!("HTTP client: {e}"))),
     };
-    let actor = Arc::new(Actor::new(s.clone(), client, ctl.recorder.clone()));
+    // A `unique` data pool that runs out ends the run like its natural end (not an abort).
+    let exhausted = ctl.stop.child_token();
+    let actor = Arc::new(Actor::new(
+        s.clone(),
+        client,
+        ctl.recorder.clone(),
+        exhausted.clone(),
+    ));
     let watcher = tokio::spawn(watch_aborts(ctl.clone()));
     let grace = s.load.graceful_stop;
     match model(&s.load) {
@@ -142,7 +153,7 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
                 profile,
                 graceful_ramp_down,
                 grace,
-                &ctl.stop,
+                &exhausted,
                 &ctl.vus,
             )
             .await
@@ -159,9 +170,11 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
                 pre_allocated_vus,
                 max_vus,
             };
-            open::drive(actor, load, grace, &ctl.stop, &ctl.vus).await
+            open::drive(actor, load, grace, &exhausted, &ctl.vus).await
         }
-        Model::Budgeted(budget) => budgeted::drive(actor, budget, grace, &ctl.stop, &ctl.vus).await,
+        Model::Budgeted(budget) => {
+            budgeted::drive(actor, budget, grace, &exhausted, &ctl.vus).await
+        }
     }
     watcher.abort();
     ctl.vus.store(0, Ordering::Relaxed);

@@ -63,6 +63,13 @@ fn observe(t: &Threshold, n: &dyn RunNumbers) -> Option<f64> {
             let (ok, failed) = n.journeys(&t.filter);
             rate(t.aggregation, ok, ok.saturating_add(failed))
         }
+        Metric::WsConnecting => trend(&n.ws_connecting()?, t.aggregation),
+        Metric::WsMsgLatency => trend(&n.ws_msg_latency()?, t.aggregation),
+        Metric::WsSessionsDropped => {
+            let (dropped, total) = n.ws_sessions();
+            rate(t.aggregation, dropped, total)
+        }
+        Metric::WsMsgsReceived => counter(t.aggregation, n.ws_msgs_received(), elapsed),
         Metric::HttpReqs => counter(t.aggregation, n.requests(&t.filter).0, elapsed),
         Metric::Iterations => counter(t.aggregation, n.iterations(), elapsed),
         Metric::DroppedIterations => counter(t.aggregation, n.dropped_iterations(), elapsed),

@@ -33,6 +33,20 @@ pub trait RunNumbers {
     fn journeys(&self, _filter: &TagFilter) -> (u64, u64) {
         (0, 0)
     }
+    /// WebSocket handshake and message round-trip histograms (µs), None if no samples.
+    fn ws_connecting(&self) -> Option<Histogram<u64>> {
+        None
+    }
+    fn ws_msg_latency(&self) -> Option<Histogram<u64>> {
+        None
+    }
+    /// (sessions dropped, sessions ended).
+    fn ws_sessions(&self) -> (u64, u64) {
+        (0, 0)
+    }
+    fn ws_msgs_received(&self) -> u64 {
+        0
+    }
     /// Wall time of the run so far (for rates per second).
     fn elapsed(&self) -> Duration;
 }
