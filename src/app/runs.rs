@@ -77,7 +77,9 @@ impl App {
             .map(|o| (o.threshold.clone(), o.breached, o.observed, o.limit))
             .collect();
         // An aborted or failed-to-start run judges nothing: streaks neither grow nor reset.
-        let judged = matches!(report.result, run::RunResult::Pass | run::RunResult::Fail);
+        // Nor does a run of a scenario a reload removed meanwhile (its state was dropped).
+        let judged = matches!(report.result, run::RunResult::Pass | run::RunResult::Fail)
+            && self.plan().scenarios.contains_key(&name);
         let records = if judged {
             let mut t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
             match t.record_run(
@@ -107,13 +109,19 @@ impl App {
             .iter()
             .map(|(th, r)| (th.clone(), r.consecutive))
             .collect();
-        self.metrics.run_finished(
-            &name,
-            report.result.as_str(),
-            unix_now(),
-            &report.outcomes,
-            &consecutive,
-        );
+        if self.plan().scenarios.contains_key(&name) {
+            self.metrics.run_finished(
+                &name,
+                report.result.as_str(),
+                unix_now(),
+                &report.outcomes,
+                &consecutive,
+            );
+        } else {
+            // Removed by a reload while this run was stopping: its series were dropped then,
+            // and this run's end (or its sink and VU feed meanwhile) must not bring them back.
+            self.metrics.remove_scenario(&name);
+        }
         for (th, count, open) in &consecutive {
             if *open {
                 tracing::warn!(scenario = %name, threshold = %th, consecutive = count, "incident open");
