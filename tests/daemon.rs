@@ -802,3 +802,41 @@ fn demo_opens_an_incident_within_a_minute() {
         .unwrap_or_else(|| p.fail("demo did not stop on SIGTERM"));
     assert!(st.success(), "demo exit {st}");
 }
+
+#[test]
+fn sigterm_with_slow_in_flight_requests_exits_within_shutdown_timeout() {
+    let dir = tempdir();
+    let target = Target::start(dir.path());
+    target.fault(r#"{"latency_ms": 4000}"#);
+    let t = target.url();
+    let cfg = config_head(dir.path(), "")
+        + "shutdown_timeout: 1s\n"
+        + "scenarios:\n"
+        + &scenario(
+            "stuck",
+            "{ continuous: true }",
+            &t,
+            &rate_load(5, "30s"),
+            "http_req_failed: [\"rate<0.5\"]",
+        );
+    let mut d = Daemon::start(dir.path(), "daemon", &cfg);
+    let id = d.wait(Duration::from_secs(10), "an active run", || {
+        active_run_id(&d, "stuck")
+    });
+    std::thread::sleep(Duration::from_millis(700)); // a few requests in flight, none answered
+    let sent = Instant::now();
+    d.proc.signal("TERM");
+    let status = d
+        .proc
+        .wait_exit(Duration::from_secs(4))
+        .unwrap_or_else(|| d.proc.fail("no exit within shutdown_timeout (1 s) + 3 s"));
+    let took = sent.elapsed();
+    assert!(status.success(), "exit {status}");
+    assert!(took < Duration::from_millis(2500), "took {took:?}");
+    let all = summaries(&dir.path().join("results"));
+    let s = all
+        .iter()
+        .find(|s| s["run_id"] == id.as_str())
+        .unwrap_or_else(|| d.proc.fail(&format!("no summary of run {id}: {all:?}")));
+    assert_eq!(s["result"], "aborted", "{s}");
+}
