@@ -61,6 +61,9 @@ pub struct App {
     tracker: Mutex<BreachTracker>,
     pub results: ResultsStore,
     active: Mutex<HashMap<String, Arc<RunControl>>>,
+    /// Ids of active runs whose end is being recorded: by the run itself or, past
+    /// `shutdown_timeout`, by `stop` (each run's summary is written exactly once).
+    finishing: Mutex<std::collections::HashSet<String>>,
     triggers: Mutex<HashMap<String, Trigger>>,
     admin_token: RwLock<Option<String>>,
     cron: JobScheduler,
@@ -101,6 +104,7 @@ impl App {
             tracker: Mutex::new(tracker),
             results,
             active: Mutex::new(HashMap::new()),
+            finishing: Mutex::new(Default::default()),
             triggers: Mutex::new(HashMap::new()),
             admin_token: RwLock::new(token),
             cron,
@@ -200,6 +204,10 @@ impl App {
         let limit = self.plan().shutdown_timeout;
         if tokio::time::timeout(limit, self.runs.wait()).await.is_err() {
             tracing::warn!(?limit, "runs did not finish within shutdown_timeout");
+            // Their in-flight requests are cut at exit: record them as aborted now.
+            for ctl in self.claim_unfinished() {
+                self.finish(runs::aborted_now(&ctl));
+            }
         }
         let mut cron = self.cron.clone();
         let _ = cron.shutdown().await;

@@ -47,11 +47,17 @@ impl App {
             let vus_feed = tokio::spawn(feed_vus(me.clone(), ctl.clone()));
             let report = run::execute(ctl.clone()).await;
             vus_feed.abort();
-            me.finish(report);
+            if me.claim_finish(&ctl.id) {
+                me.finish(report);
+            }
             me.active
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&ctl.scenario.name);
+            me.finishing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&ctl.id);
             let _ = done_tx.send(());
         });
         Ok((id, done_rx))
@@ -68,7 +74,27 @@ impl App {
         }
     }
 
-    fn finish(&self, report: RunReport) {
+    /// True for the first caller only: that one records the run's end.
+    fn claim_finish(&self, run_id: &str) -> bool {
+        self.finishing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(run_id.to_string())
+    }
+
+    /// Claims every active run not yet recording its end (for `stop` past its timeout). The
+    /// active lock is held while claiming: a run leaves `active` before it leaves `finishing`,
+    /// so a run seen here cannot have finished and released its claim already.
+    pub(super) fn claim_unfinished(&self) -> Vec<Arc<RunControl>> {
+        let active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        active
+            .values()
+            .filter(|c| self.claim_finish(&c.id))
+            .cloned()
+            .collect()
+    }
+
+    pub(super) fn finish(&self, report: RunReport) {
         let name = report.scenario.name.clone();
         let mut summary = Summary::from_report(&report);
         let outcomes: Vec<_> = report
@@ -77,7 +103,9 @@ impl App {
             .map(|o| (o.threshold.clone(), o.breached, o.observed, o.limit))
             .collect();
         // An aborted or failed-to-start run judges nothing: streaks neither grow nor reset.
-        let judged = matches!(report.result, run::RunResult::Pass | run::RunResult::Fail);
+        // Nor does a run of a scenario a reload removed meanwhile (its state was dropped).
+        let judged = matches!(report.result, run::RunResult::Pass | run::RunResult::Fail)
+            && self.plan().scenarios.contains_key(&name);
         let records = if judged {
             let mut t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
             match t.record_run(
@@ -107,13 +135,19 @@ impl App {
             .iter()
             .map(|(th, r)| (th.clone(), r.consecutive))
             .collect();
-        self.metrics.run_finished(
-            &name,
-            report.result.as_str(),
-            unix_now(),
-            &report.outcomes,
-            &consecutive,
-        );
+        if self.plan().scenarios.contains_key(&name) {
+            self.metrics.run_finished(
+                &name,
+                report.result.as_str(),
+                unix_now(),
+                &report.outcomes,
+                &consecutive,
+            );
+        } else {
+            // Removed by a reload while this run was stopping: its series were dropped then,
+            // and this run's end (or its sink and VU feed meanwhile) must not bring them back.
+            self.metrics.remove_scenario(&name);
+        }
         for (th, count, open) in &consecutive {
             if *open {
                 tracing::warn!(scenario = %name, threshold = %th, consecutive = count, "incident open");
@@ -148,5 +182,21 @@ async fn feed_vus(app: Arc<App>, ctl: Arc<RunControl>) {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         let v = ctl.vus.load(std::sync::atomic::Ordering::Relaxed);
         app.metrics.set_vus(&ctl.scenario.name, v as f64);
+    }
+}
+
+/// The report of a run cut short at shutdown: its numbers so far, result `aborted`.
+pub(super) fn aborted_now(ctl: &RunControl) -> RunReport {
+    let snapshot = ctl.recorder.snapshot();
+    let outcomes = crate::verdict::evaluate_all(&ctl.scenario.thresholds, &snapshot);
+    RunReport {
+        run_id: ctl.id.clone(),
+        scenario: ctl.scenario.clone(),
+        started_at: ctl.started_at,
+        ended_at: chrono::Utc::now(),
+        result: run::RunResult::Aborted,
+        snapshot,
+        outcomes,
+        error: None,
     }
 }

@@ -90,7 +90,7 @@ async fn cron_loop(
     cron: &JobScheduler,
     stop: &CancellationToken,
 ) {
-    let mut after = Utc::now();
+    let mut after = whole_second(Utc::now());
     while let Some(fire) = schedule.next_after(after) {
         runner.next_fire(name, Some(fire));
         if !wait_until(fire, cron, stop).await {
@@ -117,6 +117,13 @@ async fn cron_loop(
         }
         after = t.max(fire);
     }
+}
+
+/// `t` without its fraction of a second. The cron library keeps the sub-second part of the
+/// instant it searches from, so a search from "now" would fire at e.g. 05:00:00.189.
+pub fn whole_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::{DurationRound, TimeDelta};
+    t.duration_trunc(TimeDelta::seconds(1)).unwrap_or(t)
 }
 
 /// Sleeps until `at` with a one-shot job; false if stopped first.

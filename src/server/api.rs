@@ -52,7 +52,7 @@ pub async fn ready(State(app): State<Arc<App>>) -> Response {
 
 pub async fn scenarios(State(app): State<Arc<App>>) -> Response {
     let plan = app.plan();
-    let now = chrono::Utc::now();
+    let now = crate::schedule::whole_second(chrono::Utc::now());
     let list: Vec<_> = plan
         .scenarios
         .values()
