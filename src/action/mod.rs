@@ -54,6 +54,7 @@ pub struct Actor {
     picker: Picker,
     /// Cancelled when a `unique` data pool runs out: the run ends normally.
     exhausted: CancellationToken,
+    host_warned: std::sync::atomic::AtomicBool,
 }
 
 /// Per-iteration template context, built on first use and rebuilt after an extraction.
@@ -79,6 +80,7 @@ impl Actor {
             prepared,
             picker,
             exhausted,
+            host_warned: Default::default(),
         }
     }
 
@@ -175,10 +177,21 @@ impl Actor {
                 r,
                 &self.scenario.templates,
                 value.as_ref(),
-                page.map(|(a, b)| (a, b)),
+                page,
+                &self.scenario.allowed_hosts,
             );
             let outcome = match built {
                 Ok(req) => self.client.send(req, r.timeout).await,
+                Err(e) if e.starts_with(prepare::HOST_NOT_ALLOWED) => {
+                    // Never sent: counted as a connect failure, reported once per run.
+                    if !self
+                        .host_warned
+                        .swap(true, std::sync::atomic::Ordering::Relaxed)
+                    {
+                        tracing::warn!(scenario = %self.scenario.name, "{e}; request not sent");
+                    }
+                    Err(FailureReason::Connect)
+                }
                 Err(_) => Err(FailureReason::Protocol),
             };
             let latency = from.elapsed();

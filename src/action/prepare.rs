@@ -7,6 +7,9 @@ use http_body_util::Full;
 use hyper::http::{HeaderMap, HeaderValue, Request, Uri, header};
 use minijinja::Value;
 
+/// Prefix of the error for a rendered URL whose host is outside `safety.allowed_hosts`.
+pub const HOST_NOT_ALLOWED: &str = "host not in safety.allowed_hosts";
+
 /// The static half of a request, built once per run.
 pub struct Prepared {
     uri: Option<Uri>,
@@ -27,15 +30,24 @@ impl Prepared {
         t: &Templates,
         ctx: Option<&Value>,
         cursor: Option<(&str, &str)>,
+        allowed_hosts: &[String],
     ) -> Result<Request<Full<Bytes>>, String> {
         let empty = Value::UNDEFINED;
         let ctx = ctx.unwrap_or(&empty);
         let mut uri = match &self.uri {
             Some(u) => u.clone(),
-            None => t
-                .render(&r.url, ctx)?
-                .parse::<Uri>()
-                .map_err(|e| e.to_string())?,
+            None => {
+                let u = t
+                    .render(&r.url, ctx)?
+                    .parse::<Uri>()
+                    .map_err(|e| e.to_string())?;
+                // Static URLs were checked at plan time; a rendered one is checked here.
+                let host = u.host().unwrap_or_default();
+                if !allowed_hosts.is_empty() && !allowed_hosts.iter().any(|h| h == host) {
+                    return Err(format!("{HOST_NOT_ALLOWED}: {host}"));
+                }
+                u
+            }
         };
         if let Some((param, value)) = cursor {
             let s = uri.to_string();

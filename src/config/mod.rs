@@ -81,6 +81,9 @@ pub struct RawSafety {
     pub allowed_hosts: Vec<String>,
     /// Upper bound of the summed request rates of all scenarios.
     pub max_rps: Option<f64>,
+    /// Most Prometheus series one scenario may create (default 20000); a config that could
+    /// exceed it is rejected.
+    pub max_series_per_scenario: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -228,6 +228,17 @@ fn compile_scenario(
     }
 
     let thresholds = compile_thresholds(rs, &requests, &p("thresholds"), e);
+    let budget = raw.safety.max_series_per_scenario.unwrap_or(20_000);
+    let series = estimated_series(&requests, thresholds.len());
+    if series > budget.max(1) as u64 {
+        e.push(
+            &path,
+            format!(
+                "could create up to {series} Prometheus series, above safety.max_series_per_scenario ({budget}); \
+                 use fewer requests or checks, or raise the budget"
+            ),
+        );
+    }
     let consecutive_breaches = match rs.incident.as_ref().and_then(|i| i.consecutive_breaches) {
         Some(n) => e.count(&p("incident.consecutive_breaches"), n, 1),
         None => 2,
@@ -246,6 +257,7 @@ fn compile_scenario(
         cumulative_weights,
         requests,
         templates: Arc::new(templates),
+        allowed_hosts: raw.safety.allowed_hosts.clone().into(),
         pools: Arc::from(Vec::new()),
         thresholds,
         consecutive_breaches,
@@ -306,6 +318,15 @@ fn compile_thresholds(
         }
     }
     out
+}
+
+/// Upper bound of the series one scenario can create: label values come only from config names
+/// and fixed enums, so this is a product of known sizes. Per request: the duration histogram per
+/// status class (6 × ~20 buckets + sum/count), requests per status code (bounded at ~60 codes
+/// seen in practice), 8 failure reasons, 2 results per check; per threshold 5 gauges.
+pub fn estimated_series(requests: &[super::RequestMeta], thresholds: usize) -> u64 {
+    let per_request = |r: &super::RequestMeta| 6 * 22 + 60 + 8 + 2 * r.checks.len() as u64;
+    requests.iter().map(per_request).sum::<u64>() + 5 * thresholds as u64 + 40
 }
 
 fn valid_name(s: &str) -> bool {

@@ -62,6 +62,8 @@ pub struct Scenario {
     /// Every request of the mix, flattened; `RequestStep::index` points here.
     pub requests: Vec<RequestMeta>,
     pub templates: Arc<Templates>,
+    /// `safety.allowed_hosts`, checked again at request time for templated URLs.
+    pub allowed_hosts: Arc<[String]>,
     /// Data pools the templates may read (`data.POOL.FIELD`).
     pub pools: Arc<[data::Pool]>,
     pub thresholds: Vec<Threshold>,

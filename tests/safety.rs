@@ -1,0 +1,92 @@
+//! Safety rails: hosts outside `safety.allowed_hosts` are never loaded, whether the URL is
+//! static (refused at check time) or rendered from a template (refused at request time), and a
+//! scenario that could create too many Prometheus series is refused at check time.
+
+mod common;
+
+use common::{compile_scenario, run, start_target};
+use soakd::config::load_str;
+use soakd::plan::compile_loaded;
+use soakd::verdict::RunNumbers;
+
+fn errors(yaml: &str) -> Vec<String> {
+    let loaded = load_str("safety.yaml", yaml, Some(Default::default())).expect("loads");
+    match compile_loaded(&loaded) {
+        Ok(_) => Vec::new(),
+        Err(errs) => errs.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+#[tokio::test]
+async fn a_templated_url_to_a_host_outside_the_allow_list_is_never_sent() {
+    let target = start_target().await;
+    let port = target.addr().port();
+    let yaml = format!(
+        r#"
+safety: {{ allowed_hosts: ["127.0.0.1"] }}
+scenarios:
+  t:
+    target: {{ base_url: "{url}" }}
+    load: {{ executor: shared-iterations, vus: 2, iterations: 20 }}
+    mix:
+      - {{ name: sneaky, request: {{ url: "http://{{{{ 'localhost' }}}}:{port}/ok" }} }}
+"#,
+        url = target.url()
+    );
+    let (report, _) = run(compile_scenario(&yaml, "t")).await;
+    let (total, failed) = report.snapshot.requests(&Default::default());
+    assert_eq!(
+        (total, failed),
+        (20, 20),
+        "every request is refused and counted as failed"
+    );
+    let reasons: Vec<_> = report
+        .snapshot
+        .request_reasons(0)
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert_eq!(reasons, vec![(soakd::client::FailureReason::Connect, 20)]);
+    assert_eq!(target.stats().requests_total, 0, "the target saw nothing");
+}
+
+#[test]
+fn a_static_url_outside_the_allow_list_is_a_config_error() {
+    let errs = errors(
+        r#"
+safety: { allowed_hosts: ["staging.example.com"] }
+scenarios:
+  t:
+    target: { base_url: "http://127.0.0.1:9" }
+    load: { executor: constant-vus, vus: 1, duration: 1s }
+    mix: [ { name: a, request: { url: /ok } } ]
+"#,
+    );
+    assert_eq!(
+        errs,
+        vec![
+            r#"safety.yaml: scenarios.t.target: host "127.0.0.1" is not in safety.allowed_hosts ["staging.example.com"]"#
+        ]
+    );
+}
+
+#[test]
+fn a_scenario_over_its_series_budget_is_refused_at_check_time() {
+    let errs = errors(
+        r#"
+safety: { max_series_per_scenario: 300 }
+scenarios:
+  t:
+    target: { base_url: "http://127.0.0.1:9" }
+    load: { executor: constant-vus, vus: 1, duration: 1s }
+    mix:
+      - { name: a, request: { url: /a } }
+      - { name: b, request: { url: /b } }
+"#,
+    );
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("safety.yaml: scenarios.t: could create up to 440 Prometheus series, above safety.max_series_per_scenario (300)"),
+        "{}",
+        errs[0]
+    );
+}
