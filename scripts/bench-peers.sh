@@ -14,6 +14,17 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SHARED="${SOAKD_BENCH_HARNESS:-$ROOT/../shared/bench}"
 cd "$ROOT"
+export PATH="$HOME/.cargo/bin:$PATH"
+# Peers, installed once when missing (root on Debian: apt-get; oha from crates.io).
+need_apt=()
+command -v wrk >/dev/null || need_apt+=(wrk)
+command -v nginx >/dev/null || need_apt+=(nginx-light)
+[ -x /usr/bin/time ] || need_apt+=(time)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y "${need_apt[@]}"
+fi
+python3 -c 'import aiohttp' 2>/dev/null || python3 -m pip install --quiet aiohttp
+command -v oha >/dev/null || cargo install oha --locked
 cargo build --release --locked --bin soakd
 BIN="$ROOT/target/release/soakd"
 WORK="$(mktemp -d /tmp/soakd-bench.XXXXXX)"
