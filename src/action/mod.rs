@@ -171,12 +171,7 @@ impl Actor {
                 .as_deref()
                 .zip(r.paginate.as_ref())
                 .map(|(c, pg)| (pg.param.as_str(), c));
-            let built = p.build(
-                r,
-                &self.scenario.templates,
-                value.as_ref(),
-                page.map(|(a, b)| (a, b)),
-            );
+            let built = p.build(r, &self.scenario.templates, value.as_ref(), page);
             let outcome = match built {
                 Ok(req) => self.client.send(req, r.timeout).await,
                 Err(_) => Err(FailureReason::Protocol),

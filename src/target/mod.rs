@@ -51,6 +51,12 @@ impl TargetHandle {
         &self.shared.faults
     }
 
+    /// Sets the secret `POST /webhooks/stripe` verifies signatures with (same as
+    /// `POST /_control {"webhook_secret": …}`); None clears it.
+    pub fn set_webhook_secret(&self, secret: Option<String>) {
+        self.shared.api.set_webhook_secret(secret);
+    }
+
     /// Counters since start (same as `GET /_stats`).
     pub fn stats(&self) -> TargetStats {
         self.shared.stats()
