@@ -321,7 +321,7 @@ fn chat(t: &soakd::target::TargetHandle, reconnect: bool) -> std::sync::Arc<soak
         &format!(
             r#"
         target: {{ base_url: "${{TARGET}}" }}
-        load: {{ executor: constant-vus, vus: 20, duration: 3s }}
+        load: {{ executor: constant-vus, vus: 20, duration: 2s }}
         mix:
           - name: chat
             websocket:
@@ -354,8 +354,9 @@ async fn twenty_vus_chat_for_3_seconds_with_round_trips_and_no_drops() {
         ws.msg_latency.len(),
         ws.lost
     );
-    assert!(ws.sessions >= 20);
+    assert_eq!(ws.sessions, 20, "one 3 s session per VU");
     assert_eq!(ws.dropped, 0);
+    assert_eq!(ws.lost, 0, "every message got its echo");
     assert!(
         ws.msg_latency.len() >= 100,
         "{} round trips",
