@@ -3,7 +3,7 @@
 
 use soakd::client::FailureReason;
 use soakd::plan::RequestMeta;
-use soakd::record::Sink;
+use soakd::record::{Sink, WsEvent};
 use soakd::telemetry::{Metrics, latency_buckets};
 use soakd::verdict::Outcome;
 use std::sync::Arc;
@@ -16,11 +16,17 @@ use openmetrics::{Sample, parse};
 const P95: &str = "http_req_duration{group:api_read}:p(95)<250";
 
 /// Every family name of DESIGN §5, as it appears in sample lines.
-const FAMILIES: [&str; 25] = [
+const FAMILIES: [&str; 31] = [
     "soakd_http_request_duration_seconds",
     "soakd_http_requests_total",
     "soakd_http_request_failures_total",
     "soakd_checks_total",
+    "soakd_journeys_total",
+    "soakd_ws_connecting_seconds",
+    "soakd_ws_message_duration_seconds",
+    "soakd_ws_sessions_total",
+    "soakd_ws_messages_total",
+    "soakd_ws_reconnects_total",
     "soakd_iterations_total",
     "soakd_dropped_iterations_total",
     "soakd_vus",
@@ -61,6 +67,13 @@ fn requests() -> Vec<RequestMeta> {
             method: "POST".into(),
             checks: vec![],
         },
+        RequestMeta {
+            name: "chat".into(),
+            journey: "chat".into(),
+            group: "default".into(),
+            method: "WS".into(),
+            checks: vec![],
+        },
     ]
 }
 
@@ -85,7 +98,22 @@ fn run_once(m: &Metrics, scenario: &str) {
         &[],
     );
     sink.request(7, Some(200), Duration::from_millis(1), None, &[]); // unknown index: ignored
-    sink.iteration(Duration::from_millis(3));
+    sink.iteration("get_item", Duration::from_millis(3), true);
+    sink.iteration("post_order", Duration::from_millis(3), false);
+    for e in [
+        WsEvent::Connect(Duration::from_millis(4), true),
+        WsEvent::Sent,
+        WsEvent::Sent,
+        WsEvent::Received(Some(Duration::from_millis(12))),
+        WsEvent::Received(None),
+        WsEvent::Lost,
+        WsEvent::Reconnect,
+        WsEvent::Connect(Duration::from_millis(6), true),
+        WsEvent::SessionEnd { dropped: true },
+    ] {
+        sink.ws(2, e);
+    }
+    sink.ws(9, WsEvent::Sent); // unknown index: ignored
     sink.dropped_iteration();
     let outcomes = [
         Outcome {
@@ -157,7 +185,7 @@ fn counters_are_exposed_with_total_suffix() {
         .lines()
         .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
         .collect();
-    assert_eq!(counters.len(), 7);
+    assert_eq!(counters.len(), 11);
     for c in counters {
         assert!(!c.ends_with("_total"), "{c} registered with _total");
         for line in text.lines().filter(|l| l.starts_with(c)) {
@@ -263,7 +291,44 @@ fn samples_land_in_their_series() {
         ),
         1.0
     );
-    assert_eq!(one("soakd_iterations_total", &[]), 1.0);
+    assert_eq!(one("soakd_iterations_total", &[]), 2.0);
+    let journey = |j: &str, result: &str| {
+        one(
+            "soakd_journeys_total",
+            &[("journey", j), ("result", result)],
+        )
+    };
+    assert_eq!(journey("get_item", "ok"), 1.0);
+    assert_eq!(journey("get_item", "failed"), 0.0);
+    assert_eq!(journey("post_order", "failed"), 1.0);
+    assert_eq!(journey("chat", "ok"), 0.0, "journeys start at zero");
+    let chat = ("session", "chat");
+    assert_eq!(one("soakd_ws_connecting_seconds_count", &[chat]), 2.0);
+    assert_eq!(one("soakd_ws_message_duration_seconds_count", &[chat]), 1.0);
+    assert_eq!(one("soakd_ws_message_duration_seconds_sum", &[chat]), 0.012);
+    let msgs = |d: &str| one("soakd_ws_messages_total", &[chat, ("direction", d)]);
+    assert_eq!(
+        (msgs("sent"), msgs("received"), msgs("lost")),
+        (2.0, 2.0, 1.0)
+    );
+    assert_eq!(
+        one("soakd_ws_sessions_total", &[chat, ("result", "dropped")]),
+        1.0
+    );
+    assert_eq!(
+        one("soakd_ws_sessions_total", &[chat, ("result", "ok")]),
+        0.0
+    );
+    assert_eq!(one("soakd_ws_reconnects_total", &[chat]), 1.0);
+    assert!(
+        find(
+            &samples,
+            "soakd_ws_sessions_total",
+            &[("session", "get_item")]
+        )
+        .is_none(),
+        "HTTP requests have no session series"
+    );
     assert_eq!(one("soakd_dropped_iterations_total", &[]), 1.0);
     assert_eq!(one("soakd_runs_total", &[("result", "fail")]), 1.0);
     assert_eq!(one("soakd_runs_total", &[("result", "pass")]), 0.0);

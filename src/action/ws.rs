@@ -67,7 +67,7 @@ pub async fn session(step: &WsStep, t: &Templates, ctx: &Value, rec: &Recorder, 
                     let _ = write.send(Message::Close(None)).await;
                     break 'session;
                 }
-                _ = tokio::time::sleep_until(next_send), if step.send_every.is_some() => {
+                _ = tokio::time::sleep_until(next_send), if step.send_every.is_some() && next_send < deadline => {
                     let id = uuid::Uuid::new_v4().simple().to_string();
                     if let Some(text) = message(step, t, ctx, &id) {
                         if write.send(Message::text(text)).await.is_err() {
@@ -92,9 +92,12 @@ pub async fn session(step: &WsStep, t: &Templates, ctx: &Value, rec: &Recorder, 
             }
         }
     }
-    // Replies still missing at the end of the session are lost.
-    for _ in pending.drain() {
-        ev(WsEvent::Lost);
+    // Replies still missing when the connection dropped are lost. At the session's normal end
+    // a message still within its reply timeout had no chance to be answered: not counted.
+    for (_, sent) in pending.drain() {
+        if dropped || sent.elapsed() >= step.reply_timeout {
+            ev(WsEvent::Lost);
+        }
     }
     ev(WsEvent::SessionEnd { dropped });
     !dropped

@@ -30,7 +30,8 @@ pub trait Sink: Send + Sync {
         failure: Option<FailureReason>,
         checks: &[bool],
     );
-    fn iteration(&self, lag: Duration);
+    /// One finished iteration of mix entry `journey`; `ok` when every request of it succeeded.
+    fn iteration(&self, journey: &str, lag: Duration, ok: bool);
     fn dropped_iteration(&self);
     /// One WebSocket event of session `request`.
     fn ws(&self, _request: usize, _event: WsEvent) {}
@@ -205,7 +206,8 @@ impl Recorder {
             let _ = shard.lag.record(micros(lag));
         }
         if let Some(s) = &self.sink {
-            s.iteration(lag);
+            let name = self.journeys.get(journey).map_or("", |j| j.as_str());
+            s.iteration(name, lag, ok);
         }
     }
 

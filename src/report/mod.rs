@@ -5,5 +5,7 @@ mod summary;
 mod terminal;
 
 pub use compare::{compare, markdown};
-pub use summary::{CheckCounts, Metrics, RequestSummary, Summary, ThresholdLine, Times};
+pub use summary::{
+    CheckCounts, JourneyCounts, Metrics, RequestSummary, Summary, ThresholdLine, Times, WsSummary,
+};
 pub use terminal::{ms as render_ms, render};

@@ -69,6 +69,28 @@ pub struct CheckCounts {
     pub fails: u64,
 }
 
+/// Iterations of one mix entry: ok when every request of it succeeded and passed its checks.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct JourneyCounts {
+    pub ok: u64,
+    pub failed: u64,
+}
+
+/// WebSocket sessions of a run (present only when one ran).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WsSummary {
+    pub sessions: u64,
+    pub dropped: u64,
+    pub reconnects: u64,
+    pub sent: u64,
+    pub received: u64,
+    pub lost: u64,
+    #[serde(default)]
+    pub connect_failures: u64,
+    pub connecting_ms: Times,
+    pub msg_latency_ms: Times,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ThresholdLine {
     pub threshold: String,
@@ -90,11 +112,31 @@ pub struct Summary {
     pub requests: BTreeMap<String, RequestSummary>,
     /// Keyed `<request>/<check>`.
     pub checks: BTreeMap<String, CheckCounts>,
+    /// Per mix entry (journey).
+    #[serde(default)]
+    pub journeys: BTreeMap<String, JourneyCounts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<WsSummary>,
     pub thresholds: Vec<ThresholdLine>,
     /// Per threshold: breached runs in a row including this one (filled by the daemon).
     pub consecutive_breaches: BTreeMap<String, u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+fn ws_summary(w: &crate::record::WsCell) -> Option<WsSummary> {
+    let ran = w.sessions + w.connect_failures + w.sent + w.received > 0 || !w.connecting.is_empty();
+    ran.then(|| WsSummary {
+        sessions: w.sessions,
+        dropped: w.dropped,
+        reconnects: w.reconnects,
+        sent: w.sent,
+        received: w.received,
+        lost: w.lost,
+        connect_failures: w.connect_failures,
+        connecting_ms: Times::from_hist(&w.connecting),
+        msg_latency_ms: Times::from_hist(&w.msg_latency),
+    })
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
@@ -160,6 +202,11 @@ impl Summary {
             },
             requests,
             checks,
+            journeys: snap
+                .journey_counts()
+                .map(|(name, [ok, failed])| (name.to_string(), JourneyCounts { ok, failed }))
+                .collect(),
+            websocket: ws_summary(snap.ws()),
             thresholds: r
                 .outcomes
                 .iter()

@@ -41,6 +41,68 @@ fn num(v: Option<f64>) -> String {
     }
 }
 
+/// Journey success, when the run has more than one journey or any journey failed.
+fn journeys(o: &mut String, s: &Summary) {
+    let (ok, failed) = s
+        .journeys
+        .values()
+        .fold((0, 0), |(a, b), j| (a + j.ok, b + j.failed));
+    if ok + failed == 0 || (s.journeys.len() < 2 && failed == 0) {
+        return;
+    }
+    let rate = ok as f64 / (ok + failed) as f64 * 100.0;
+    let _ = writeln!(o, "  {} {rate:.2}% ✓ {ok} ✗ {failed}", dotted("journeys"));
+    if s.journeys.len() > 1 {
+        for (name, j) in &s.journeys {
+            let _ = writeln!(
+                o,
+                "    {} ✓ {} ✗ {}",
+                dotted(&format!("{{ journey:{name} }}")),
+                j.ok,
+                j.failed
+            );
+        }
+    }
+}
+
+fn websocket(o: &mut String, s: &Summary) {
+    let Some(w) = &s.websocket else { return };
+    let dropped_pct = if w.sessions == 0 {
+        0.0
+    } else {
+        w.dropped as f64 / w.sessions as f64 * 100.0
+    };
+    let _ = writeln!(
+        o,
+        "  {} {}",
+        dotted("ws_connecting"),
+        times(&w.connecting_ms)
+    );
+    let _ = writeln!(
+        o,
+        "  {} {}",
+        dotted("ws_msg_latency"),
+        times(&w.msg_latency_ms)
+    );
+    let _ = writeln!(
+        o,
+        "  {} {dropped_pct:.2}% ✓ {} ✗ {}",
+        dotted("ws_sessions_dropped"),
+        w.dropped,
+        w.sessions - w.dropped.min(w.sessions)
+    );
+    let _ = writeln!(
+        o,
+        "  {} sessions={} reconnects={} sent={} received={} lost={}",
+        dotted("ws_msgs"),
+        w.sessions,
+        w.reconnects,
+        w.sent,
+        w.received,
+        w.lost
+    );
+}
+
 pub fn render(s: &Summary) -> String {
     let mut o = String::new();
     let m = &s.metrics;
@@ -115,6 +177,8 @@ pub fn render(s: &Summary) -> String {
         dotted("dropped_iterations"),
         m.dropped_iterations
     );
+    journeys(&mut o, s);
+    websocket(&mut o, s);
     let _ = writeln!(
         o,
         "  {} p(50)={} p(99)={} max={}",

@@ -38,6 +38,12 @@ pub struct FaultConfig {
     pub slow_body_bytes_per_sec: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub huge_body_bytes: Option<u64>,
+    /// Share of `/ws/chat` connections closed abruptly after a random 200–800 ms.
+    #[serde(default)]
+    pub ws_drop_rate: f64,
+    /// Pages of the `/api/activity` feed (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_pages: Option<u32>,
 }
 
 /// A rejected fault update.
@@ -54,12 +60,15 @@ pub enum FaultError {
 /// Longest latency or stall the target accepts (keeps a typo from hanging a test for hours).
 pub const MAX_DELAY_MS: u64 = 600_000;
 
+/// Most pages the activity feed can be set to.
+pub const MAX_ACTIVITY_PAGES: u32 = 10_000;
+
 impl FaultConfig {
     /// Checks ranges: rates in `[0, 1]`, statuses in `100..=599`, delays ≤ [`MAX_DELAY_MS`].
     pub fn validate(&self) -> Result<(), FaultError> {
         let bad = |m: &str| Err(FaultError::Invalid(m.to_owned()));
         let rate_ok = |r: f64| (0.0..=1.0).contains(&r);
-        if !rate_ok(self.error_rate) || !rate_ok(self.reset_rate) {
+        if !rate_ok(self.error_rate) || !rate_ok(self.reset_rate) || !rate_ok(self.ws_drop_rate) {
             return bad("rates must be within [0, 1]");
         }
         if self.stall_rate.is_some_and(|r| !rate_ok(r)) {
@@ -83,6 +92,12 @@ impl FaultConfig {
         if self.slow_body_bytes_per_sec == Some(0) {
             return bad("slow_body_bytes_per_sec must be > 0");
         }
+        if self
+            .activity_pages
+            .is_some_and(|n| !(1..=MAX_ACTIVITY_PAGES).contains(&n))
+        {
+            return bad("activity_pages must be within 1..=10000");
+        }
         Ok(())
     }
 
@@ -91,9 +106,26 @@ impl FaultConfig {
         self.error_status.unwrap_or(500)
     }
 
-    /// Whether any per-request fault could fire (fast path for a clean target).
+    /// Whether any per-request fault could fire (fast path for a clean target). The shape of
+    /// the feeds (`activity_pages`) and WebSocket drops are not per-request faults.
     pub fn is_clean(&self) -> bool {
-        *self == FaultConfig::default()
+        self.latency_ms.is_none()
+            && self.error_rate == 0.0
+            && self.error_status.is_none()
+            && self.reset_rate == 0.0
+            && self.stall_ms.is_none()
+            && self.stall_rate.is_none()
+            && self.slow_body_bytes_per_sec.is_none()
+            && self.huge_body_bytes.is_none()
+    }
+
+    /// Pages of the activity feed.
+    pub fn activity_pages(&self) -> u32 {
+        self.activity_pages.unwrap_or(5)
+    }
+
+    pub fn roll_ws_drop(&self) -> bool {
+        roll(self.ws_drop_rate)
     }
 
     /// Draws the added latency for one request.
@@ -209,7 +241,19 @@ mod tests {
         assert!(f.patch_json(br#"{"bogus":1}"#).is_err());
         assert!(f.patch_json(b"[1]").is_err());
         assert!(f.patch_json(b"{").is_err());
+        assert!(f.patch_json(br#"{"ws_drop_rate":1.5}"#).is_err());
+        assert!(f.patch_json(br#"{"activity_pages":0}"#).is_err());
         assert!(f.get().is_clean());
+    }
+
+    #[test]
+    fn feed_shape_and_ws_drops_are_not_request_faults() {
+        let f = Faults::default();
+        let cfg = f
+            .patch_json(br#"{"activity_pages":3,"ws_drop_rate":0.5}"#)
+            .unwrap();
+        assert!(cfg.is_clean());
+        assert_eq!(cfg.activity_pages(), 3);
     }
 
     #[test]

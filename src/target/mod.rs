@@ -5,9 +5,11 @@
 //! through hyper directly, so it can turn a "reset" fault into a real TCP RST (SO_LINGER 0,
 //! then close) and stay fast enough on `/ok` to benchmark the load generator itself.
 
+mod api;
 mod body;
 mod faults;
 mod routes;
+mod ws;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,13 +51,20 @@ impl TargetHandle {
         &self.shared.faults
     }
 
+    /// Sets the secret `POST /webhooks/stripe` verifies signatures with (same as
+    /// `POST /_control {"webhook_secret": …}`); None clears it.
+    pub fn set_webhook_secret(&self, secret: Option<String>) {
+        self.shared.api.set_webhook_secret(secret);
+    }
+
     /// Counters since start (same as `GET /_stats`).
     pub fn stats(&self) -> TargetStats {
-        self.shared.counters.snapshot()
+        self.shared.stats()
     }
 
     /// Stops accepting and closes every open connection.
     pub async fn shutdown(mut self) {
+        self.shared.chat.shutdown.cancel();
         self.task.abort();
         let _ = (&mut self.task).await;
     }
@@ -63,6 +72,7 @@ impl TargetHandle {
 
 impl Drop for TargetHandle {
     fn drop(&mut self) {
+        self.shared.chat.shutdown.cancel();
         self.task.abort();
     }
 }
@@ -142,7 +152,8 @@ async fn serve_conn(
     let ctl = Arc::new(ConnCtl::default());
     let svc_ctl = Arc::clone(&ctl);
     let svc = service_fn(move |req| routes::handle(Arc::clone(&shared), Arc::clone(&svc_ctl), req));
-    let conn = builder.serve_connection(TokioIo::new(stream), svc);
+    // With upgrades: `/ws/chat` takes the connection over after its 101 answer.
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
     tokio::select! {
         _ = conn => {}
         _ = ctl.reset.notified() => {

@@ -16,8 +16,10 @@ use hyper::http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use serde::Serialize;
 use tokio::sync::Notify;
 
+use super::api::Api;
 use super::body::TargetBody;
-use super::faults::{Faults, MAX_DELAY_MS};
+use super::faults::{FaultConfig, FaultError, Faults, MAX_DELAY_MS};
+use super::ws::Chat;
 
 /// Largest body `POST /echo` accepts (answers 413 beyond).
 pub const MAX_ECHO_BYTES: usize = 64 * 1024 * 1024;
@@ -32,9 +34,13 @@ enum Kind {
     Control,
     Stats,
     NotFound,
+    /// The emulated seed APIs (`/api/…`, `/webhooks/…`, see `api.rs`).
+    Api,
+    /// The WebSocket chat room (`ws.rs`).
+    Ws,
 }
 
-const KINDS: usize = 7;
+const KINDS: usize = 9;
 
 /// Counters since start, shared by all connections.
 #[derive(Debug, Default)]
@@ -67,6 +73,26 @@ pub struct TargetStats {
     pub resets_injected: u64,
     pub stalls_injected: u64,
     pub errors_injected: u64,
+    /// `POST /api/items` answered 201.
+    pub items_created: u64,
+    /// `GET /api/items/{id}` of an id this target issued.
+    pub items_fetched_ok: u64,
+    /// `GET /api/items/{id}` of an id it never issued (404).
+    pub items_fetched_unknown: u64,
+    pub webhooks_valid: u64,
+    pub webhooks_invalid: u64,
+    /// Validly signed webhooks whose `"id"` was seen before.
+    pub webhooks_duplicate: u64,
+    pub activity_pages_served: u64,
+    /// Bearer tokens seen by `/api/whoami` and how often (at most 1000 distinct).
+    pub tokens_seen: std::collections::BTreeMap<String, u64>,
+    /// `/api/whoami` calls with a token beyond the first 1000 distinct ones.
+    pub tokens_overflow: u64,
+    pub ws_connections: u64,
+    /// Connections closed abruptly by `ws_drop_rate`.
+    pub ws_dropped: u64,
+    /// Text messages received (each is broadcast to every client).
+    pub ws_messages: u64,
 }
 
 impl Counters {
@@ -90,6 +116,7 @@ impl Counters {
             resets_injected: self.resets.load(Relaxed),
             stalls_injected: self.stalls.load(Relaxed),
             errors_injected: self.errors.load(Relaxed),
+            ..TargetStats::default()
         }
     }
 }
@@ -99,6 +126,18 @@ impl Counters {
 pub(crate) struct Shared {
     pub(crate) faults: Faults,
     pub(crate) counters: Counters,
+    pub(crate) api: Api,
+    pub(crate) chat: Chat,
+}
+
+impl Shared {
+    /// Everything `GET /_stats` shows.
+    pub(crate) fn stats(&self) -> TargetStats {
+        let mut s = self.counters.snapshot();
+        self.api.fill(&mut s);
+        self.chat.fill(&mut s);
+        s
+    }
 }
 
 /// Per-connection hook: a request that draws "reset" asks its connection task to abort
@@ -108,7 +147,7 @@ pub(crate) struct ConnCtl {
     pub(crate) reset: Notify,
 }
 
-type Resp = Response<TargetBody>;
+pub(crate) type Resp = Response<TargetBody>;
 
 fn kind_of(method: &Method, path: &str) -> Kind {
     match (method, path) {
@@ -118,6 +157,8 @@ fn kind_of(method: &Method, path: &str) -> Kind {
         (&Method::POST, "/echo") => Kind::Echo,
         (&Method::GET | &Method::POST | &Method::DELETE, "/_control") => Kind::Control,
         (&Method::GET, "/_stats") => Kind::Stats,
+        (&Method::GET, "/ws/chat") => Kind::Ws,
+        (_, p) if p.starts_with("/api/") || p.starts_with("/webhooks/") => Kind::Api,
         _ => Kind::NotFound,
     }
 }
@@ -135,6 +176,8 @@ pub(crate) async fn handle(
 
     let resp = if matches!(kind, Kind::Control | Kind::Stats) {
         manage(&shared, kind, req).await
+    } else if kind == Kind::Ws {
+        super::ws::upgrade(&shared, req)
     } else {
         faulty(&shared, &conn, kind, req).await
     };
@@ -146,7 +189,7 @@ pub(crate) async fn handle(
 async fn faulty(shared: &Shared, conn: &ConnCtl, kind: Kind, req: Request<Incoming>) -> Resp {
     let faults = shared.faults.get();
     if faults.is_clean() {
-        return route(kind, req).await;
+        return route(shared, &faults, kind, req).await;
     }
     if faults.roll_reset() {
         shared.counters.resets.fetch_add(1, Relaxed);
@@ -167,7 +210,7 @@ async fn faulty(shared: &Shared, conn: &ConnCtl, kind: Kind, req: Request<Incomi
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         json(status, Bytes::from_static(br#"{"error":"injected"}"#))
     } else {
-        route(kind, req).await
+        route(shared, &faults, kind, req).await
     };
     if let Some(len) = faults.huge_body_bytes {
         *resp.body_mut() = TargetBody::zeros(len);
@@ -183,8 +226,9 @@ async fn faulty(shared: &Shared, conn: &ConnCtl, kind: Kind, req: Request<Incomi
     resp
 }
 
-async fn route(kind: Kind, req: Request<Incoming>) -> Resp {
+async fn route(shared: &Shared, faults: &FaultConfig, kind: Kind, req: Request<Incoming>) -> Resp {
     match kind {
+        Kind::Api => shared.api.route(faults, req).await,
         Kind::Ok => text(StatusCode::OK, Bytes::from_static(b"ok")),
         Kind::Delay => {
             let ms = req.uri().path()["/delay/".len()..].parse::<u64>();
@@ -238,13 +282,23 @@ async fn echo(req: Request<Incoming>) -> Resp {
 /// `/_control` and `/_stats`.
 async fn manage(shared: &Shared, kind: Kind, req: Request<Incoming>) -> Resp {
     if kind == Kind::Stats {
-        return to_json(&shared.counters.snapshot());
+        return to_json(&shared.stats());
     }
     match *req.method() {
         Method::POST => {
             let body = match Limited::new(req.into_body(), 64 * 1024).collect().await {
                 Ok(c) => c.to_bytes(),
                 Err(_) => return bad_request("control body too large or aborted"),
+            };
+            // The webhook secret is kept apart from the faults: never echoed, never logged.
+            let body = match take_webhook_secret(&body) {
+                Ok((secret, rest)) => {
+                    if let Some(secret) = secret {
+                        shared.api.set_webhook_secret(secret);
+                    }
+                    rest
+                }
+                Err(e) => return bad_request(&e.to_string()),
             };
             match shared.faults.patch_json(&body) {
                 Ok(cfg) => to_json(&*cfg),
@@ -259,6 +313,26 @@ async fn manage(shared: &Shared, kind: Kind, req: Request<Incoming>) -> Resp {
     }
 }
 
+/// Splits `webhook_secret` (a string, or null to clear it) off a control update.
+#[allow(clippy::type_complexity)]
+fn take_webhook_secret(body: &[u8]) -> Result<(Option<Option<String>>, Bytes), FaultError> {
+    let serde_json::Value::Object(mut patch) = serde_json::from_slice(body)? else {
+        return Err(FaultError::NotAnObject);
+    };
+    let secret = match patch.remove("webhook_secret") {
+        None => None,
+        Some(serde_json::Value::Null) => Some(None),
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Some(Some(s)),
+        Some(_) => {
+            return Err(FaultError::Invalid(
+                "webhook_secret must be a non-empty string".into(),
+            ));
+        }
+    };
+    let rest = serde_json::to_vec(&serde_json::Value::Object(patch))?;
+    Ok((secret, Bytes::from(rest)))
+}
+
 fn to_json<T: Serialize>(value: &T) -> Resp {
     match serde_json::to_vec(value) {
         Ok(v) => json(StatusCode::OK, Bytes::from(v)),
@@ -269,7 +343,7 @@ fn to_json<T: Serialize>(value: &T) -> Resp {
     }
 }
 
-fn bad_request(msg: &str) -> Resp {
+pub(crate) fn bad_request(msg: &str) -> Resp {
     let body = serde_json::json!({ "error": msg }).to_string();
     json(StatusCode::BAD_REQUEST, Bytes::from(body))
 }
@@ -289,7 +363,7 @@ fn text(status: StatusCode, body: Bytes) -> Resp {
     resp
 }
 
-fn json(status: StatusCode, body: Bytes) -> Resp {
+pub(crate) fn json(status: StatusCode, body: Bytes) -> Resp {
     let mut resp = plain(status, TargetBody::full(body));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -35,6 +35,12 @@ pub struct Families {
     pub requests: Family<RequestLabels, Counter>,
     pub failures: Family<FailureLabels, Counter>,
     pub checks: Family<CheckLabels, Counter>,
+    pub journeys: Family<JourneyLabels, Counter>,
+    pub ws_connecting: Family<WsLabels, Histogram, Buckets>,
+    pub ws_message: Family<WsLabels, Histogram, Buckets>,
+    pub ws_sessions: Family<WsSessionLabels, Counter>,
+    pub ws_messages: Family<WsMessageLabels, Counter>,
+    pub ws_reconnects: Family<WsLabels, Counter>,
     pub iterations: ByScenario<Counter>,
     pub dropped: ByScenario<Counter>,
     pub vus: ByScenario<F64Gauge>,
@@ -66,6 +72,12 @@ impl Families {
             requests: Family::default(),
             failures: Family::default(),
             checks: Family::default(),
+            journeys: Family::default(),
+            ws_connecting: Family::new_with_constructor(Buckets(DEFAULT_LATENCY_BUCKETS.into())),
+            ws_message: Family::new_with_constructor(Buckets(DEFAULT_LATENCY_BUCKETS.into())),
+            ws_sessions: Family::default(),
+            ws_messages: Family::default(),
+            ws_reconnects: Family::default(),
             iterations: Family::default(),
             dropped: Family::default(),
             vus: Family::default(),
@@ -104,6 +116,36 @@ impl Families {
             f.failures.clone(),
         );
         r.register("soakd_checks", "Check results", f.checks.clone());
+        r.register(
+            "soakd_journeys",
+            "Finished iterations by mix entry (journey): ok when every request succeeded",
+            f.journeys.clone(),
+        );
+        r.register(
+            "soakd_ws_connecting_seconds",
+            "WebSocket handshake time of successful connects",
+            f.ws_connecting.clone(),
+        );
+        r.register(
+            "soakd_ws_message_duration_seconds",
+            "WebSocket message round trip: sent until its reply arrived",
+            f.ws_message.clone(),
+        );
+        r.register(
+            "soakd_ws_sessions",
+            "Finished WebSocket sessions: dropped when the connection closed before its end",
+            f.ws_sessions.clone(),
+        );
+        r.register(
+            "soakd_ws_messages",
+            "WebSocket messages sent, received, and lost (no reply in time)",
+            f.ws_messages.clone(),
+        );
+        r.register(
+            "soakd_ws_reconnects",
+            "WebSocket reconnects within sessions",
+            f.ws_reconnects.clone(),
+        );
         r.register(
             "soakd_iterations",
             "Finished iterations",

@@ -103,6 +103,38 @@ pub struct CheckLabels {
     pub result: &'static str,
 }
 
+/// `soakd_ws_connecting_seconds`, `soakd_ws_message_duration_seconds` and
+/// `soakd_ws_reconnects_total`; `session` is the session's request name from config.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct WsLabels {
+    pub scenario: String,
+    pub session: String,
+}
+
+/// `soakd_ws_sessions_total`; `result` is `ok` or `dropped`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct WsSessionLabels {
+    pub scenario: String,
+    pub session: String,
+    pub result: &'static str,
+}
+
+/// `soakd_ws_messages_total`; `direction` is `sent`, `received` or `lost`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct WsMessageLabels {
+    pub scenario: String,
+    pub session: String,
+    pub direction: &'static str,
+}
+
+/// `soakd_journeys_total`; `journey` is the mix entry's name, `result` `ok` or `failed`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct JourneyLabels {
+    pub scenario: String,
+    pub journey: String,
+    pub result: &'static str,
+}
+
 /// `soakd_runs_total`; `result` is `pass`, `fail`, `aborted` or `error`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct RunLabels {

@@ -30,6 +30,11 @@ struct Known {
     requests: HashSet<RequestLabels>,
     failures: HashSet<FailureLabels>,
     checks: HashSet<CheckLabels>,
+    journeys: HashSet<JourneyLabels>,
+    /// Connecting, round trip and reconnect series share these labels.
+    ws: HashSet<WsLabels>,
+    ws_sessions: HashSet<WsSessionLabels>,
+    ws_messages: HashSet<WsMessageLabels>,
     runs: HashSet<RunLabels>,
     thresholds: HashSet<ThresholdLabels>,
     skipped: HashSet<SkipLabels>,
@@ -300,6 +305,18 @@ impl Metrics {
         k.requests.iter().for_each(|l| _ = f.requests.remove(l));
         k.failures.iter().for_each(|l| _ = f.failures.remove(l));
         k.checks.iter().for_each(|l| _ = f.checks.remove(l));
+        k.journeys.iter().for_each(|l| _ = f.journeys.remove(l));
+        k.ws.iter().for_each(|l| {
+            f.ws_connecting.remove(l);
+            f.ws_message.remove(l);
+            f.ws_reconnects.remove(l);
+        });
+        k.ws_sessions
+            .iter()
+            .for_each(|l| _ = f.ws_sessions.remove(l));
+        k.ws_messages
+            .iter()
+            .for_each(|l| _ = f.ws_messages.remove(l));
         k.runs.iter().for_each(|l| _ = f.runs.remove(l));
         k.skipped.iter().for_each(|l| _ = f.skipped.remove(l));
         k.thresholds.iter().for_each(|l| self.remove_threshold(l));

@@ -12,7 +12,7 @@ use super::families::Families;
 use super::labels::*;
 use crate::client::FailureReason;
 use crate::plan::RequestMeta;
-use crate::record::Sink;
+use crate::record::{Sink, WsEvent};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::histogram::Histogram;
 use std::sync::{OnceLock, RwLock};
@@ -31,11 +31,27 @@ struct RequestSeries {
     checks: Box<[[Counter; 2]]>,
 }
 
-/// Feeds the `soakd_http_*`, `soakd_checks_total`, `soakd_*iterations_total` and
-/// `soakd_generator_lag_seconds` families of one scenario.
+/// Handles of one WebSocket session (by request index).
+struct WsSeries {
+    connecting: Histogram,
+    message: Histogram,
+    reconnects: Counter,
+    /// [ok, dropped].
+    sessions: [Counter; 2],
+    /// [sent, received, lost].
+    messages: [Counter; 3],
+}
+
+/// Feeds the `soakd_http_*`, `soakd_checks_total`, `soakd_*iterations_total`,
+/// `soakd_journeys_total`, `soakd_ws_*` and `soakd_generator_lag_seconds` families of one
+/// scenario.
 pub struct ScenarioSink {
     scenario: String,
     requests: Box<[RequestSeries]>,
+    /// Indexed like `requests`; set for WebSocket sessions only.
+    ws: Box<[OnceLock<WsSeries>]>,
+    /// (journey name, [ok, failed]); journeys come from config, so the list stays short.
+    journeys: RwLock<Vec<(String, [Counter; 2])>>,
     iterations: Counter,
     dropped: Counter,
     lag: Histogram,
@@ -89,15 +105,95 @@ impl ScenarioSink {
                 });
             }
         });
-        ScenarioSink {
+        let sink = ScenarioSink {
             scenario: scenario.to_owned(),
             requests: requests.into(),
+            ws: metas.iter().map(|_| OnceLock::new()).collect(),
+            journeys: RwLock::new(Vec::new()),
             iterations: f.iterations.get_or_create_owned(&s),
             dropped: f.dropped.get_or_create_owned(&s),
             lag: f.lag.get_or_create_owned(&s),
             f,
             known,
+        };
+        // Journeys and sessions start at zero, so rate() and alerts see the first failure.
+        for m in metas {
+            sink.journey(&m.journey, |_| {});
         }
+        for (i, m) in metas.iter().enumerate() {
+            if m.method == "WS" {
+                sink.ws_series(i);
+            }
+        }
+        sink
+    }
+
+    /// Runs `f` on the [ok, failed] counters of `journey`, creating them on first use.
+    fn journey(&self, journey: &str, f: impl FnOnce(&[Counter; 2])) {
+        {
+            let seen = self.journeys.read().unwrap_or_else(|p| p.into_inner());
+            if let Some((_, c)) = seen.iter().find(|(j, _)| j == journey) {
+                return f(c);
+            }
+        }
+        let mut seen = self.journeys.write().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, c)) = seen.iter().find(|(j, _)| j == journey) {
+            return f(c);
+        }
+        let labels = ["ok", "failed"].map(|result| JourneyLabels {
+            scenario: self.scenario.clone(),
+            journey: journey.to_owned(),
+            result,
+        });
+        let counters = [
+            self.f.journeys.get_or_create_owned(&labels[0]),
+            self.f.journeys.get_or_create_owned(&labels[1]),
+        ];
+        f(&counters);
+        seen.push((journey.to_owned(), counters));
+        drop(seen);
+        self.known
+            .with(&self.scenario, |k| k.journeys.extend(labels));
+    }
+
+    fn ws_series(&self, request: usize) -> Option<&WsSeries> {
+        let meta = &self.requests.get(request)?.meta;
+        Some(self.ws[request].get_or_init(|| {
+            let l = WsLabels {
+                scenario: self.scenario.clone(),
+                session: meta.name.clone(),
+            };
+            let sessions = ["ok", "dropped"].map(|result| WsSessionLabels {
+                scenario: self.scenario.clone(),
+                session: meta.name.clone(),
+                result,
+            });
+            let messages = ["sent", "received", "lost"].map(|direction| WsMessageLabels {
+                scenario: self.scenario.clone(),
+                session: meta.name.clone(),
+                direction,
+            });
+            let series = WsSeries {
+                connecting: self.f.ws_connecting.get_or_create_owned(&l),
+                message: self.f.ws_message.get_or_create_owned(&l),
+                reconnects: self.f.ws_reconnects.get_or_create_owned(&l),
+                sessions: [
+                    self.f.ws_sessions.get_or_create_owned(&sessions[0]),
+                    self.f.ws_sessions.get_or_create_owned(&sessions[1]),
+                ],
+                messages: [
+                    self.f.ws_messages.get_or_create_owned(&messages[0]),
+                    self.f.ws_messages.get_or_create_owned(&messages[1]),
+                    self.f.ws_messages.get_or_create_owned(&messages[2]),
+                ],
+            };
+            self.known.with(&self.scenario, |k| {
+                k.ws.insert(l);
+                k.ws_sessions.extend(sessions);
+                k.ws_messages.extend(messages);
+            });
+            series
+        }))
     }
 
     fn duration<'a>(&self, r: &'a RequestSeries, class: StatusClass) -> &'a Histogram {
@@ -179,9 +275,32 @@ impl Sink for ScenarioSink {
         }
     }
 
-    fn iteration(&self, lag: Duration) {
+    fn iteration(&self, journey: &str, lag: Duration, ok: bool) {
         self.iterations.inc();
         self.lag.observe(lag.as_secs_f64());
+        self.journey(journey, |c| {
+            c[usize::from(!ok)].inc();
+        });
+    }
+
+    fn ws(&self, request: usize, event: WsEvent) {
+        let Some(s) = self.ws_series(request) else {
+            return;
+        };
+        match event {
+            WsEvent::Connect(d, true) => s.connecting.observe(d.as_secs_f64()),
+            WsEvent::Connect(_, false) => {}
+            WsEvent::Sent => _ = s.messages[0].inc(),
+            WsEvent::Received(rtt) => {
+                s.messages[1].inc();
+                if let Some(d) = rtt {
+                    s.message.observe(d.as_secs_f64());
+                }
+            }
+            WsEvent::Lost => _ = s.messages[2].inc(),
+            WsEvent::Reconnect => _ = s.reconnects.inc(),
+            WsEvent::SessionEnd { dropped } => _ = s.sessions[usize::from(dropped)].inc(),
+        }
     }
 
     fn dropped_iteration(&self) {
