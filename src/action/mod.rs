@@ -32,6 +32,8 @@ pub struct Vu {
     /// Values extracted earlier in the journey (`var.X`); cleared at each iteration.
     pub vars: BTreeMap<String, String>,
     rng: SmallRng,
+    /// This VU's own connection to a plain-HTTP target.
+    conn: crate::client::Sticky,
 }
 
 impl Vu {
@@ -41,6 +43,7 @@ impl Vu {
             iteration: 0,
             vars: BTreeMap::new(),
             rng: SmallRng::from_rng(&mut rand::rng()),
+            conn: Default::default(),
         }
     }
 }
@@ -181,7 +184,7 @@ impl Actor {
                 &self.scenario.allowed_hosts,
             );
             let outcome = match built {
-                Ok(req) => self.client.send(req, r.timeout).await,
+                Ok(req) => self.client.send_sticky(&mut vu.conn, req, r.timeout).await,
                 Err(e) if e.starts_with(prepare::HOST_NOT_ALLOWED) => {
                     // Never sent: counted as a connect failure, reported once per run.
                     if !self

@@ -21,7 +21,10 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 
+mod sticky;
+
 pub use hyper::http;
+pub use sticky::Sticky;
 
 /// Why a request did not produce a usable response (the `reason` metric label).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -128,6 +131,8 @@ type Inner = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 pub struct HttpClient {
     inner: Inner,
     max_body_bytes: usize,
+    connect_timeout: Duration,
+    h2c: bool,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -177,6 +182,8 @@ impl HttpClient {
         Ok(HttpClient {
             inner,
             max_body_bytes: opts.max_body_bytes,
+            connect_timeout: opts.connect_timeout,
+            h2c: opts.h2c,
         })
     }
 
@@ -205,7 +212,7 @@ impl HttpClient {
 }
 
 /// Reads a body, failing as soon as it would exceed `cap`; a single-frame body is not copied.
-async fn read_capped(
+pub(crate) async fn read_capped(
     mut body: hyper::body::Incoming,
     headers: &http::HeaderMap,
     cap: usize,

@@ -1,0 +1,143 @@
+//! A VU's own HTTP/1.1 connection to a plain-HTTP target, outside the shared pool.
+//!
+//! Closed-loop generators that lead on throughput (wrk, oha) give each connection to one
+//! worker; a shared pool costs a lock, a lookup and a hand-off per request. A VU keeps its
+//! connection here between requests and iterations and reconnects when the server closes it.
+//! HTTPS, h2c and requests to another authority go through the pool as before.
+
+use super::{FailureReason, HttpClient, Response, classify, read_capped};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::http::{self, HeaderValue, Uri, header};
+use hyper_util::rt::TokioIo;
+use std::time::Duration;
+
+/// The connection slot of one VU.
+#[derive(Default)]
+pub struct Sticky {
+    authority: Option<http::uri::Authority>,
+    sender: Option<SendRequest<Full<Bytes>>>,
+}
+
+impl HttpClient {
+    /// Like `send`, on the VU's own connection when the request is plain HTTP/1.1.
+    pub async fn send_sticky(
+        &self,
+        slot: &mut Sticky,
+        req: http::Request<Full<Bytes>>,
+        timeout: Duration,
+    ) -> Result<Response, FailureReason> {
+        if self.h2c || req.uri().scheme_str() != Some("http") || req.uri().authority().is_none() {
+            return self.send(req, timeout).await;
+        }
+        match tokio::time::timeout(timeout, self.exchange_sticky(slot, req)).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                // The connection may be mid-response: never reuse it.
+                slot.sender = None;
+                Err(FailureReason::Timeout)
+            }
+        }
+    }
+
+    async fn exchange_sticky(
+        &self,
+        slot: &mut Sticky,
+        mut req: http::Request<Full<Bytes>>,
+    ) -> Result<Response, FailureReason> {
+        let authority = req
+            .uri()
+            .authority()
+            .cloned()
+            .ok_or(FailureReason::Protocol)?;
+        origin_form(&mut req, &authority)?;
+        let usable = slot.authority.as_ref() == Some(&authority)
+            && slot.sender.as_ref().is_some_and(|s| !s.is_closed());
+        let mut reused = usable;
+        if !usable {
+            slot.sender = Some(self.connect(&authority).await?);
+            slot.authority = Some(authority.clone());
+        }
+        loop {
+            let sender = slot.sender.as_mut().ok_or(FailureReason::Connect)?;
+            if sender.ready().await.is_err() {
+                if reused {
+                    reused = false;
+                    slot.sender = Some(self.connect(&authority).await?);
+                    continue;
+                }
+                slot.sender = None;
+                return Err(FailureReason::Reset);
+            }
+            match sender.try_send_request(req).await {
+                Ok(resp) => {
+                    let (parts, body) = resp.into_parts();
+                    let body = read_capped(body, &parts.headers, self.max_body_bytes).await;
+                    if body.is_err() {
+                        slot.sender = None;
+                    }
+                    return Ok(Response {
+                        status: parts.status.as_u16(),
+                        headers: parts.headers,
+                        body: body?,
+                    });
+                }
+                Err(mut e) => match e.take_message() {
+                    // Not sent at all (the server closed an idle connection): retry once, fresh.
+                    Some(back) if reused => {
+                        reused = false;
+                        req = back;
+                        slot.sender = Some(self.connect(&authority).await?);
+                    }
+                    _ => {
+                        slot.sender = None;
+                        return Err(classify(e.error()));
+                    }
+                },
+            }
+        }
+    }
+
+    async fn connect(
+        &self,
+        authority: &http::uri::Authority,
+    ) -> Result<SendRequest<Full<Bytes>>, FailureReason> {
+        // `host()` keeps the brackets of an IPv6 literal, as `connect` wants them.
+        let addr = format!(
+            "{}:{}",
+            authority.host(),
+            authority.port_u16().unwrap_or(80)
+        );
+        let stream =
+            match tokio::time::timeout(self.connect_timeout, tokio::net::TcpStream::connect(addr))
+                .await
+            {
+                Ok(Ok(s)) => s,
+                _ => return Err(FailureReason::Connect),
+            };
+        let _ = stream.set_nodelay(true);
+        let (sender, conn) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| classify(&e))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(sender)
+    }
+}
+
+/// HTTP/1.1 origin servers expect `GET /path?query` with a Host header.
+fn origin_form(
+    req: &mut http::Request<Full<Bytes>>,
+    authority: &http::uri::Authority,
+) -> Result<(), FailureReason> {
+    if !req.headers().contains_key(header::HOST) {
+        let host =
+            HeaderValue::from_str(authority.as_str()).map_err(|_| FailureReason::Protocol)?;
+        req.headers_mut().insert(header::HOST, host);
+    }
+    let pq = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    *req.uri_mut() = pq.parse::<Uri>().map_err(|_| FailureReason::Protocol)?;
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! A VU's own connection (`send_sticky`): reused across requests, rebuilt when the server closes
+//! it, and failing with the same reasons as the pooled client.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use soakd::client::{ClientOptions, FailureReason, HttpClient, Sticky, http};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+fn get(url: &str) -> http::Request<Full<Bytes>> {
+    http::Request::get(url)
+        .body(Full::new(Bytes::new()))
+        .unwrap()
+}
+
+/// A server that answers one request per connection, then closes it (like an idle timeout).
+fn one_request_per_connection() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/x", l.local_addr().unwrap());
+    let conns = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = conns.clone();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten().take(50) {
+            c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buf = [0u8; 2048];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+        }
+    });
+    (url, conns)
+}
+
+#[tokio::test]
+async fn one_connection_serves_every_request_of_a_vu() {
+    let target = soakd::target::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let client = HttpClient::new(&ClientOptions::default()).unwrap();
+    let mut slot = Sticky::default();
+    for _ in 0..20 {
+        let r = client
+            .send_sticky(
+                &mut slot,
+                get(&format!("{}/ok", target.url())),
+                Duration::from_secs(2),
+            )
+            .await;
+        assert_eq!(r.unwrap().status, 200);
+    }
+    assert_eq!(target.stats().requests_total, 20);
+}
+
+#[tokio::test]
+async fn a_connection_closed_by_the_server_is_replaced() {
+    let (url, conns) = one_request_per_connection();
+    let client = HttpClient::new(&ClientOptions::default()).unwrap();
+    let mut slot = Sticky::default();
+    for i in 0..5 {
+        let r = client
+            .send_sticky(&mut slot, get(&url), Duration::from_secs(2))
+            .await;
+        assert_eq!(r.map(|r| r.status), Ok(200), "request {i}");
+    }
+    assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 5);
+}
+
+#[tokio::test]
+async fn failures_are_classified_like_the_pool() {
+    let client = HttpClient::new(&ClientOptions::default()).unwrap();
+    let mut slot = Sticky::default();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let refused = client
+        .send_sticky(
+            &mut slot,
+            get(&format!("http://127.0.0.1:{port}/")),
+            Duration::from_secs(2),
+        )
+        .await;
+    assert_eq!(refused.err(), Some(FailureReason::Connect));
+    let target = soakd::target::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let slow = client
+        .send_sticky(
+            &mut slot,
+            get(&format!("{}/delay/500", target.url())),
+            Duration::from_millis(100),
+        )
+        .await;
+    assert_eq!(slow.err(), Some(FailureReason::Timeout));
+    let after = client
+        .send_sticky(
+            &mut slot,
+            get(&format!("{}/ok", target.url())),
+            Duration::from_secs(2),
+        )
+        .await;
+    assert_eq!(
+        after.map(|r| r.status),
+        Ok(200),
+        "a fresh connection after the timeout"
+    );
+}
