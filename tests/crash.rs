@@ -172,7 +172,9 @@ fn sigkill_at_random_moments_never_loses_or_tears_state() {
         let at = Duration::from_millis(rng.random_range(50..=600));
         std::thread::sleep(at.saturating_sub(spawned.elapsed()));
         if let Some(status) = proc.try_status() {
-            proc.fail(&format!("trial {trial}: daemon exited on its own: {status}"));
+            proc.fail(&format!(
+                "trial {trial}: daemon exited on its own: {status}"
+            ));
         }
         proc.kill();
 
@@ -188,8 +190,8 @@ fn sigkill_at_random_moments_never_loses_or_tears_state() {
             !(last.is_some() && now.is_none()),
             "trial {trial} (seed {seed}): the state file disappeared"
         );
-        let (counts, tmp) = check_results(&results)
-            .unwrap_or_else(|e| panic!("trial {trial} (seed {seed}): {e}"));
+        let (counts, tmp) =
+            check_results(&results).unwrap_or_else(|e| panic!("trial {trial} (seed {seed}): {e}"));
         tmp_left = tmp;
         let distinct: BTreeSet<_> = counts.iter().collect();
         assert_eq!(

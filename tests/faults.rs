@@ -140,9 +140,10 @@ fn serve(mut s: TcpStream, mode: Misbehave, stop: &AtomicBool) {
             }
         }
         Misbehave::Slowloris => {
-            if s
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n")
-                .is_err()
+            if s.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n",
+            )
+            .is_err()
             {
                 return;
             }
@@ -339,12 +340,16 @@ fn run_and_watch(d: &Daemon, token: &str, scenario: &str) -> (u32, bool) {
         if !up {
             break;
         }
-        let done = d.metrics().sum("soakd_runs_total", &[("scenario", scenario)]) >= 1.0;
+        let done = d
+            .metrics()
+            .sum("soakd_runs_total", &[("scenario", scenario)])
+            >= 1.0;
         if done {
             break;
         }
         if Instant::now() > end {
-            d.proc.fail(&format!("run of {scenario} did not finish in 30 s"));
+            d.proc
+                .fail(&format!("run of {scenario} did not finish in 30 s"));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -355,7 +360,12 @@ fn run_and_watch(d: &Daemon, token: &str, scenario: &str) -> (u32, bool) {
 fn reasons(m: &Exposition, scenario: &str, request: Option<&str>) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
     for (name, labels, v) in &m.samples {
-        let get = |k: &str| labels.iter().find(|(lk, _)| lk == k).map(|(_, v)| v.as_str());
+        let get = |k: &str| {
+            labels
+                .iter()
+                .find(|(lk, _)| lk == k)
+                .map(|(_, v)| v.as_str())
+        };
         if name == "soakd_http_request_failures_total"
             && *v > 0.0
             && get("scenario") == Some(scenario)
@@ -430,7 +440,9 @@ fn the_daemon_stays_up_with_bounded_memory_through_every_fault() {
     for (i, (fault, _, want)) in f.rows.iter().enumerate() {
         let got = reasons(&m, "mixed", Some(&format!("r{i}")));
         if got.keys().collect::<Vec<_>>() != [want] {
-            wrong.push(format!("mixed / {fault}: expected only {want}, got {got:?}"));
+            wrong.push(format!(
+                "mixed / {fault}: expected only {want}, got {got:?}"
+            ));
         }
     }
     if !up {
