@@ -14,7 +14,10 @@ fuzz_target!(|data: &[u8]| {
     let loaded = match soakd::config::load_str("fuzz.yaml", text, Some(BTreeMap::new())) {
         Ok(loaded) => loaded,
         Err(soakd::config::LoadError(errors)) => {
-            assert!(!errors.is_empty(), "a load error names at least one mistake");
+            assert!(
+                !errors.is_empty(),
+                "a load error names at least one mistake"
+            );
             for e in &errors {
                 let _ = e.to_string();
             }
@@ -29,7 +32,10 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Err(errors) => {
-            assert!(!errors.is_empty(), "a failed compile names at least one mistake");
+            assert!(
+                !errors.is_empty(),
+                "a failed compile names at least one mistake"
+            );
             for e in &errors {
                 let _ = e.to_string();
             }
