@@ -198,6 +198,102 @@ const INVALID: &[(&str, &[&str])] = &[
             r#"tests/fixtures/config/invalid-zero-vus.yaml: scenarios.feed.load.vus: 0 must be at least 1"#,
         ],
     ),
+    (
+        "invalid-data-bad-pick.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-data-bad-pick.yaml: data.creds.pick: "shuffle" is not per_vu, round_robin, random or unique"#,
+        ],
+    ),
+    (
+        "invalid-data-csv-ragged-line.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-data-csv-ragged-line.yaml: data.creds.file: tests/fixtures/config/invalid-data-ragged.csv: line 3 has 1 fields, the header has 2"#,
+        ],
+    ),
+    (
+        "invalid-data-missing-file.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-data-missing-file.yaml: data.creds.file: tests/fixtures/config/no-such-credentials.json: cannot read: No such file or directory (os error 2)"#,
+        ],
+    ),
+    (
+        "invalid-data-on-exhausted-without-unique.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-data-on-exhausted-without-unique.yaml: data.creds.on_exhausted: only applies to pick: unique"#,
+        ],
+    ),
+    (
+        "invalid-extract-bad-json-path.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-extract-bad-json-path.yaml: scenarios.feed.mix[0].extract.cursor.json: "$.next_cursor[" is not a JSON path: at position 13, parser error"#,
+        ],
+    ),
+    (
+        "invalid-extract-bad-variable-name.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-extract-bad-variable-name.yaml: scenarios.feed.mix[0].extract.next-cursor: "next-cursor" is not a variable name (letters, digits and _)"#,
+        ],
+    ),
+    (
+        "invalid-extract-two-kinds.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-extract-two-kinds.yaml: scenarios.feed.mix[0].extract.cursor: has json and header; an extract takes exactly one of json, header, regex, status"#,
+        ],
+    ),
+    (
+        "invalid-incident-zero-consecutive-breaches.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-incident-zero-consecutive-breaches.yaml: scenarios.feed.incident.consecutive_breaches: 0 must be at least 1"#,
+        ],
+    ),
+    (
+        "invalid-max-concurrent-runs-zero.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-max-concurrent-runs-zero.yaml: max_concurrent_runs: 0 must be at least 1"#,
+        ],
+    ),
+    (
+        "invalid-paginate-bad-next-path.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-paginate-bad-next-path.yaml: scenarios.feed.mix[0].paginate.next: "next_cursor" is not a JSON path: at position 0, parser error (a JSON path starts with $, e.g. $.next_cursor)"#,
+        ],
+    ),
+    (
+        "invalid-paginate-zero-pages.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-paginate-zero-pages.yaml: scenarios.feed.mix[0].paginate.max_pages: 0 must be between 1 and 10000"#,
+        ],
+    ),
+    (
+        "invalid-series-budget-exceeded.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-series-budget-exceeded.yaml: scenarios.feed: could create up to 451 Prometheus series, above safety.max_series_per_scenario (50); use fewer requests or checks, or raise the budget"#,
+        ],
+    ),
+    (
+        "invalid-shutdown-timeout-bad-duration.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-shutdown-timeout-bad-duration.yaml: shutdown_timeout: "twenty" is not a duration (use e.g. 250ms, 30s, 3m, 1h)"#,
+        ],
+    ),
+    (
+        "invalid-unknown-schedule-word.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-unknown-schedule-word.yaml: scenarios.feed.schedule: "nightly" is not a schedule (use manual, { cron: ... } or { continuous: true })"#,
+        ],
+    ),
+    (
+        "invalid-websocket-bad-scheme.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-websocket-bad-scheme.yaml: scenarios.feed.mix[0].websocket.url: "ftp://127.0.0.1:8080/ws" is not a ws:// or wss:// URL (expected ws://host/..., wss://host/... or a path starting with /)"#,
+        ],
+    ),
+    (
+        "invalid-websocket-send-every-without-message.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-websocket-send-every-without-message.yaml: scenarios.feed.mix[0].websocket: send_every and message go together"#,
+        ],
+    ),
 ];
 
 fn read(file: &str) -> String {
@@ -262,7 +358,7 @@ fn each_invalid_fixture_reports_exactly_its_pinned_errors() {
 fn every_invalid_fixture_has_a_row_in_the_table_and_every_row_a_fixture() {
     let in_table: BTreeSet<String> = INVALID.iter().map(|(name, _)| name.to_string()).collect();
     assert_eq!(fixtures("invalid-"), in_table);
-    assert!(in_table.len() >= 20, "only {} fixtures", in_table.len());
+    assert!(in_table.len() >= 42, "only {} fixtures", in_table.len());
 }
 
 #[test]

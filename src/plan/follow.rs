@@ -45,7 +45,20 @@ pub fn compile_extract(
             x.status,
         ];
         if given.iter().filter(|g| **g).count() != 1 {
-            e.push(&p, "needs exactly one of json, header, regex, status");
+            let named: Vec<&str> = ["json", "header", "regex", "status"]
+                .into_iter()
+                .zip(given)
+                .filter_map(|(n, g)| g.then_some(n))
+                .collect();
+            let has = if named.is_empty() {
+                "has none".to_string()
+            } else {
+                format!("has {}", named.join(" and "))
+            };
+            e.push(
+                &p,
+                format!("{has}; an extract takes exactly one of json, header, regex, status"),
+            );
             continue;
         }
         let ex = if let Some(path) = &x.json {
@@ -54,7 +67,7 @@ pub fn compile_extract(
                 Err(err) => {
                     e.push(
                         format!("{p}.json"),
-                        format!("{path:?} is not a JSON path: {err}"),
+                        format!("{path:?} is not a JSON path: {err}{}", json_path_hint(path)),
                     );
                     continue;
                 }
@@ -93,13 +106,26 @@ pub fn compile_extract(
     out
 }
 
+/// A hint for the most common mistake: a JSON path written without its leading `$`.
+pub(crate) fn json_path_hint(path: &str) -> &'static str {
+    if path.trim_start().starts_with('$') {
+        ""
+    } else {
+        " (a JSON path starts with $, e.g. $.next_cursor)"
+    }
+}
+
 pub fn compile_paginate(raw: &RawPaginate, path: &str, e: &mut Errors) -> Option<Paginate> {
     let next = match JsonPath::parse(&raw.next) {
         Ok(jp) => jp,
         Err(err) => {
             e.push(
                 format!("{path}.next"),
-                format!("{:?} is not a JSON path: {err}", raw.next),
+                format!(
+                    "{:?} is not a JSON path: {err}{}",
+                    raw.next,
+                    json_path_hint(&raw.next)
+                ),
             );
             return None;
         }

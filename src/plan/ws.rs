@@ -33,7 +33,19 @@ pub fn compile_ws(
     t: &mut Templates,
     e: &mut Errors,
 ) -> WsStep {
+    let foreign_scheme =
+        !(raw.url.starts_with("ws://") || raw.url.starts_with("wss://")) && raw.url.contains("://");
     let url = if raw.url.starts_with("ws://") || raw.url.starts_with("wss://") {
+        raw.url.clone()
+    } else if foreign_scheme {
+        // An absolute URL of another scheme must not be glued onto base_url as a path.
+        e.push(
+            format!("{path}.url"),
+            format!(
+                "{:?} is not a ws:// or wss:// URL (expected ws://host/..., wss://host/... or a path starting with /)",
+                raw.url
+            ),
+        );
         raw.url.clone()
     } else if let Some(base) = base_url {
         let base = base.replacen("http", "ws", 1);
@@ -54,8 +66,9 @@ pub fn compile_ws(
     };
     let url = match t.add(&format!("{path}.url"), &url) {
         Ok(Tmpl::Static(s)) => {
-            if !url::Url::parse(&s)
-                .is_ok_and(|u| matches!(u.scheme(), "ws" | "wss") && u.host_str().is_some())
+            if !foreign_scheme
+                && !url::Url::parse(&s)
+                    .is_ok_and(|u| matches!(u.scheme(), "ws" | "wss") && u.host_str().is_some())
             {
                 e.push(
                     format!("{path}.url"),

@@ -149,13 +149,15 @@ pub fn render(s: &Summary) -> String {
             );
         }
     }
-    let failed = (m.error_rate * m.requests_total as f64).round() as u64;
+    // A summary read back from disk may have been edited: an error rate outside [0, 1] must
+    // not make the counts underflow (found by the summary_read fuzz target).
+    let failed = ((m.error_rate * m.requests_total as f64).round() as u64).min(m.requests_total);
     let _ = writeln!(
         o,
         "  {} {:.2}% ✓ {failed} ✗ {}",
         dotted("http_req_failed"),
         m.error_rate * 100.0,
-        m.requests_total - failed
+        m.requests_total.saturating_sub(failed)
     );
     let _ = writeln!(
         o,
@@ -216,4 +218,28 @@ pub fn render(s: &Summary) -> String {
             .unwrap_or_default()
     );
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (fuzz target `summary_read`): an error rate above 1 in a summary file made
+    /// `soakd report` panic with "attempt to subtract with overflow".
+    #[test]
+    fn error_rate_above_one_renders_instead_of_panicking() {
+        let t = r#"{"avg":0.1,"min":0.1,"max":0.1,"p50":0.1,"p90":0.1,"p95":0.1,"p99":0.1}"#;
+        let json = format!(
+            r#"{{"run_id":"r","scenario":"adhoc","started_at":"2026-11-22T22:04:53Z",
+            "ended_at":"2026-11-22T22:04:54Z","duration_seconds":1.0,"result":"fail",
+            "executor":"constant-vus","metrics":{{"requests_total":13011,
+            "requests_per_second":1.3e17,"error_rate":2.0,"iterations":13011,
+            "dropped_iterations":0,"response_times_ms":{t}}},"requests":{{}},"checks":{{}},
+            "thresholds":[],"consecutive_breaches":{{}}}}"#
+        );
+        let s: Summary = serde_json::from_str(&json).expect("parses");
+        let out = render(&s);
+        assert!(out.contains("http_req_failed"), "{out}");
+        assert!(out.contains("✓ 13011 ✗ 0"), "{out}");
+    }
 }
