@@ -17,6 +17,8 @@ use std::time::Duration;
 #[derive(Default)]
 pub struct Sticky {
     authority: Option<http::uri::Authority>,
+    /// The Host header of `authority`, built once per connection target.
+    host: Option<HeaderValue>,
     sender: Option<SendRequest<Full<Bytes>>>,
 }
 
@@ -51,13 +53,18 @@ impl HttpClient {
             .authority()
             .cloned()
             .ok_or(FailureReason::Protocol)?;
-        origin_form(&mut req, &authority)?;
-        let usable = slot.authority.as_ref() == Some(&authority)
-            && slot.sender.as_ref().is_some_and(|s| !s.is_closed());
+        if slot.authority.as_ref() != Some(&authority) {
+            let host =
+                HeaderValue::from_str(authority.as_str()).map_err(|_| FailureReason::Protocol)?;
+            slot.sender = None;
+            slot.host = Some(host);
+            slot.authority = Some(authority.clone());
+        }
+        origin_form(&mut req, slot.host.as_ref())?;
+        let usable = slot.sender.as_ref().is_some_and(|s| !s.is_closed());
         let mut reused = usable;
         if !usable {
             slot.sender = Some(self.connect(&authority).await?);
-            slot.authority = Some(authority.clone());
         }
         loop {
             let sender = slot.sender.as_mut().ok_or(FailureReason::Connect)?;
@@ -130,14 +137,21 @@ impl HttpClient {
 /// HTTP/1.1 origin servers expect `GET /path?query` with a Host header.
 fn origin_form(
     req: &mut http::Request<Full<Bytes>>,
-    authority: &http::uri::Authority,
+    host: Option<&HeaderValue>,
 ) -> Result<(), FailureReason> {
-    if !req.headers().contains_key(header::HOST) {
-        let host =
-            HeaderValue::from_str(authority.as_str()).map_err(|_| FailureReason::Protocol)?;
-        req.headers_mut().insert(header::HOST, host);
+    if let Some(host) = host
+        && !req.headers().contains_key(header::HOST)
+    {
+        req.headers_mut().insert(header::HOST, host.clone());
     }
-    let pq = req.uri().path_and_query().map_or("/", |p| p.as_str());
-    *req.uri_mut() = pq.parse::<Uri>().map_err(|_| FailureReason::Protocol)?;
+    // Reuses the path's shared bytes: no parsing, no copy.
+    let mut parts = http::uri::Parts::default();
+    parts.path_and_query = Some(
+        req.uri()
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
+    );
+    *req.uri_mut() = Uri::from_parts(parts).map_err(|_| FailureReason::Protocol)?;
     Ok(())
 }

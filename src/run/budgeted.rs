@@ -28,10 +28,13 @@ pub async fn drive(
             (actor.clone(), budget.clone(), ended.clone(), hard.clone());
         tracker.spawn(async move {
             let mut vu = Vu::new(id);
+            let hard_stop = hard.cancelled();
+            tokio::pin!(hard_stop);
             while !ended.load(Ordering::Relaxed) && budget.claim(id) {
                 tokio::select! {
+                    biased;
+                    _ = &mut hard_stop => return,
                     _ = actor.iteration(&mut vu, None) => {}
-                    _ = hard.cancelled() => return,
                 }
             }
         });

@@ -83,6 +83,9 @@ async fn vu_loop(
     ramp_grace: Duration,
 ) {
     let mut vu = Vu::new(id);
+    // Waiters are registered once per VU (and once per activation), not once per iteration.
+    let hard_stop = hard.cancelled();
+    tokio::pin!(hard_stop);
     loop {
         let w = *rx.borrow_and_update();
         if w.ended {
@@ -94,10 +97,22 @@ async fn vu_loop(
             }
             continue;
         }
-        tokio::select! {
-            _ = actor.iteration(&mut vu, None) => {}
-            _ = hard.cancelled() => return,
-            _ = removed(id, rx.clone(), ramp_grace) => {}
+        let ramp_down = removed(id, rx.clone(), ramp_grace);
+        tokio::pin!(ramp_down);
+        loop {
+            let w = *rx.borrow();
+            if w.ended {
+                return;
+            }
+            if id >= w.vus {
+                break;
+            }
+            tokio::select! {
+                biased;
+                _ = &mut hard_stop => return,
+                _ = &mut ramp_down => break,
+                _ = actor.iteration(&mut vu, None) => {}
+            }
         }
     }
 }
