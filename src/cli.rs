@@ -62,6 +62,9 @@ pub enum Command {
         baseline: Option<PathBuf>,
         #[arg(long)]
         markdown: Option<PathBuf>,
+        /// Write a self-contained HTML report (charts, tables) here.
+        #[arg(long)]
+        html: Option<PathBuf>,
         /// Regression limit against the baseline, in percent.
         #[arg(long, default_value_t = 10.0)]
         max_regression: f64,

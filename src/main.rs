@@ -37,11 +37,13 @@ fn main() -> ExitCode {
                 summary,
                 baseline,
                 markdown,
+                html,
                 max_regression,
             } => cmd::report::run(
                 &summary,
                 baseline.as_deref(),
                 markdown.as_deref(),
+                html.as_deref(),
                 max_regression,
             ),
             Command::Run { config, shard } => cmd::daemon::run(&config, shard.as_deref()).await,

@@ -1,4 +1,5 @@
-//! `soakd report`: render a run summary, and compare it with a baseline.
+//! `soakd report`: render a run summary (terminal, Markdown, HTML) and compare it with a
+//! baseline.
 
 use super::Exit;
 use crate::report::{self, Summary};
@@ -8,14 +9,9 @@ pub fn run(
     summary: &Path,
     baseline: Option<&Path>,
     markdown: Option<&Path>,
+    html: Option<&Path>,
     max_regression: f64,
 ) -> Exit {
-    let read = |p: &Path| -> Result<Summary, String> {
-        let text =
-            std::fs::read_to_string(p).map_err(|e| format!("{}: cannot read: {e}", p.display()))?;
-        serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a soakd run summary: {e}", p.display()))
-    };
     let current = match read(summary) {
         Ok(s) => s,
         Err(m) => return Exit::Invalid(m),
@@ -31,14 +27,27 @@ pub fn run(
         print!("{text}");
         regressed = worse;
     }
-    if let Some(md) = markdown
-        && let Err(e) = crate::state::write_atomic(md, report::markdown(&current).as_bytes())
-    {
-        return Exit::Error(anyhow::anyhow!("cannot write {}: {e}", md.display()));
+    let outputs = [
+        (markdown, markdown.map(|_| report::markdown(&current))),
+        (html, html.map(|_| report::html(&current))),
+    ];
+    for (path, text) in outputs {
+        if let (Some(p), Some(t)) = (path, text)
+            && let Err(e) = crate::state::write_atomic(p, t.as_bytes())
+        {
+            return Exit::Error(anyhow::anyhow!("cannot write {}: {e}", p.display()));
+        }
     }
     if regressed {
         Exit::ThresholdsFailed
     } else {
         Exit::Ok
     }
+}
+
+fn read(p: &Path) -> Result<Summary, String> {
+    let text =
+        std::fs::read_to_string(p).map_err(|e| format!("{}: cannot read: {e}", p.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not a soakd run summary: {e}", p.display()))
 }

@@ -7,9 +7,11 @@
 //! daemon) sees every sample as it happens.
 
 mod snapshot;
+mod timeline;
 mod ws;
 
 pub use snapshot::RunSnapshot;
+pub use timeline::Point;
 pub use ws::{WsCell, WsEvent};
 
 use crate::client::FailureReason;
@@ -81,6 +83,8 @@ pub(crate) struct Shard {
     pub ws: ws::WsCell,
     pub iteration: Histogram<u64>,
     pub lag: Histogram<u64>,
+    /// Latencies of the current timeline window (reset by `roll_window`).
+    pub window: Histogram<u64>,
 }
 
 impl Shard {
@@ -97,6 +101,7 @@ impl Shard {
                 .collect(),
             iteration: new_hist(),
             lag: new_hist(),
+            window: new_hist(),
         }
     }
 }
@@ -106,6 +111,7 @@ pub struct Recorder {
     meta: Arc<[RequestMeta]>,
     journeys: Arc<[String]>,
     shards: Box<[Mutex<Shard>]>,
+    timeline: Mutex<timeline::Timeline>,
     pub live: Live,
     sink: Option<Arc<dyn Sink>>,
 }
@@ -125,6 +131,7 @@ impl Recorder {
                 .collect(),
             meta,
             journeys,
+            timeline: timeline::Timeline::new(),
             live: Live::default(),
             sink,
         }
@@ -161,6 +168,8 @@ impl Recorder {
         }
         {
             let mut shard = self.shard(vu);
+            let shard = &mut *shard;
+            let window = &mut shard.window;
             let cell = &mut shard.requests[request];
             let code = status.unwrap_or(0);
             let sc = match cell.by_status.iter().position(|c| c.status == code) {
@@ -178,6 +187,7 @@ impl Recorder {
             sc.count += 1;
             sc.failed += failed as u64;
             let _ = sc.latency.record(micros(latency));
+            let _ = window.record(micros(latency));
             for (slot, ok) in cell.checks.iter_mut().zip(checks) {
                 slot[!*ok as usize] += 1;
             }
@@ -226,14 +236,16 @@ impl Recorder {
             let shard = m.lock().unwrap_or_else(|p| p.into_inner());
             merged.merge(&shard);
         }
-        RunSnapshot::new(
+        let mut snap = RunSnapshot::new(
             self.meta.clone(),
             self.journeys.clone(),
             merged,
             self.live.iterations.load(Ordering::Relaxed),
             self.live.dropped.load(Ordering::Relaxed),
             self.started.elapsed(),
-        )
+        );
+        snap.timeline = self.timeline();
+        snap
     }
 }
 

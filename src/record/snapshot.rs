@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub struct RunSnapshot {
+    /// Per-window throughput, errors and percentiles (see `Recorder::roll_window`).
+    pub timeline: Vec<super::Point>,
     meta: Arc<[RequestMeta]>,
     journeys: Arc<[String]>,
     shard: Shard,
@@ -28,6 +30,7 @@ impl RunSnapshot {
         elapsed: Duration,
     ) -> Self {
         RunSnapshot {
+            timeline: Vec::new(),
             meta,
             journeys,
             shard,

@@ -1,10 +1,12 @@
 //! Reports: the run summary (JSON of DESIGN §7) and its k6-like terminal rendering.
 
 mod compare;
+mod html;
 mod summary;
 mod terminal;
 
 pub use compare::{compare, markdown};
+pub use html::{esc, html};
 pub use summary::{
     CheckCounts, JourneyCounts, Metrics, RequestSummary, Summary, ThresholdLine, Times, WsSummary,
 };

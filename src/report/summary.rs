@@ -122,6 +122,9 @@ pub struct Summary {
     pub consecutive_breaches: BTreeMap<String, u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Per-window throughput, error ratio and latency percentiles over the run.
+    #[serde(default)]
+    pub timeline: Vec<crate::record::Point>,
 }
 
 fn ws_summary(w: &crate::record::WsCell) -> Option<WsSummary> {
@@ -218,6 +221,7 @@ impl Summary {
                 })
                 .collect(),
             consecutive_breaches: BTreeMap::new(),
+            timeline: snap.timeline.clone(),
             error: r.error.clone(),
         }
     }

@@ -142,6 +142,7 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
         exhausted.clone(),
     ));
     let watcher = tokio::spawn(watch_aborts(ctl.clone()));
+    let ticker = tokio::spawn(tick_timeline(ctl.clone()));
     let grace = s.load.graceful_stop;
     match model(&s.load) {
         Model::Closed {
@@ -177,6 +178,8 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
         }
     }
     watcher.abort();
+    ticker.abort();
+    ctl.recorder.roll_window();
     ctl.vus.store(0, Ordering::Relaxed);
     let result = match ctl.stop_reason.load(Ordering::SeqCst) {
         STOP_ABORTED => RunResult::Aborted,
@@ -205,6 +208,16 @@ fn finish(ctl: &RunControl, result: RunResult, error: Option<String>) -> RunRepo
         snapshot,
         outcomes,
         error,
+    }
+}
+
+/// Closes a timeline window every second (every duration/300 for runs over five minutes).
+async fn tick_timeline(ctl: Arc<RunControl>) {
+    let planned = ctl.scenario.load.executor.duration().as_secs_f64();
+    let window = Duration::from_secs_f64((planned / 300.0).max(1.0));
+    loop {
+        tokio::time::sleep(window).await;
+        ctl.recorder.roll_window();
     }
 }
 
