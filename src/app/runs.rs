@@ -198,5 +198,6 @@ pub(super) fn aborted_now(ctl: &RunControl) -> RunReport {
         snapshot,
         outcomes,
         error: None,
+        sut: Default::default(),
     }
 }

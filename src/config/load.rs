@@ -128,6 +128,7 @@ fn split(file: &str, tree: Value) -> Loaded {
             "results" => raw.results = part!("results", value).unwrap_or_default(),
             "safety" => raw.safety = part!("safety", value).unwrap_or_default(),
             "defaults" => raw.defaults = part!("defaults", value).unwrap_or_default(),
+            "prometheus" => raw.prometheus = part!("prometheus", value).unwrap_or_default(),
             "max_concurrent_runs" => {
                 raw.max_concurrent_runs = part!("max_concurrent_runs", value).unwrap_or_default()
             }
@@ -175,7 +176,7 @@ fn split(file: &str, tree: Value) -> Loaded {
                 file,
                 other,
                 "unknown key (expected one of server, state_dir, results, safety, defaults, \
-                 max_concurrent_runs, shutdown_timeout, data, scenarios)"
+                 max_concurrent_runs, shutdown_timeout, data, scenarios, prometheus)"
                     .into(),
                 &mut errors,
             ),
