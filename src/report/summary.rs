@@ -122,6 +122,12 @@ pub struct Summary {
     pub consecutive_breaches: BTreeMap<String, u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// PromQL checks on the system under test (their verdicts are also in `thresholds`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sut_checks: Vec<crate::sut::CheckResult>,
+    /// Drills: when each fired, measured recovery, errors during the fault.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drills: Vec<crate::sut::DrillResult>,
 }
 
 fn ws_summary(w: &crate::record::WsCell) -> Option<WsSummary> {
@@ -219,6 +225,8 @@ impl Summary {
                 .collect(),
             consecutive_breaches: BTreeMap::new(),
             error: r.error.clone(),
+            sut_checks: r.sut.checks.clone(),
+            drills: r.sut.drills.clone(),
         }
     }
 }
