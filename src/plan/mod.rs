@@ -97,6 +97,10 @@ impl Scenario {
     pub fn sharded(&self, index: u32, count: u32) -> Scenario {
         let mut s = self.clone();
         s.load = s.load.sharded(index, count);
+        // A drill is one fault on the shared system: only the first replica fires it.
+        if index != 0 {
+            s.sut.drills.clear();
+        }
         s
     }
 

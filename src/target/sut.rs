@@ -258,7 +258,7 @@ mod tests {
         };
         assert_eq!(o.peak(), 1100.0);
         assert_eq!(o.drained_after(), Duration::from_millis(3100));
-        assert_eq!(o.depth(o.started + Duration::from_millis(2600)), 600.0);
+        assert_eq!(o.depth(o.started + Duration::from_millis(2600)), 500.0);
         assert_eq!(o.depth(o.started + Duration::from_secs(4)), 0.0);
     }
 
