@@ -18,6 +18,7 @@ pub mod run;
 pub mod schedule;
 pub mod server;
 pub mod state;
+pub mod sut;
 pub mod target;
 pub mod telemetry;
 pub mod verdict;

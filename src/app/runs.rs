@@ -143,6 +143,15 @@ impl App {
                 &report.outcomes,
                 &consecutive,
             );
+            let drills: Vec<_> = report
+                .sut
+                .drills
+                .iter()
+                .map(|d| (d.name.clone(), d.recovery_seconds, d.passed))
+                .collect();
+            if !drills.is_empty() || report.scenario.sut.drills.is_empty() {
+                self.metrics.drills_finished(&name, &drills);
+            }
         } else {
             // Removed by a reload while this run was stopping: its series were dropped then,
             // and this run's end (or its sink and VU feed meanwhile) must not bring them back.
@@ -198,5 +207,6 @@ pub(super) fn aborted_now(ctl: &RunControl) -> RunReport {
         snapshot,
         outcomes,
         error: None,
+        sut: Default::default(),
     }
 }

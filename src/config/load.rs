@@ -128,6 +128,7 @@ fn split(file: &str, tree: Value) -> Loaded {
             "results" => raw.results = part!("results", value).unwrap_or_default(),
             "safety" => raw.safety = part!("safety", value).unwrap_or_default(),
             "defaults" => raw.defaults = part!("defaults", value).unwrap_or_default(),
+            "prometheus" => raw.prometheus = part!("prometheus", value).unwrap_or_default(),
             "max_concurrent_runs" => {
                 raw.max_concurrent_runs = part!("max_concurrent_runs", value).unwrap_or_default()
             }

@@ -67,10 +67,12 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
         .unwrap_or(std::path::Path::new("."));
     let pools: Arc<[super::data::Pool]> =
         super::data::compile_pools(&raw.data, base, &mut e).into();
+    let prometheus = super::sut::compile_prometheus(raw, &mut e);
     let mut scenarios = BTreeMap::new();
     for (name, rs) in &raw.scenarios {
         let mut s = compile_scenario(name, rs, raw, default_timeout, &mut e);
         s.pools = pools.clone();
+        s.sut = super::sut::compile_sut(rs, raw, &prometheus, &format!("scenarios.{name}"), &mut e);
         scenarios.insert(name.clone(), Arc::new(s));
     }
     if let Some(max) = raw.safety.max_rps {
@@ -244,7 +246,7 @@ fn compile_scenario(
         None => 2,
     };
     let mut h = DefaultHasher::new();
-    format!("{rs:?}{:?}", raw.defaults).hash(&mut h);
+    format!("{rs:?}{:?}{:?}", raw.defaults, raw.prometheus).hash(&mut h);
     Scenario {
         name: name.to_string(),
         schedule,
@@ -261,6 +263,7 @@ fn compile_scenario(
         pools: Arc::from(Vec::new()),
         thresholds,
         consecutive_breaches,
+        sut: Default::default(),
         fingerprint: h.finish(),
     }
 }

@@ -11,6 +11,7 @@ pub mod executor;
 pub mod follow;
 pub mod request;
 pub mod schedule;
+pub mod sut;
 pub mod template;
 pub mod threshold;
 pub mod ws;
@@ -68,6 +69,8 @@ pub struct Scenario {
     pub pools: Arc<[data::Pool]>,
     pub thresholds: Vec<Threshold>,
     pub consecutive_breaches: u32,
+    /// PromQL checks and drills on the system under test (`sut_checks`, `drills`).
+    pub sut: sut::SutPlan,
     /// A stable fingerprint of the scenario's config, to tell changed scenarios on reload.
     pub fingerprint: u64,
 }
@@ -78,6 +81,7 @@ impl Scenario {
     pub fn time_scaled(&self, factor: f64) -> Scenario {
         let mut s = self.clone();
         s.load = s.load.scaled(factor);
+        s.sut = s.sut.scaled(factor);
         for entry in &mut s.mix {
             for step in &mut entry.steps {
                 if let Step::Think { min, max } = step {
@@ -93,6 +97,10 @@ impl Scenario {
     pub fn sharded(&self, index: u32, count: u32) -> Scenario {
         let mut s = self.clone();
         s.load = s.load.sharded(index, count);
+        // A drill is one fault on the shared system: only the first replica fires it.
+        if index != 0 {
+            s.sut.drills.clear();
+        }
         s
     }
 

@@ -125,6 +125,12 @@ pub struct Summary {
     /// Per-window throughput, error ratio and latency percentiles over the run.
     #[serde(default)]
     pub timeline: Vec<crate::record::Point>,
+    /// PromQL checks on the system under test (their verdicts are also in `thresholds`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sut_checks: Vec<crate::sut::CheckResult>,
+    /// Drills: when each fired, measured recovery, errors during the fault.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drills: Vec<crate::sut::DrillResult>,
 }
 
 fn ws_summary(w: &crate::record::WsCell) -> Option<WsSummary> {
@@ -223,6 +229,8 @@ impl Summary {
             consecutive_breaches: BTreeMap::new(),
             timeline: snap.timeline.clone(),
             error: r.error.clone(),
+            sut_checks: r.sut.checks.clone(),
+            drills: r.sut.drills.clone(),
         }
     }
 }

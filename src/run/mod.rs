@@ -13,6 +13,7 @@ use crate::client::{ClientOptions, HttpClient};
 use crate::load::{Model, model};
 use crate::plan::Scenario;
 use crate::record::{Recorder, RunSnapshot, Sink};
+use crate::sut::{SutReport, SutRun};
 use crate::verdict::{self, Outcome};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -115,8 +116,11 @@ pub struct RunReport {
     pub ended_at: DateTime<Utc>,
     pub result: RunResult,
     pub snapshot: RunSnapshot,
+    /// The scenario's thresholds, then its SUT checks and drills (`sut:…`, `drill:…`).
     pub outcomes: Vec<Outcome>,
     pub error: Option<String>,
+    /// Details of the SUT checks and drills (their outcomes are in `outcomes` too).
+    pub sut: SutReport,
 }
 
 /// Runs the scenario to its end (or until stopped) and judges it.
@@ -131,7 +135,10 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
     };
     let client = match HttpClient::new(&opts) {
         Ok(c) => c,
-        Err(e) => return finish(&ctl, RunResult::Error, Some(format!("HTTP client: {e}"))),
+        Err(e) => {
+            let error = Some(format!("HTTP client: {e}"));
+            return finish(&ctl, RunResult::Error, error, SutReport::default());
+        }
     };
     // A `unique` data pool that runs out ends the run like its natural end (not an abort).
     let exhausted = ctl.stop.child_token();
@@ -143,6 +150,8 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
     ));
     let watcher = tokio::spawn(watch_aborts(ctl.clone()));
     let ticker = tokio::spawn(tick_timeline(ctl.clone()));
+    // PromQL checks and drills run beside the load, from its start to its end.
+    let sut = SutRun::start(&s, ctl.recorder.clone());
     let grace = s.load.graceful_stop;
     match model(&s.load) {
         Model::Closed {
@@ -181,17 +190,19 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
     ticker.abort();
     ctl.recorder.roll_window();
     ctl.vus.store(0, Ordering::Relaxed);
+    let sut = sut.finish(&s).await;
     let result = match ctl.stop_reason.load(Ordering::SeqCst) {
         STOP_ABORTED => RunResult::Aborted,
         STOP_THRESHOLD => RunResult::Fail,
         _ => RunResult::Pass,
     };
-    finish(&ctl, result, None)
+    finish(&ctl, result, None, sut)
 }
 
-fn finish(ctl: &RunControl, result: RunResult, error: Option<String>) -> RunReport {
+fn finish(ctl: &RunControl, result: RunResult, error: Option<String>, sut: SutReport) -> RunReport {
     let snapshot = ctl.recorder.snapshot();
-    let outcomes = verdict::evaluate_all(&ctl.scenario.thresholds, &snapshot);
+    let mut outcomes = verdict::evaluate_all(&ctl.scenario.thresholds, &snapshot);
+    outcomes.extend(sut.outcomes.iter().cloned());
     let result = if error.is_some() {
         RunResult::Error
     } else if result == RunResult::Pass && outcomes.iter().any(|o| o.breached) {
@@ -208,6 +219,7 @@ fn finish(ctl: &RunControl, result: RunResult, error: Option<String>) -> RunRepo
         snapshot,
         outcomes,
         error,
+        sut,
     }
 }
 

@@ -9,6 +9,7 @@ mod api;
 mod body;
 mod faults;
 mod routes;
+mod sut;
 mod ws;
 
 use std::net::SocketAddr;

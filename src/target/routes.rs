@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 use super::api::Api;
 use super::body::TargetBody;
 use super::faults::{FaultConfig, FaultError, Faults, MAX_DELAY_MS};
+use super::sut::Sut;
 use super::ws::Chat;
 
 /// Largest body `POST /echo` accepts (answers 413 beyond).
@@ -38,9 +39,11 @@ enum Kind {
     Api,
     /// The WebSocket chat room (`ws.rs`).
     Ws,
+    /// `GET /metrics`: the SUT metrics (`sut.rs`).
+    Metrics,
 }
 
-const KINDS: usize = 9;
+const KINDS: usize = 10;
 
 /// Counters since start, shared by all connections.
 #[derive(Debug, Default)]
@@ -93,6 +96,16 @@ pub struct TargetStats {
     pub ws_dropped: u64,
     /// Text messages received (each is broadcast to every client).
     pub ws_messages: u64,
+    /// Jobs in the notification queue now (see `sut.rs`).
+    pub queue_depth: u64,
+    /// When the last queue outage's backlog was (or will be) drained, in ms from the outage's
+    /// start; known once the outage is over.
+    pub queue_drained_at_ms: Option<u64>,
+    /// `POST /api/notifications` answered 202 / shed with 503.
+    pub notifications_accepted: u64,
+    pub notifications_rejected: u64,
+    /// Requests answered 503 by `failover_5xx`.
+    pub failover_5xx_served: u64,
 }
 
 impl Counters {
@@ -128,6 +141,7 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     pub(crate) api: Api,
     pub(crate) chat: Chat,
+    pub(crate) sut: Sut,
 }
 
 impl Shared {
@@ -136,6 +150,7 @@ impl Shared {
         let mut s = self.counters.snapshot();
         self.api.fill(&mut s);
         self.chat.fill(&mut s);
+        self.sut.fill(&mut s);
         s
     }
 }
@@ -157,6 +172,7 @@ fn kind_of(method: &Method, path: &str) -> Kind {
         (&Method::POST, "/echo") => Kind::Echo,
         (&Method::GET | &Method::POST | &Method::DELETE, "/_control") => Kind::Control,
         (&Method::GET, "/_stats") => Kind::Stats,
+        (&Method::GET, "/metrics") => Kind::Metrics,
         (&Method::GET, "/ws/chat") => Kind::Ws,
         (_, p) if p.starts_with("/api/") || p.starts_with("/webhooks/") => Kind::Api,
         _ => Kind::NotFound,
@@ -174,7 +190,9 @@ pub(crate) async fn handle(
     counters.requests.fetch_add(1, Relaxed);
     counters.by_kind[kind as usize].fetch_add(1, Relaxed);
 
-    let resp = if matches!(kind, Kind::Control | Kind::Stats) {
+    let resp = if kind == Kind::Metrics {
+        shared.sut.metrics(counters.requests.load(Relaxed))
+    } else if matches!(kind, Kind::Control | Kind::Stats) {
         manage(&shared, kind, req).await
     } else if kind == Kind::Ws {
         super::ws::upgrade(&shared, req)
@@ -187,6 +205,9 @@ pub(crate) async fn handle(
 }
 
 async fn faulty(shared: &Shared, conn: &ConnCtl, kind: Kind, req: Request<Incoming>) -> Resp {
+    if let Some(resp) = shared.sut.failover() {
+        return resp;
+    }
     let faults = shared.faults.get();
     if faults.is_clean() {
         return route(shared, &faults, kind, req).await;
@@ -228,6 +249,9 @@ async fn faulty(shared: &Shared, conn: &ConnCtl, kind: Kind, req: Request<Incomi
 
 async fn route(shared: &Shared, faults: &FaultConfig, kind: Kind, req: Request<Incoming>) -> Resp {
     match kind {
+        Kind::Api if req.method() == Method::POST && req.uri().path() == "/api/notifications" => {
+            shared.sut.notification()
+        }
         Kind::Api => shared.api.route(faults, req).await,
         Kind::Ok => text(StatusCode::OK, Bytes::from_static(b"ok")),
         Kind::Delay => {
@@ -298,6 +322,15 @@ async fn manage(shared: &Shared, kind: Kind, req: Request<Incoming>) -> Resp {
                     }
                     rest
                 }
+                Err(e) => return bad_request(&e.to_string()),
+            };
+            // SUT settings and drill faults (memory_ratio, queue_outage_ms, failover_5xx…).
+            let body = match serde_json::from_slice(&body)
+                .map_err(FaultError::from)
+                .and_then(|patch| shared.sut.take_controls(patch))
+                .and_then(|rest| Ok(serde_json::to_vec(&rest)?))
+            {
+                Ok(rest) => rest,
                 Err(e) => return bad_request(&e.to_string()),
             };
             match shared.faults.patch_json(&body) {

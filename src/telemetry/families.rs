@@ -56,6 +56,8 @@ pub struct Families {
     pub breached: ByThreshold<Gauge>,
     pub consecutive: ByThreshold<Gauge>,
     pub incident_open: ByThreshold<Gauge>,
+    pub drill_recovery: Family<DrillLabels, F64Gauge>,
+    pub drill_passed: Family<DrillLabels, Gauge>,
     pub next_run: ByScenario<F64Gauge>,
     pub skipped: Family<SkipLabels, Counter>,
     pub reload_ok: Gauge,
@@ -93,6 +95,8 @@ impl Families {
             breached: Family::default(),
             consecutive: Family::default(),
             incident_open: Family::default(),
+            drill_recovery: Family::default(),
+            drill_passed: Family::default(),
             next_run: Family::default(),
             skipped: Family::default(),
             reload_ok: Gauge::default(),
@@ -220,6 +224,16 @@ impl Families {
             "soakd_incident_open",
             "1 while the threshold's incident is open",
             f.incident_open.clone(),
+        );
+        r.register(
+            "soakd_drill_recovery_seconds",
+            "Seconds from the drill's action until the failure rate stayed below its bound (last run)",
+            f.drill_recovery.clone(),
+        );
+        r.register(
+            "soakd_drill_passed",
+            "1 when every expectation of the drill held in the last run",
+            f.drill_passed.clone(),
         );
         r.register(
             "soakd_schedule_next_run_timestamp_seconds",

@@ -149,6 +149,13 @@ pub struct ThresholdLabels {
     pub threshold: String,
 }
 
+/// `soakd_drill_*`; `drill` is a drill name from the config.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct DrillLabels {
+    pub scenario: String,
+    pub drill: String,
+}
+
 /// `soakd_schedule_skipped_total`; `reason` is `overlap`, `max_concurrent` or `missed`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct SkipLabels {

@@ -37,6 +37,7 @@ struct Known {
     ws_messages: HashSet<WsMessageLabels>,
     runs: HashSet<RunLabels>,
     thresholds: HashSet<ThresholdLabels>,
+    drills: HashSet<DrillLabels>,
     skipped: HashSet<SkipLabels>,
 }
 
@@ -224,6 +225,38 @@ impl Metrics {
         }
     }
 
+    /// A run's drill results: `(drill, recovery seconds if measured, passed)`. Drills absent
+    /// from the list (removed from the config) lose their series.
+    pub fn drills_finished(&self, scenario: &str, drills: &[(String, Option<f64>, bool)]) {
+        let f = &self.f;
+        self.known.with(scenario, |k| {
+            k.drills.retain(|l| {
+                let stays = drills.iter().any(|d| d.0 == l.drill);
+                if !stays {
+                    f.drill_recovery.remove(l);
+                    f.drill_passed.remove(l);
+                }
+                stays
+            });
+            for (drill, recovery, passed) in drills {
+                let l = DrillLabels {
+                    scenario: scenario.to_owned(),
+                    drill: drill.clone(),
+                };
+                match recovery {
+                    Some(v) => {
+                        f.drill_recovery.get_or_create(&l).set(*v);
+                    }
+                    None => {
+                        f.drill_recovery.remove(&l);
+                    }
+                }
+                f.drill_passed.get_or_create(&l).set(i64::from(*passed));
+                k.drills.insert(l);
+            }
+        });
+    }
+
     /// Next scheduled start; None (manual-only or paused) removes the series.
     pub fn schedule_next(&self, scenario: &str, at_unix: Option<f64>) {
         let s = scen(scenario);
@@ -320,5 +353,9 @@ impl Metrics {
         k.runs.iter().for_each(|l| _ = f.runs.remove(l));
         k.skipped.iter().for_each(|l| _ = f.skipped.remove(l));
         k.thresholds.iter().for_each(|l| self.remove_threshold(l));
+        k.drills.iter().for_each(|l| {
+            f.drill_recovery.remove(l);
+            f.drill_passed.remove(l);
+        });
     }
 }
