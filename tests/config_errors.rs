@@ -177,7 +177,7 @@ const INVALID: &[(&str, &[&str])] = &[
     (
         "invalid-unknown-scenario-key.yaml",
         &[
-            r#"tests/fixtures/config/invalid-unknown-scenario-key.yaml: scenarios.feed.thresolds: unknown field `thresolds`, expected one of `schedule`, `target`, `load`, `mix`, `thresholds`, `incident`"#,
+            r#"tests/fixtures/config/invalid-unknown-scenario-key.yaml: scenarios.feed.thresolds: unknown field `thresolds`, expected one of `schedule`, `target`, `load`, `mix`, `thresholds`, `incident`, `sut_checks`, `drills`"#,
         ],
     ),
     (
@@ -189,7 +189,7 @@ const INVALID: &[(&str, &[&str])] = &[
     (
         "invalid-unknown-top-level-key.yaml",
         &[
-            r#"tests/fixtures/config/invalid-unknown-top-level-key.yaml: state_directory: unknown key (expected one of server, state_dir, results, safety, defaults, max_concurrent_runs, shutdown_timeout, data, scenarios)"#,
+            r#"tests/fixtures/config/invalid-unknown-top-level-key.yaml: state_directory: unknown key (expected one of server, state_dir, results, safety, defaults, max_concurrent_runs, shutdown_timeout, prometheus, data, scenarios)"#,
         ],
     ),
     (

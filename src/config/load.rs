@@ -176,7 +176,7 @@ fn split(file: &str, tree: Value) -> Loaded {
                 file,
                 other,
                 "unknown key (expected one of server, state_dir, results, safety, defaults, \
-                 max_concurrent_runs, shutdown_timeout, data, scenarios)"
+                 max_concurrent_runs, shutdown_timeout, prometheus, data, scenarios)"
                     .into(),
                 &mut errors,
             ),

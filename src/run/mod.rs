@@ -7,6 +7,7 @@
 mod budgeted;
 mod closed;
 mod open;
+mod pacer;
 
 use crate::action::Actor;
 use crate::client::{ClientOptions, HttpClient};

@@ -4,7 +4,8 @@
 //! from the pool (growing it up to `max_vus`); when none is free the iteration is dropped and
 //! counted, never queued. The intended start is handed to the action, so latency includes any
 //! delay the generator or a slow target caused (no coordinated omission). Like k6, the model
-//! lasts its whole duration even when its last arrival is earlier (a ramp down to 0).
+//! lasts its whole duration even when its last arrival is earlier (a ramp down to 0). The
+//! intended starts come from the pacer thread (`pacer.rs`), which keeps them precise.
 
 use crate::action::{Actor, Vu};
 use crate::load::Arrivals;
@@ -30,7 +31,7 @@ pub async fn drive(
     busy: &Arc<AtomicU32>,
 ) {
     let OpenLoad {
-        mut arrivals,
+        arrivals,
         duration,
         pre_allocated_vus: pre_allocated,
         max_vus,
@@ -41,16 +42,16 @@ pub async fn drive(
     let hard = CancellationToken::new();
     let tracker = TaskTracker::new();
     let start = Instant::now();
-    while let Some(offset) = arrivals.next_offset() {
-        let at = start + offset;
-        if at > Instant::now() {
-            tokio::select! {
-                _ = tokio::time::sleep_until(at.into()) => {}
-                _ = stop.cancelled() => break,
-            }
-        } else if stop.is_cancelled() {
-            break;
-        }
+    let mut pacer = super::pacer::spawn(arrivals, start);
+    loop {
+        let at = tokio::select! {
+            biased;
+            _ = stop.cancelled() => break,
+            at = pacer.starts.recv() => match at {
+                Some(at) => at,
+                None => break,
+            },
+        };
         let free = pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let vu = match free {
             Some(vu) => vu,
