@@ -63,6 +63,16 @@ impl App {
         Ok((id, done_rx))
     }
 
+    /// The newest passing run of `scenario`, the baseline of `baseline: { compare_to: last_pass }`.
+    fn last_pass(&self, scenario: &str) -> Option<Summary> {
+        let entry = self
+            .results
+            .list(Some(scenario), 200)
+            .into_iter()
+            .find(|r| r.result == "pass")?;
+        serde_json::from_value(self.results.get(&entry.run_id)?).ok()
+    }
+
     /// Aborts a run by id; false if no such run is active.
     pub fn abort_run(&self, run_id: &str) -> bool {
         match self.active_runs().into_iter().find(|r| r.id == run_id) {
@@ -94,8 +104,20 @@ impl App {
             .collect()
     }
 
-    pub(super) fn finish(&self, report: RunReport) {
+    pub(super) fn finish(&self, mut report: RunReport) {
         let name = report.scenario.name.clone();
+        if let Some(limit) = report.scenario.baseline_max_regression
+            && matches!(report.result, run::RunResult::Pass | run::RunResult::Fail)
+        {
+            let current = Summary::from_report(&report);
+            if let Some(base) = self.last_pass(&name) {
+                let regressions = crate::report::regressions(&current, &base, limit);
+                if regressions.iter().any(|o| o.breached) {
+                    report.result = run::RunResult::Fail;
+                }
+                report.outcomes.extend(regressions);
+            }
+        }
         let mut summary = Summary::from_report(&report);
         let outcomes: Vec<_> = report
             .outcomes
@@ -164,11 +186,23 @@ impl App {
         }
         match serde_json::to_value(&summary) {
             Ok(v) => {
-                if let Err(e) = self
+                match self
                     .results
                     .write(&name, &report.run_id, report.started_at, &v)
                 {
-                    tracing::error!(scenario = %name, error = %e, "cannot write the run summary");
+                    // The HTML report sits beside its summary (and is pruned with it).
+                    Ok(path) => {
+                        let html = crate::report::html(&summary);
+                        if let Err(e) = crate::state::write_atomic(
+                            &path.with_extension("html"),
+                            html.as_bytes(),
+                        ) {
+                            tracing::error!(scenario = %name, error = %e, "cannot write the run report");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(scenario = %name, error = %e, "cannot write the run summary")
+                    }
                 }
             }
             Err(e) => tracing::error!(error = %e, "cannot encode the run summary"),

@@ -114,6 +114,8 @@ pub struct RawScenario {
     #[serde(default)]
     pub thresholds: BTreeMap<String, Vec<RawThresholdExpr>>,
     pub incident: Option<RawIncident>,
+    /// Compare each run with an earlier one; a regression beyond the limit is a breach.
+    pub baseline: Option<RawBaseline>,
     /// PromQL checks on the system under test, judged like thresholds (`sut:NAME:EXPR`).
     #[serde(default)]
     pub sut_checks: Vec<RawSutCheck>,
@@ -371,6 +373,15 @@ pub struct RawThresholdFull {
     #[serde(default)]
     pub abort_on_fail: bool,
     pub delay_abort_eval: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBaseline {
+    /// `last_pass` (the newest passing run of the scenario).
+    pub compare_to: Option<String>,
+    /// Allowed regression, e.g. `10%` or `10` (default 10%).
+    pub max_regression: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -263,6 +263,7 @@ fn compile_scenario(
         pools: Arc::from(Vec::new()),
         thresholds,
         consecutive_breaches,
+        baseline_max_regression: compile_baseline(rs, &path, e),
         sut: Default::default(),
         fingerprint: h.finish(),
     }
@@ -330,6 +331,36 @@ fn compile_thresholds(
 pub fn estimated_series(requests: &[super::RequestMeta], thresholds: usize) -> u64 {
     let per_request = |r: &super::RequestMeta| 6 * 22 + 60 + 8 + 2 * r.checks.len() as u64;
     requests.iter().map(per_request).sum::<u64>() + 5 * thresholds as u64 + 40
+}
+
+fn compile_baseline(rs: &RawScenario, path: &str, e: &mut Errors) -> Option<f64> {
+    let b = rs.baseline.as_ref()?;
+    let p = format!("{path}.baseline");
+    match b.compare_to.as_deref() {
+        None | Some("last_pass") => {}
+        Some(other) => e.push(
+            format!("{p}.compare_to"),
+            format!("{other:?} is not supported (use last_pass)"),
+        ),
+    }
+    let limit = match &b.max_regression {
+        None => Some(10.0),
+        Some(serde_json::Value::Number(n)) => n.as_f64(),
+        Some(serde_json::Value::String(s)) => {
+            s.trim().trim_end_matches('%').trim().parse::<f64>().ok()
+        }
+        Some(_) => None,
+    };
+    match limit {
+        Some(l) if l.is_finite() && l >= 0.0 => Some(l),
+        _ => {
+            e.push(
+                format!("{p}.max_regression"),
+                format!("{:?} is not a percentage such as 10%", b.max_regression),
+            );
+            None
+        }
+    }
 }
 
 fn valid_name(s: &str) -> bool {

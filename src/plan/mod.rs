@@ -69,6 +69,8 @@ pub struct Scenario {
     pub pools: Arc<[data::Pool]>,
     pub thresholds: Vec<Threshold>,
     pub consecutive_breaches: u32,
+    /// Allowed regression against the last passing run, in percent (`baseline:`), if any.
+    pub baseline_max_regression: Option<f64>,
     /// PromQL checks and drills on the system under test (`sut_checks`, `drills`).
     pub sut: sut::SutPlan,
     /// A stable fingerprint of the scenario's config, to tell changed scenarios on reload.

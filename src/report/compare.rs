@@ -9,6 +9,51 @@ use super::Summary;
 use super::terminal::ms;
 use std::fmt::Write;
 
+/// The comparison as verdicts (`regression:p95`, `regression:p99`, `regression:error_rate`,
+/// `regression:throughput`): observed = change in percent (percentage points for the error
+/// rate, where the limit is `limit_pct / 10`), so the daemon counts them like thresholds.
+pub fn regressions(cur: &Summary, base: &Summary, limit_pct: f64) -> Vec<crate::verdict::Outcome> {
+    let c = &cur.metrics;
+    let b = &base.metrics;
+    let pct = |now: f64, then: f64| {
+        if then.abs() > f64::EPSILON {
+            (now - then) / then * 100.0
+        } else {
+            0.0
+        }
+    };
+    let rows = [
+        (
+            "p95",
+            pct(c.response_times_ms.p95, b.response_times_ms.p95),
+            limit_pct,
+        ),
+        (
+            "p99",
+            pct(c.response_times_ms.p99, b.response_times_ms.p99),
+            limit_pct,
+        ),
+        (
+            "error_rate",
+            (c.error_rate - b.error_rate) * 100.0,
+            limit_pct / 10.0,
+        ),
+        (
+            "throughput",
+            -pct(c.requests_per_second, b.requests_per_second),
+            limit_pct,
+        ),
+    ];
+    rows.into_iter()
+        .map(|(name, change, limit)| crate::verdict::Outcome {
+            threshold: format!("regression:{name}"),
+            observed: Some(change),
+            limit,
+            breached: change > limit,
+        })
+        .collect()
+}
+
 /// Text of the comparison and whether anything regressed beyond `limit_pct`.
 pub fn compare(cur: &Summary, base: &Summary, limit_pct: f64) -> (String, bool) {
     let mut o = String::new();

@@ -19,13 +19,11 @@ const W: f64 = 640.0;
 const H: f64 = 200.0;
 const PAD: f64 = 40.0;
 
-/// One line chart: `series` = (name, colour, points (t, v)); `marks` = horizontal lines.
-fn chart(
-    title: &str,
-    unit: &str,
-    series: &[(&str, &str, Vec<(f64, f64)>)],
-    marks: &[(String, f64)],
-) -> String {
+/// One line of a chart: name, colour, points (t, value).
+type Series<'a> = (&'a str, &'a str, Vec<(f64, f64)>);
+
+/// One line chart; `marks` are horizontal lines (threshold limits).
+fn chart(title: &str, unit: &str, series: &[Series], marks: &[(String, f64)]) -> String {
     let t_max = series
         .iter()
         .flat_map(|s| s.2.iter().map(|p| p.0))

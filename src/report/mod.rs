@@ -5,7 +5,7 @@ mod html;
 mod summary;
 mod terminal;
 
-pub use compare::{compare, markdown};
+pub use compare::{compare, markdown, regressions};
 pub use html::{esc, html};
 pub use summary::{
     CheckCounts, JourneyCounts, Metrics, RequestSummary, Summary, ThresholdLine, Times, WsSummary,

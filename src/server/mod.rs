@@ -5,6 +5,7 @@
 //! JSON `{ "error": "..." }`.
 
 mod api;
+mod status;
 
 use crate::app::App;
 use axum::Router;
@@ -23,13 +24,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/scenarios/{name}/runs", post(api::start_run))
         .route("/api/v1/runs", get(api::runs))
         .route("/api/v1/runs/{id}", get(api::run).delete(api::abort_run))
+        .route("/api/v1/runs/{id}/report.html", get(status::report))
+        .route("/", get(status::page))
         .route("/api/v1/reload", post(api::reload))
         .fallback(|| async { api::error(StatusCode::NOT_FOUND, "no such route") })
         .with_state(app)
-        .route(
-            "/",
-            get(|| async { "soakd: see /metrics and /api/v1/scenarios\n" }),
-        )
 }
 
 async fn metrics(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Response {
