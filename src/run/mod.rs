@@ -180,6 +180,7 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
                 duration,
                 pre_allocated_vus,
                 max_vus,
+                peak_rate: s.load.executor.peak_rate().unwrap_or(0.0),
             };
             open::drive(actor, load, grace, &exhausted, &ctl.vus).await
         }

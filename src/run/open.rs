@@ -5,7 +5,8 @@
 //! counted, never queued. The intended start is handed to the action, so latency includes any
 //! delay the generator or a slow target caused (no coordinated omission). Like k6, the model
 //! lasts its whole duration even when its last arrival is earlier (a ramp down to 0). The
-//! intended starts come from the pacer thread (`pacer.rs`), which keeps them precise.
+//! intended starts come from the pacer thread (`pacer.rs`) up to 1000/s, which keeps them
+//! precise, and from tokio's timer above that.
 
 use crate::action::{Actor, Vu};
 use crate::load::Arrivals;
@@ -21,6 +22,35 @@ pub struct OpenLoad {
     pub duration: Duration,
     pub pre_allocated_vus: u32,
     pub max_vus: u32,
+    /// Highest rate of the model (per second): picks the clock (see `Starts`).
+    pub peak_rate: f64,
+}
+
+/// Up to this rate the pacer thread gives each start to within tens of µs for a few µs of CPU
+/// per start; above it, its two context switches per start cost more than the ≤ 1 ms that
+/// tokio's timer adds (which is still measured: generator lag, and latency from the intended
+/// start), and one timer tick releases a whole batch of due starts.
+const PACER_THREAD_MAX_RATE: f64 = 1000.0;
+
+/// Where intended starts come from.
+enum Starts {
+    Thread(super::pacer::Pacer),
+    Timer { arrivals: Box<dyn Arrivals>, start: Instant },
+}
+
+impl Starts {
+    async fn next(&mut self) -> Option<Instant> {
+        match self {
+            Starts::Thread(p) => p.starts.recv().await,
+            Starts::Timer { arrivals, start } => {
+                let at = *start + arrivals.next_offset()?;
+                if at > Instant::now() {
+                    tokio::time::sleep_until(at.into()).await;
+                }
+                Some(at)
+            }
+        }
+    }
 }
 
 pub async fn drive(
@@ -35,6 +65,7 @@ pub async fn drive(
         duration,
         pre_allocated_vus: pre_allocated,
         max_vus,
+        peak_rate,
     } = load;
     let pool: Arc<Mutex<Vec<Vu>>> =
         Arc::new(Mutex::new((0..pre_allocated).rev().map(Vu::new).collect()));
@@ -42,12 +73,16 @@ pub async fn drive(
     let hard = CancellationToken::new();
     let tracker = TaskTracker::new();
     let start = Instant::now();
-    let mut pacer = super::pacer::spawn(arrivals, start);
+    let mut starts = if peak_rate <= PACER_THREAD_MAX_RATE {
+        Starts::Thread(super::pacer::spawn(arrivals, start))
+    } else {
+        Starts::Timer { arrivals, start }
+    };
     loop {
         let at = tokio::select! {
             biased;
             _ = stop.cancelled() => break,
-            at = pacer.starts.recv() => match at {
+            at = starts.next() => match at {
                 Some(at) => at,
                 None => break,
             },
