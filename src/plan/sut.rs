@@ -266,21 +266,10 @@ pub(super) fn host_allowed(raw: &RawConfig, url: &url::Url, path: &str, e: &mut 
 /// `max<0.75` → (Max, Lt, 0.75, "max<0.75"); messages quote the expression.
 fn parse_expr(s: &str) -> Result<(SutAgg, Op, f64, String), String> {
     let expr: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    let Some(pos) = expr.find(['<', '>', '=', '!']) else {
-        return Err(format!("{s:?}: expected AGG OP LIMIT such as \"max<0.75\""));
-    };
-    let (agg, rest) = expr.split_at(pos);
-    let (op, limit) = [
-        ("<=", Op::Le),
-        (">=", Op::Ge),
-        ("==", Op::Eq),
-        ("!=", Op::Ne),
-        ("<", Op::Lt),
-        (">", Op::Gt),
-    ]
-    .into_iter()
-    .find_map(|(t, op)| rest.strip_prefix(t).map(|l| (op, l)))
-    .ok_or_else(|| format!("{s:?}: expected one of < <= > >= == != after the aggregation"))?;
+    // The operator grammar is the threshold parser's (one place for `<`, `<=`, `==`, …).
+    let (agg, op, limit) = super::threshold::split_at_op(&expr).ok_or_else(|| {
+        format!("{s:?}: expected AGG OP LIMIT such as \"max<0.75\" (operators < <= > >= == !=)")
+    })?;
     let agg = SutAgg::parse(agg).ok_or_else(|| {
         format!("{s:?}: unknown aggregation {agg:?} (use max, min, avg, last or increase)")
     })?;

@@ -427,7 +427,7 @@ fn compact(s: &str) -> String {
 
 /// Splits at the first operator: (aggregation, operator, limit), both sides trimmed. Longest
 /// operator first; `===` is k6's alias for `==`.
-fn split_at_op(expr: &str) -> Option<(&str, Op, &str)> {
+pub(crate) fn split_at_op(expr: &str) -> Option<(&str, Op, &str)> {
     const OPS: [(&str, Op); 7] = [
         ("===", Op::Eq),
         ("<=", Op::Le),

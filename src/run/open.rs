@@ -35,7 +35,10 @@ const PACER_THREAD_MAX_RATE: f64 = 1000.0;
 /// Where intended starts come from.
 enum Starts {
     Thread(super::pacer::Pacer),
-    Timer { arrivals: Box<dyn Arrivals>, start: Instant },
+    Timer {
+        arrivals: Box<dyn Arrivals>,
+        start: Instant,
+    },
 }
 
 impl Starts {

@@ -228,8 +228,13 @@ pub fn judge(d: &Drill, fired: Fired, points: &[Point]) -> DrillResult {
     let failed_action = fired.error.is_some() || fired.action_at.is_none();
     let action_at = fired.action_at.unwrap_or_default();
     let errors_during = fired.errors_during.or_else(|| {
-        let at = |p: &&Point| p.0 >= action_at;
-        let first = points.iter().find(at)?;
+        // The baseline is the last sample taken before the action: failures right after it
+        // (before the next 100 ms sample) belong to the drill too.
+        let first = points
+            .iter()
+            .rev()
+            .find(|p| p.0 <= action_at)
+            .or(points.first())?;
         let last = points.last()?;
         Some(last.2.saturating_sub(first.2))
     });
