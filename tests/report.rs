@@ -25,11 +25,14 @@ fn chromium() -> PathBuf {
     if let Some(p) = find() {
         return p;
     }
-    let status = Command::new("apt-get")
-        .args(["install", "-y", "chromium"])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status();
-    eprintln!("apt-get install chromium: {status:?}");
+    // A fresh machine may have no package lists yet: update, then install.
+    for args in [&["update", "-qq"][..], &["install", "-y", "-qq", "chromium"][..]] {
+        let status = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status();
+        eprintln!("apt-get {args:?}: {status:?}");
+    }
     find().expect("chromium is required for the report test and could not be installed")
 }
 
