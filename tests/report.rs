@@ -26,7 +26,10 @@ fn chromium() -> PathBuf {
         return p;
     }
     // A fresh machine may have no package lists yet: update, then install.
-    for args in [&["update", "-qq"][..], &["install", "-y", "-qq", "chromium"][..]] {
+    for args in [
+        &["update", "-qq"][..],
+        &["install", "-y", "-qq", "chromium"][..],
+    ] {
         let status = Command::new("apt-get")
             .args(args)
             .env("DEBIAN_FRONTEND", "noninteractive")
