@@ -105,7 +105,17 @@ if ! have kubernetes-validate; then
   fi
 fi
 
-for t in promtool prometheus amtool prometheus-alertmanager helm kubernetes-validate; do
+# --- chromium (tests/report.rs opens an HTML report headless) ----------------------------------
+if ! have chromium && [ ! -x /usr/bin/chromium ]; then
+  if have apt-get; then
+    log "apt-get install chromium"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+      || log "warning: chromium install failed (tests/report.rs will say so)"
+  fi
+fi
+
+for t in promtool prometheus amtool prometheus-alertmanager helm kubernetes-validate chromium; do
   if have "$t"; then log "ok: $t -> $(command -v "$t")"; else log "missing: $t"; fi
 done
 have promtool && have amtool && have helm
