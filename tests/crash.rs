@@ -92,6 +92,14 @@ fn check_results(results: &Path) -> Result<(Vec<u32>, usize), String> {
             tmp += 1;
             continue;
         }
+        if name.ends_with(".html") {
+            // The run's HTML report, written atomically beside its summary: whole or absent.
+            let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            if !text.trim_end().ends_with("</html>") {
+                return Err(format!("torn report {}", p.display()));
+            }
+            continue;
+        }
         if !name.ends_with(".json") {
             return Err(format!("unexpected file {}", p.display()));
         }

@@ -559,6 +559,10 @@ fn summaries(results: &Path) -> Vec<Value> {
             "results/{name} is not YYYY-MM-DD"
         );
         for f in std::fs::read_dir(day.path()).expect("day dir").flatten() {
+            // Each summary has its HTML report beside it.
+            if f.path().extension().is_some_and(|x| x == "html") {
+                continue;
+            }
             let text = std::fs::read_to_string(f.path()).expect("summary");
             out.push(serde_json::from_str(&text).expect("summary JSON"));
         }
