@@ -116,6 +116,19 @@ async fn healthy(file: &str) {
         assert!(out.took.as_secs() <= 20, "{scenario} took {:?}", out.took);
         let stats = t.stats();
         assert_counters(scenario, &stats, &out);
+        let drills = out.summary["drills"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            drills
+                .iter()
+                .all(|d| d["passed"] == true && d["fired_at_seconds"].is_number()),
+            "{scenario}: every drill fired and passed: {drills:?}"
+        );
+        if scenario.contains("drill") || scenario.contains("failover") {
+            assert!(!drills.is_empty(), "{scenario}: its drills ran");
+        }
         if scenario == "event_rsvp" {
             assert_eq!(stats.demo.rsvp_accepted, out.requests("submit_rsvp"));
             assert_eq!(stats.demo.rsvp_rejected, 0);
@@ -256,4 +269,23 @@ async fn mina_read_slo_breaches_p95_and_p99_but_not_p50_under_a_slow_tail() {
         ],
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_that_drains_too_slowly_breaches_only_the_outage_drills_recovery() {
+    // Workers drain 1 job/s: the outage's backlog outlives the 5 min (scaled) recovery bound,
+    // while profile reads stay fast and error-free.
+    let (out, stats) = faulty(
+        PROFILE,
+        "queue_outage_drill",
+        0.01,
+        r#"{"queue_drain_per_sec": 1}"#,
+        &["drill:queue_outage:recovery<=3"],
+    )
+    .await;
+    assert!(
+        stats.notifications_rejected > 0,
+        "the outage shed notifications"
+    );
+    assert_eq!(out.summary["drills"][0]["passed"], false);
 }
