@@ -39,28 +39,28 @@ pub(crate) fn known_token(token: Option<&str>) -> bool {
         .is_some_and(|n| (1..=KNOWN_TOKENS).contains(&n))
 }
 
-fn page_size(call: &Call, default: usize) -> Result<usize, Resp> {
+/// A 400 message on bad input.
+type Bad = &'static str;
+
+fn page_size(call: &Call, default: usize) -> Result<usize, Bad> {
     match call.q("page_size") {
         None => Ok(default),
         Some(v) => match v.parse::<usize>() {
             Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
-            _ => Err(error(
-                StatusCode::BAD_REQUEST,
-                "page_size must be within 1..=200",
-            )),
+            _ => Err("page_size must be within 1..=200"),
         },
     }
 }
 
 /// Page number of a cursor `<prefix>K` (none or empty = page 1).
-fn cursor(call: &Call, prefix: &str, pages: u32) -> Result<u32, Resp> {
+fn cursor(call: &Call, prefix: &str, pages: u32) -> Result<u32, Bad> {
     match call.q("cursor").filter(|c| !c.is_empty()) {
         None => Ok(1),
         Some(c) => c
             .strip_prefix(prefix)
             .and_then(|n| n.parse::<u32>().ok())
             .filter(|n| (1..=pages).contains(n))
-            .ok_or_else(|| error(StatusCode::BAD_REQUEST, "unknown cursor")),
+            .ok_or("unknown cursor"),
     }
 }
 
@@ -87,7 +87,7 @@ impl Community {
         };
         let (size, page) = match (page_size(call, 50), cursor(call, "f", FEED_PAGES)) {
             (Ok(s), Ok(p)) => (s, p),
-            (Err(r), _) | (_, Err(r)) => return r,
+            (Err(m), _) | (_, Err(m)) => return error(StatusCode::BAD_REQUEST, m),
         };
         self.feed_reads.fetch_add(1, Relaxed);
         let items: Vec<_> = (0..size)
@@ -127,7 +127,7 @@ impl Community {
         }
         let (size, page) = match (page_size(call, 50), cursor(call, "pg", pages)) {
             (Ok(s), Ok(p)) => (s, p),
-            (Err(r), _) | (_, Err(r)) => return r,
+            (Err(m), _) | (_, Err(m)) => return error(StatusCode::BAD_REQUEST, m),
         };
         self.activity_pages.fetch_add(1, Relaxed);
         let items: Vec<_> = (0..size)

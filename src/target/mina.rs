@@ -38,14 +38,11 @@ fn not_found() -> Resp {
     error(StatusCode::NOT_FOUND, "not found")
 }
 
-fn days(call: &Call) -> Result<u64, Resp> {
+fn days(call: &Call) -> Option<u64> {
     match call.q("days").map(str::parse::<u64>) {
-        None => Ok(7),
-        Some(Ok(d)) if (1..=365).contains(&d) => Ok(d),
-        Some(_) => Err(error(
-            StatusCode::BAD_REQUEST,
-            "days must be within 1..=365",
-        )),
+        None => Some(7),
+        Some(Ok(d)) if (1..=365).contains(&d) => Some(d),
+        Some(_) => None,
     }
 }
 
@@ -175,9 +172,8 @@ impl Mina {
     }
 
     fn analytics(&self, call: &Call, which: &str) -> Resp {
-        let d = match days(call) {
-            Ok(d) => d,
-            Err(r) => return r,
+        let Some(d) = days(call) else {
+            return error(StatusCode::BAD_REQUEST, "days must be within 1..=365");
         };
         if call.method != Method::GET || !matches!(which, "dashboard" | "trends") {
             return not_found();
