@@ -86,9 +86,18 @@ impl Scenario {
         s.sut = s.sut.scaled(factor);
         for entry in &mut s.mix {
             for step in &mut entry.steps {
-                if let Step::Think { min, max } = step {
-                    *min = min.mul_f64(factor);
-                    *max = max.mul_f64(factor);
+                match step {
+                    Step::Think { min, max } => {
+                        *min = min.mul_f64(factor);
+                        *max = max.mul_f64(factor);
+                    }
+                    // A session's length and pace are the plan's time too (a 10 min chat
+                    // session must not outlive a run scaled to 12 s).
+                    Step::WebSocket(ws) => {
+                        ws.duration = ws.duration.mul_f64(factor);
+                        ws.send_every = ws.send_every.map(|d| d.mul_f64(factor));
+                    }
+                    Step::Request(_) => {}
                 }
             }
         }

@@ -7,10 +7,15 @@
 
 mod api;
 mod body;
+mod community;
+mod demo;
 mod faults;
+mod mina;
 mod routes;
+mod rsvp;
 mod sut;
 mod ws;
+mod wwmaa;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,6 +28,7 @@ use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
+pub use demo::DemoStats;
 pub use faults::{FaultConfig, FaultError, Faults, Latency, MAX_DELAY_MS};
 pub use routes::{MAX_ECHO_BYTES, TargetStats};
 

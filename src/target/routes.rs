@@ -18,6 +18,7 @@ use tokio::sync::Notify;
 
 use super::api::Api;
 use super::body::TargetBody;
+use super::demo::{Demo, DemoStats, is_page};
 use super::faults::{FaultConfig, FaultError, Faults, MAX_DELAY_MS};
 use super::sut::Sut;
 use super::ws::Chat;
@@ -41,9 +42,11 @@ enum Kind {
     Ws,
     /// `GET /metrics`: the SUT metrics (`sut.rs`).
     Metrics,
+    /// The demo API's static pages and `/health` (`demo.rs`).
+    Page,
 }
 
-const KINDS: usize = 10;
+const KINDS: usize = 11;
 
 /// Counters since start, shared by all connections.
 #[derive(Debug, Default)]
@@ -106,6 +109,9 @@ pub struct TargetStats {
     pub notifications_rejected: u64,
     /// Requests answered 503 by `failover_5xx`.
     pub failover_5xx_served: u64,
+    /// The demo staging API's counters (`demo.rs`), flattened into the same object.
+    #[serde(flatten)]
+    pub demo: DemoStats,
 }
 
 impl Counters {
@@ -142,6 +148,7 @@ pub(crate) struct Shared {
     pub(crate) api: Api,
     pub(crate) chat: Chat,
     pub(crate) sut: Sut,
+    pub(crate) demo: Demo,
 }
 
 impl Shared {
@@ -151,6 +158,7 @@ impl Shared {
         self.api.fill(&mut s);
         self.chat.fill(&mut s);
         self.sut.fill(&mut s);
+        self.demo.fill(&mut s);
         s
     }
 }
@@ -174,6 +182,7 @@ fn kind_of(method: &Method, path: &str) -> Kind {
         (&Method::GET, "/_stats") => Kind::Stats,
         (&Method::GET, "/metrics") => Kind::Metrics,
         (&Method::GET, "/ws/chat") => Kind::Ws,
+        (&Method::GET, p) if is_page(p) => Kind::Page,
         (_, p) if p.starts_with("/api/") || p.starts_with("/webhooks/") => Kind::Api,
         _ => Kind::NotFound,
     }
@@ -191,7 +200,8 @@ pub(crate) async fn handle(
     counters.by_kind[kind as usize].fetch_add(1, Relaxed);
 
     let resp = if kind == Kind::Metrics {
-        shared.sut.metrics(counters.requests.load(Relaxed))
+        let demo = super::demo::prometheus(&shared.stats());
+        shared.sut.metrics(counters.requests.load(Relaxed), &demo)
     } else if matches!(kind, Kind::Control | Kind::Stats) {
         manage(&shared, kind, req).await
     } else if kind == Kind::Ws {
@@ -252,7 +262,11 @@ async fn route(shared: &Shared, faults: &FaultConfig, kind: Kind, req: Request<I
         Kind::Api if req.method() == Method::POST && req.uri().path() == "/api/notifications" => {
             shared.sut.notification()
         }
-        Kind::Api => shared.api.route(faults, req).await,
+        Kind::Api => match shared.demo.route(faults, req).await {
+            Ok(resp) => resp,
+            Err(req) => shared.api.route(faults, req).await,
+        },
+        Kind::Page => shared.demo.page(req.uri().path()),
         Kind::Ok => text(StatusCode::OK, Bytes::from_static(b"ok")),
         Kind::Delay => {
             let ms = req.uri().path()["/delay/".len()..].parse::<u64>();
@@ -328,6 +342,7 @@ async fn manage(shared: &Shared, kind: Kind, req: Request<Incoming>) -> Resp {
             let body = match serde_json::from_slice(&body)
                 .map_err(FaultError::from)
                 .and_then(|patch| shared.sut.take_controls(patch))
+                .and_then(|rest| shared.demo.take_controls(rest))
                 .and_then(|rest| Ok(serde_json::to_vec(&rest)?))
             {
                 Ok(rest) => rest,

@@ -12,7 +12,13 @@
 //!   The drain's end, known exactly once the outage is over, is the ground truth of a recovery
 //!   drill: `/_stats` shows it as `queue_drained_at_ms`, relative to the outage's start.
 //!   Example: 2000 ms outage, 100 rejected requests → backlog 1100 → drained at 3100 ms.
+//!   `{"queue_outage_ms": 0}` ends a running outage now (supervisors restored); its backlog
+//!   still drains.
 //! - `{"failover_5xx": 2}` — the next 2 requests (any route but the management ones) get 503.
+//! - `{"queue_latency_ms": 6000}` — added to the queue latency that every 202 of
+//!   `POST /api/notifications` reports (`queue_latency_ms` in the body and the
+//!   `X-Queue-Latency-Ms` header): a deterministic 50..245 ms, plus the time the current
+//!   backlog needs to drain, plus this.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -71,6 +77,7 @@ pub(crate) struct Sut {
     outage: Mutex<Option<Outage>>,
     accepted: AtomicU64,
     rejected: AtomicU64,
+    extra_queue_latency_ms: AtomicU64,
 }
 
 impl Default for Sut {
@@ -84,6 +91,7 @@ impl Default for Sut {
             outage: Mutex::new(None),
             accepted: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
+            extra_queue_latency_ms: AtomicU64::new(0),
         }
     }
 }
@@ -133,6 +141,15 @@ impl Sut {
                 )),
             })
             .transpose()?;
+        let queue_latency = patch
+            .remove("queue_latency_ms")
+            .map(|v| match v.as_u64() {
+                Some(ms) if ms <= MAX_DELAY_MS => Ok(ms),
+                _ => Err(bad(
+                    "queue_latency_ms must be an integer of milliseconds <= 600000",
+                )),
+            })
+            .transpose()?;
         let failover = patch
             .remove("failover_5xx")
             .map(|v| {
@@ -150,14 +167,25 @@ impl Sut {
         if let Some(x) = drain {
             self.drain.store(x.to_bits(), Relaxed);
         }
+        if let Some(ms) = queue_latency {
+            self.extra_queue_latency_ms.store(ms, Relaxed);
+        }
         if let Some(ms) = outage {
-            *self.outage() = Some(Outage {
-                started: Instant::now(),
-                length: Duration::from_millis(ms),
-                rejected: 0,
-                inflow: f(&self.inflow),
-                drain: f(&self.drain),
-            });
+            let mut g = self.outage();
+            let now = Instant::now();
+            match g.as_mut() {
+                // 0 while an outage runs: it ends now, its backlog drains as usual.
+                Some(o) if ms == 0 && now < o.started + o.length => o.length = now - o.started,
+                _ => {
+                    *g = Some(Outage {
+                        started: now,
+                        length: Duration::from_millis(ms),
+                        rejected: 0,
+                        inflow: f(&self.inflow),
+                        drain: f(&self.drain),
+                    });
+                }
+            }
         }
         if let Some(n) = failover {
             self.failover_left.store(n, Relaxed);
@@ -201,11 +229,17 @@ impl Sut {
                 Bytes::from_static(br#"{"error":"notification queue unavailable"}"#),
             );
         }
-        self.accepted.fetch_add(1, Relaxed);
-        json(
-            StatusCode::ACCEPTED,
-            Bytes::from_static(br#"{"queued":true}"#),
-        )
+        let n = self.accepted.fetch_add(1, Relaxed);
+        let backlog_ms = self
+            .outage()
+            .map_or(0.0, |o| o.depth(now) / o.drain * 1000.0);
+        let latency =
+            50 + (n % 40) * 5 + backlog_ms as u64 + self.extra_queue_latency_ms.load(Relaxed);
+        let body = format!(r#"{{"queued":true,"queue_latency_ms":{latency}}}"#);
+        let mut resp = json(StatusCode::ACCEPTED, Bytes::from(body));
+        resp.headers_mut()
+            .insert("x-queue-latency-ms", HeaderValue::from(latency));
+        resp
     }
 
     pub(crate) fn fill(&self, s: &mut TargetStats) {
@@ -221,7 +255,7 @@ impl Sut {
     }
 
     /// `GET /metrics` in the Prometheus text format (0.0.4).
-    pub(crate) fn metrics(&self, requests_total: u64) -> Resp {
+    pub(crate) fn metrics(&self, requests_total: u64, extra: &str) -> Resp {
         let depth = self
             .outage()
             .map_or(0.0, |o| o.depth(Instant::now()).ceil());
@@ -231,7 +265,7 @@ impl Sut {
              # HELP demo_queue_depth Jobs waiting in the notification queue.\n\
              # TYPE demo_queue_depth gauge\ndemo_queue_depth {depth}\n\
              # HELP demo_requests_total Requests served by the target.\n\
-             # TYPE demo_requests_total counter\ndemo_requests_total {requests_total}\n",
+             # TYPE demo_requests_total counter\ndemo_requests_total {requests_total}\n{extra}",
             f(&self.memory_ratio)
         );
         let mut resp = json(StatusCode::OK, Bytes::from(body));

@@ -1,0 +1,291 @@
+//! The seed plans (`../shared/seeds`, translated in `config/examples/`) run in soakd: every
+//! example compiles, every scenario of every example passes against a healthy demo target
+//! with `soakd once --time-scale`, a fault profile per example breaches exactly the expected
+//! thresholds, and the demo API's own counters show no lost or duplicated webhook and no RSVP
+//! above capacity.
+//!
+//! Each run gets a fresh in-process target (port 0) so its counters belong to that run alone;
+//! runs are serialized (two shared cores; latency thresholds).
+
+mod common;
+#[path = "seeds/support.rs"]
+mod support;
+
+use common::start_target;
+use soakd::target::{TargetHandle, TargetStats};
+use std::collections::BTreeSet;
+use support::{Outcome, SERIAL, WEBHOOK_SECRET, control, examples_dir, once, prepare};
+
+const ACADEMY: &str = "academy-community.yaml";
+const PROFILE: &str = "profile-activity.yaml";
+const WWMAA: &str = "wwmaa.yaml";
+const MINA: &str = "mina.yaml";
+
+/// Every scenario of every example, with the time scale that makes its run ~10–18 s.
+const RUNS: &[(&str, &str, f64)] = &[
+    (ACADEMY, "community_feed", 0.03),           // 7m    → 12.6 s
+    (ACADEMY, "community_feed_burst", 0.03),     // 6m    → 10.8 s
+    (ACADEMY, "notification_throughput", 0.02),  // 10m   → 12 s
+    (ACADEMY, "resilience_soak", 0.04),          // 5m    → 12 s
+    (PROFILE, "profile_activity", 0.02),         // 9m    → 10.8 s
+    (PROFILE, "queue_outage_drill", 0.02),       // 10m   → 12 s
+    (PROFILE, "failover_and_cache_purge", 0.02), // 8m   → 9.6 s
+    (WWMAA, "search", 0.02),                     // 9m    → 10.8 s
+    (WWMAA, "rtc_chat", 0.02),                   // 10m   → 12 s
+    (WWMAA, "stripe_webhooks", 0.04),            // 5m    → 12 s
+    (WWMAA, "event_rsvp", 0.02),                 // 10m   → 12 s
+    (WWMAA, "page_load", 0.015),                 // 15m   → 13.5 s
+    (WWMAA, "api_endpoints", 0.04),              // 5m    → 12 s
+    (MINA, "api_read", 0.012),                   // 13.5m → 9.7 s
+    (MINA, "api_write", 0.02),                   // 8.5m  → 10.2 s
+    (MINA, "mixed_workload", 0.012),             // 21m   → 15.1 s
+    (MINA, "slo_verification", 0.02),            // 10m   → 12 s
+];
+
+/// A fresh target that verifies webhook signatures with the runs' secret.
+async fn target() -> TargetHandle {
+    let t = start_target().await;
+    t.set_webhook_secret(Some(WEBHOOK_SECRET.to_owned()));
+    t
+}
+
+/// Runs `scenario` of `file` against `t` (after `fault`, a `/_control` body, if any).
+async fn run_on(t: &TargetHandle, file: &str, scenario: &str, scale: f64, fault: &str) -> Outcome {
+    if !fault.is_empty() {
+        control(t.addr(), fault).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = prepare(dir.path(), file, &t.url(), scale);
+    let out = once(&config, scenario, scale).await;
+    eprintln!(
+        "{file} {scenario} x{scale} fault={fault:?}: exit {} in {:.1?}",
+        out.code, out.took
+    );
+    out
+}
+
+/// The demo API's ground truth after a run: nothing lost, duplicated or overbooked.
+fn assert_counters(scenario: &str, s: &TargetStats, out: &Outcome) {
+    assert_eq!(
+        s.demo.rsvp_overbooked, 0,
+        "{scenario}: an event was overbooked"
+    );
+    assert!(
+        s.demo.rsvp_accepted <= s.demo.rsvp_capacity,
+        "{scenario}: {} RSVPs accepted above capacity {}",
+        s.demo.rsvp_accepted,
+        s.demo.rsvp_capacity
+    );
+    assert_eq!(
+        s.webhooks_duplicate, 0,
+        "{scenario}: a webhook was processed twice"
+    );
+    assert_eq!(
+        s.webhooks_invalid, 0,
+        "{scenario}: a webhook failed verification"
+    );
+    let sent: u64 = [
+        "payment_succeeded",
+        "subscription_updated",
+        "invoice_paid",
+        "payment_failed",
+        "subscription_deleted",
+    ]
+    .iter()
+    .map(|n| out.requests(n))
+    .sum();
+    assert_eq!(
+        s.webhooks_valid, sent,
+        "{scenario}: webhooks lost ({sent} sent)"
+    );
+}
+
+async fn healthy(file: &str) {
+    let runs: Vec<_> = RUNS.iter().filter(|r| r.0 == file).collect();
+    assert!(!runs.is_empty());
+    for &&(file, scenario, scale) in &runs {
+        let _serial = SERIAL.lock().await;
+        let t = target().await;
+        let out = run_on(&t, file, scenario, scale, "").await;
+        assert_eq!(
+            out.code,
+            0,
+            "{file} {scenario} must pass on a healthy target: {}",
+            out.describe()
+        );
+        assert!(out.took.as_secs() <= 20, "{scenario} took {:?}", out.took);
+        let stats = t.stats();
+        assert_counters(scenario, &stats, &out);
+        let drills = out.summary["drills"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            drills
+                .iter()
+                .all(|d| d["passed"] == true && d["fired_at_seconds"].is_number()),
+            "{scenario}: every drill fired and passed: {drills:?}"
+        );
+        if scenario.contains("drill") || scenario.contains("failover") {
+            assert!(!drills.is_empty(), "{scenario}: its drills ran");
+        }
+        if scenario == "event_rsvp" {
+            assert_eq!(stats.demo.rsvp_accepted, out.requests("submit_rsvp"));
+            assert_eq!(stats.demo.rsvp_rejected, 0);
+        }
+        if scenario == "stripe_webhooks" {
+            assert!(stats.webhooks_valid > 0, "no webhook arrived");
+        }
+    }
+}
+
+/// Runs a faulty scenario and asserts exit 99 with exactly `expected` breached.
+async fn faulty(
+    file: &str,
+    scenario: &str,
+    scale: f64,
+    fault: &str,
+    expected: &[&str],
+) -> (Outcome, TargetStats) {
+    let _serial = SERIAL.lock().await;
+    let t = target().await;
+    let out = run_on(&t, file, scenario, scale, fault).await;
+    let want: BTreeSet<String> = expected.iter().map(|s| s.to_string()).collect();
+    assert_eq!(out.code, 99, "{scenario} under {fault}: {}", out.describe());
+    assert_eq!(
+        out.breached(),
+        want,
+        "{scenario} under {fault}: {}",
+        out.describe()
+    );
+    let stats = t.stats();
+    assert_counters(scenario, &stats, &out);
+    (out, stats)
+}
+
+// ------------------------------------------------------------------ (a) compile
+
+#[test]
+fn every_example_compiles_and_every_scenario_has_a_run() {
+    for file in [ACADEMY, PROFILE, WWMAA, MINA] {
+        let loaded = soakd::config::load_file(&examples_dir().join(file))
+            .unwrap_or_else(|e| panic!("{file} does not load:\n{e}"));
+        assert!(loaded.errors.is_empty(), "{file}: {:?}", loaded.errors);
+        let plan = soakd::plan::compile_loaded(&loaded).unwrap_or_else(|errs| {
+            let msgs: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+            panic!("{file} does not compile:\n{}", msgs.join("\n"))
+        });
+        let have: BTreeSet<&str> = plan.scenarios.keys().map(String::as_str).collect();
+        let runs: BTreeSet<&str> = RUNS.iter().filter(|r| r.0 == file).map(|r| r.1).collect();
+        assert_eq!(have, runs, "{file}: every scenario is run by this test");
+    }
+}
+
+// ------------------------------------------------------------------ (b) healthy
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn academy_community_passes_on_a_healthy_target() {
+    healthy(ACADEMY).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profile_activity_passes_on_a_healthy_target() {
+    healthy(PROFILE).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wwmaa_passes_on_a_healthy_target() {
+    healthy(WWMAA).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mina_passes_on_a_healthy_target() {
+    healthy(MINA).await;
+}
+
+// ------------------------------------------------------------------ (c) faults
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_notification_queue_breaches_only_the_dispatch_checks() {
+    // Every dispatch is still accepted (202, fast), but reports 6 s of queue latency.
+    faulty(
+        ACADEMY,
+        "notification_throughput",
+        0.01,
+        r#"{"queue_latency_ms": 6000}"#,
+        &["checks{request:dispatch}:rate>=0.99"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profile_activity_breaches_latency_but_not_errors_when_the_api_slows_to_900_ms() {
+    faulty(
+        PROFILE,
+        "profile_activity",
+        0.01,
+        r#"{"latency_ms": 900}"#,
+        &["http_req_duration:p(95)<800"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flash_crowd_above_capacity_fails_registrations_and_never_overbooks() {
+    let (out, stats) = faulty(
+        WWMAA,
+        "event_rsvp",
+        0.02,
+        r#"{"rsvp_capacity": 4}"#,
+        &[
+            "http_req_failed:rate<0.001",
+            "http_req_failed{request:submit_rsvp}:rate==0",
+            "journeys{journey:register}:rate>=0.999",
+            "checks:rate>=0.999",
+        ],
+    )
+    .await;
+    assert_eq!(
+        stats.demo.rsvp_accepted, 4,
+        "exactly the capacity is booked"
+    );
+    assert_eq!(
+        stats.demo.rsvp_accepted + stats.demo.rsvp_rejected,
+        out.requests("submit_rsvp")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mina_read_slo_breaches_p95_and_p99_but_not_p50_under_a_slow_tail() {
+    // 20% of requests stall 1.6 s: the tail breaks, the median holds, nothing errors.
+    faulty(
+        MINA,
+        "api_read",
+        0.008,
+        r#"{"stall_ms": 1600, "stall_rate": 0.2}"#,
+        &[
+            "http_req_duration{group:api_read}:p(95)<800",
+            "http_req_duration{group:api_read}:p(99)<1500",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_that_drains_too_slowly_breaches_only_the_outage_drills_recovery() {
+    // Workers drain 1 job/s: the outage's backlog outlives the 5 min (scaled) recovery bound,
+    // while profile reads stay fast and error-free.
+    let (out, stats) = faulty(
+        PROFILE,
+        "queue_outage_drill",
+        0.01,
+        r#"{"queue_drain_per_sec": 1}"#,
+        &["drill:queue_outage:recovery<=3"],
+    )
+    .await;
+    assert!(
+        stats.notifications_rejected > 0,
+        "the outage shed notifications"
+    );
+    assert_eq!(out.summary["drills"][0]["passed"], false);
+}
