@@ -4,6 +4,8 @@
 //! parsed, weights normalised, rates converted to per second, templates compiled and thresholds
 //! parsed here, once, so the hot path never re-validates anything.
 
+mod body;
+pub mod checks;
 mod compile;
 pub mod data;
 mod errors;
@@ -16,10 +18,11 @@ pub mod template;
 pub mod threshold;
 pub mod ws;
 
+pub use checks::{Check, CheckKind};
 pub use compile::{compile, compile_loaded};
 pub use errors::Errors;
 pub use executor::{Executor, Load, Stage};
-pub use request::{Body, Check, CheckKind, MixEntry, RequestMeta, RequestStep, Step};
+pub use request::{Body, MixEntry, RequestMeta, RequestStep, Step};
 pub use schedule::Schedule;
 pub use template::{Templates, Tmpl};
 pub use threshold::Threshold;

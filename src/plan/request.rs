@@ -2,13 +2,13 @@
 //!
 //! A single-request mix entry is a journey of one step, so the engine has one code path.
 
+use super::body::compile_body;
+use super::checks::{Check, compile_checks};
 use super::errors::Errors;
 use super::template::{Templates, Tmpl};
-use crate::config::{RawBody, RawCheck, RawDefaults, RawMixEntry, RawRequest, RawStep};
+use crate::config::{RawCheck, RawDefaults, RawMixEntry, RawRequest, RawStep};
 use bytes::Bytes;
 use hyper::http::{HeaderName, HeaderValue, Method};
-use regex::Regex;
-use serde_json_path::JsonPath;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -77,31 +77,6 @@ pub enum JsonT {
     Str(Tmpl),
     Array(Vec<JsonT>),
     Object(Vec<(String, JsonT)>),
-}
-
-#[derive(Debug, Clone)]
-pub struct Check {
-    pub name: String,
-    pub kind: CheckKind,
-}
-
-#[derive(Debug, Clone)]
-pub enum CheckKind {
-    Status(Vec<u16>),
-    BodyContains(String),
-    JsonExists {
-        path: JsonPath,
-        exists: bool,
-    },
-    JsonEquals {
-        path: JsonPath,
-        value: serde_json::Value,
-    },
-    Header {
-        name: HeaderName,
-        matches: Regex,
-    },
-    MaxDuration(Duration),
 }
 
 /// What a request needs from its scenario to compile.
@@ -441,186 +416,4 @@ fn mistyped_scheme(raw: &str) -> bool {
             .strip_prefix(scheme)
             .is_some_and(|rest| rest.starts_with('/') || rest.starts_with(':'))
     })
-}
-
-fn compile_body(b: &RawBody, path: &str, t: &mut Templates, e: &mut Errors) -> Body {
-    match (&b.json, &b.text) {
-        (Some(j), None) => match json_template(j, &format!("{path}.json"), t, e) {
-            JsonT::Value(v) => Body::Static {
-                bytes: Bytes::from(serde_json::to_vec(&v).unwrap_or_default()),
-                content_type: "application/json",
-            },
-            other => Body::Json(other),
-        },
-        (None, Some(s)) => match t.add(&format!("{path}.text"), s) {
-            Ok(Tmpl::Static(s)) => Body::Static {
-                bytes: Bytes::from(s),
-                content_type: "text/plain; charset=utf-8",
-            },
-            Ok(tp) => Body::Text(tp),
-            Err(msg) => {
-                e.push(format!("{path}.text"), msg);
-                Body::None
-            }
-        },
-        _ => {
-            e.push(path, "needs exactly one of json or text");
-            Body::None
-        }
-    }
-}
-
-/// Templates in string leaves; `JsonT::Value` when nothing is dynamic.
-pub(crate) fn json_template(
-    v: &serde_json::Value,
-    path: &str,
-    t: &mut Templates,
-    e: &mut Errors,
-) -> JsonT {
-    use serde_json::Value as V;
-    match v {
-        V::String(s) => match t.add(path, s) {
-            Ok(Tmpl::Static(_)) => JsonT::Value(v.clone()),
-            Ok(tp) => JsonT::Str(tp),
-            Err(msg) => {
-                e.push(path, msg);
-                JsonT::Value(v.clone())
-            }
-        },
-        V::Array(items) => {
-            let parts: Vec<JsonT> = items
-                .iter()
-                .enumerate()
-                .map(|(i, x)| json_template(x, &format!("{path}[{i}]"), t, e))
-                .collect();
-            if parts.iter().all(|p| matches!(p, JsonT::Value(_))) {
-                JsonT::Value(v.clone())
-            } else {
-                JsonT::Array(parts)
-            }
-        }
-        V::Object(map) => {
-            let parts: Vec<(String, JsonT)> = map
-                .iter()
-                .map(|(k, x)| (k.clone(), json_template(x, &format!("{path}.{k}"), t, e)))
-                .collect();
-            if parts.iter().all(|(_, p)| matches!(p, JsonT::Value(_))) {
-                JsonT::Value(v.clone())
-            } else {
-                JsonT::Object(parts)
-            }
-        }
-        _ => JsonT::Value(v.clone()),
-    }
-}
-
-/// The one-line reason of a regex error (its Display is a multi-line diagram).
-fn regex_reason(err: &regex::Error) -> String {
-    let text = err.to_string();
-    let last = text.lines().last().unwrap_or_default().trim();
-    last.strip_prefix("error: ").unwrap_or(last).to_string()
-}
-
-fn compile_checks(raw: &[RawCheck], owner: &str, e: &mut Errors) -> Vec<Check> {
-    let mut out: Vec<Check> = Vec::new();
-    for (i, c) in raw.iter().enumerate() {
-        let p = format!("{owner}.checks[{i}]");
-        let mut kinds: Vec<(String, CheckKind)> = Vec::new();
-        if let Some(codes) = &c.status {
-            let mut ok = Vec::new();
-            for (j, code) in codes.iter().enumerate() {
-                if (100..=599).contains(code) {
-                    ok.push(*code as u16);
-                } else {
-                    e.push(
-                        format!("{p}.status[{j}]"),
-                        format!("{code} is not an HTTP status"),
-                    );
-                }
-            }
-            kinds.push(("status".into(), CheckKind::Status(ok)));
-        }
-        if let Some(s) = &c.body_contains {
-            kinds.push(("body_contains".into(), CheckKind::BodyContains(s.clone())));
-        }
-        if let Some(j) = &c.json {
-            match JsonPath::parse(&j.path) {
-                Ok(path) => {
-                    let label = format!("json:{}", j.path);
-                    let kind = match (&j.equals, j.exists) {
-                        (Some(v), _) => CheckKind::JsonEquals {
-                            path,
-                            value: v.clone(),
-                        },
-                        (None, x) => CheckKind::JsonExists {
-                            path,
-                            exists: x.unwrap_or(true),
-                        },
-                    };
-                    kinds.push((label, kind));
-                }
-                Err(err) => e.push(
-                    format!("{p}.json.path"),
-                    format!("{:?} is not a JSON path: {err}", j.path),
-                ),
-            }
-        }
-        if let Some(h) = &c.header {
-            let name = HeaderName::from_bytes(h.name.to_ascii_lowercase().as_bytes());
-            let re = Regex::new(&h.matches);
-            match (name, re) {
-                (Ok(name), Ok(matches)) => kinds.push((
-                    format!("header:{}", h.name.to_ascii_lowercase()),
-                    CheckKind::Header { name, matches },
-                )),
-                (Err(_), _) => e.push(
-                    format!("{p}.header.name"),
-                    format!("{:?} is not a header name", h.name),
-                ),
-                (_, Err(err)) => e.push(
-                    format!("{p}.header.matches"),
-                    format!(
-                        "{:?} is not a regular expression: {}",
-                        h.matches,
-                        regex_reason(&err)
-                    ),
-                ),
-            }
-        }
-        if let Some(d) = &c.max_duration
-            && let Some(d) = e.duration(&format!("{p}.max_duration"), d)
-        {
-            kinds.push(("max_duration".into(), CheckKind::MaxDuration(d)));
-        }
-        let given: Vec<&str> = [
-            ("status", c.status.is_some()),
-            ("body_contains", c.body_contains.is_some()),
-            ("json", c.json.is_some()),
-            ("header", c.header.is_some()),
-            ("max_duration", c.max_duration.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(kind, set)| set.then_some(kind))
-        .collect();
-        if given.len() != 1 {
-            let found = match given.len() {
-                0 => "has no kind".to_string(),
-                _ => format!("has {}", given.join(" and ")),
-            };
-            e.push(
-                &p,
-                format!(
-                    "{found}; a check takes exactly one of status, body_contains, json, header, max_duration"
-                ),
-            );
-        }
-        for (label, kind) in kinds.into_iter().take(1) {
-            let mut name = c.name.clone().unwrap_or(label);
-            if out.iter().any(|x| x.name == name) {
-                name = format!("{name}#{i}");
-            }
-            out.push(Check { name, kind });
-        }
-    }
-    out
 }

@@ -107,7 +107,7 @@ pub fn compile_ws(
     }
     let message = match &raw.message {
         None => None,
-        Some(v @ serde_json::Value::Object(_)) => Some(super::request::json_template(
+        Some(v @ serde_json::Value::Object(_)) => Some(super::body::json_template(
             v,
             &format!("{path}.message"),
             t,
