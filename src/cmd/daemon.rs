@@ -49,7 +49,7 @@ pub async fn demo(listen: SocketAddr, target_addr: SocketAddr) -> Exit {
         Err(msg) => return Exit::Error(anyhow::anyhow!("embedded demo config: {msg}")),
     };
     let banner = format!(
-        "soakd demo\n  demo target:  {}  (faults: POST {}/_control)\n  metrics:      http://{listen}/metrics\n  scenarios:    http://{listen}/api/v1/scenarios\n  runs:         http://{listen}/api/v1/runs\n  state:        {}\n  scenarios `demo_ok` (passes) and `demo_slow` (breaches every run: an incident opens after its\n  second run, within a minute) run continuously; `demo_cron` fires every minute. Ctrl-C stops.\n",
+        "soakd demo\n  status page:  http://{listen}/\n  demo target:  {}  (faults: POST {}/_control)\n  metrics:      http://{listen}/metrics\n  scenarios:    http://{listen}/api/v1/scenarios\n  runs:         http://{listen}/api/v1/runs\n  state:        {}\n  scenarios `demo_ok` (passes) and `demo_slow` (breaches every run: an incident opens after its\n  second run, within a minute) run continuously; `demo_cron` fires every minute. Ctrl-C stops.\n",
         target.url(),
         target.url(),
         dir.display()
