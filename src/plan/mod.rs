@@ -19,7 +19,7 @@ pub mod threshold;
 pub mod ws;
 
 pub use checks::{Check, CheckKind};
-pub use compile::{compile, compile_loaded};
+pub use compile::{compile, compile_loaded, estimated_series};
 pub use errors::Errors;
 pub use executor::{Executor, Load, Stage};
 pub use request::{Body, MixEntry, RequestMeta, RequestStep, Step};
