@@ -90,3 +90,28 @@ scenarios:
         errs[0]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_rps_bounds_a_closed_model_at_run_time_measured() {
+    let target = start_target().await;
+    // Four VUs against /ok would do thousands of requests per second; the ceiling is 50/s.
+    let s = common::scenario(
+        &target,
+        r#"
+        target: { base_url: "${TARGET}" }
+        load: { executor: constant-vus, vus: 4, duration: 2s }
+        mix: [ { name: ok, request: { url: /ok } } ]
+        "#,
+    );
+    let ctl = common::control(s);
+    ctl.limit_with(std::sync::Arc::new(soakd::run::Limiter::new(50.0)));
+    let (report, took) = common::run_ctl(ctl).await;
+    let (total, _) = report.snapshot.requests(&Default::default());
+    let ceiling = 50.0 * took.as_secs_f64() + 5.0; // + the 0.1 s burst allowance
+    assert!(
+        (total as f64) <= ceiling,
+        "{total} requests in {took:?}, ceiling {ceiling}"
+    );
+    assert!(total >= 80, "the ceiling is used, not starved: {total}");
+    assert_eq!(target.stats().requests_total, total);
+}

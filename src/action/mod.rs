@@ -9,8 +9,11 @@
 mod checks;
 mod data;
 mod extract;
+mod limiter;
 mod prepare;
 pub mod ws;
+
+pub use limiter::Limiter;
 
 use crate::client::{FailureReason, HttpClient, Response};
 use crate::plan::{RequestStep, Scenario, Step};
@@ -58,6 +61,8 @@ pub struct Actor {
     /// Cancelled when a `unique` data pool runs out: the run ends normally.
     exhausted: CancellationToken,
     host_warned: std::sync::atomic::AtomicBool,
+    /// `safety.max_rps`: every request waits for a slot.
+    limiter: Option<Arc<Limiter>>,
 }
 
 /// Per-iteration template context, built on first use and rebuilt after an extraction.
@@ -84,7 +89,13 @@ impl Actor {
             picker,
             exhausted,
             host_warned: Default::default(),
+            limiter: None,
         }
+    }
+
+    pub fn with_limiter(mut self, limiter: Option<Arc<Limiter>>) -> Self {
+        self.limiter = limiter;
+        self
     }
 
     pub fn recorder(&self) -> &Arc<Recorder> {
@@ -131,7 +142,9 @@ impl Actor {
                 }
                 Step::Request(r) => {
                     let from = first_start.take().unwrap_or_else(Instant::now);
-                    ok &= self.request(vu, r, &mut ctx, from).await;
+                    ok &= self
+                        .request(vu, r, &mut ctx, from, intended.is_some())
+                        .await;
                 }
                 Step::WebSocket(w) => {
                     first_start = None;
@@ -165,12 +178,21 @@ impl Actor {
         r: &RequestStep,
         ctx: &mut Ctx,
         mut from: Instant,
+        open: bool,
     ) -> bool {
         let p = &self.prepared[r.index];
         let pages = r.paginate.as_ref().map_or(1, |pg| pg.max_pages);
         let mut cursor: Option<String> = None;
         let mut all_ok = true;
         for _ in 0..pages {
+            if let Some(l) = &self.limiter {
+                l.acquire().await;
+                // A closed model's request starts when its slot comes; an open model's latency
+                // keeps counting from the intended start (generator-side delay is measured).
+                if !open {
+                    from = Instant::now();
+                }
+            }
             let value = p.needs_context().then(|| self.context(vu, ctx).clone());
             let page = cursor
                 .as_deref()

@@ -66,6 +66,8 @@ pub struct App {
     finishing: Mutex<std::collections::HashSet<String>>,
     triggers: Mutex<HashMap<String, Trigger>>,
     admin_token: RwLock<Option<String>>,
+    /// `safety.max_rps` for every run of this process (replaced on reload).
+    limiter: RwLock<Option<Arc<crate::run::Limiter>>>,
     cron: JobScheduler,
     pub shutdown: CancellationToken,
     runs: TaskTracker,
@@ -96,6 +98,7 @@ impl App {
         cron.start().await.context("starting the cron scheduler")?;
         metrics.config_reloaded(true, unix_now());
         let results = ResultsStore::new(plan.results_dir.clone(), plan.retention);
+        let limiter = plan_limiter(&plan);
         Ok(Arc::new_cyclic(|me| App {
             plan: RwLock::new(Arc::new(plan)),
             config_path,
@@ -107,6 +110,7 @@ impl App {
             finishing: Mutex::new(Default::default()),
             triggers: Mutex::new(HashMap::new()),
             admin_token: RwLock::new(token),
+            limiter: RwLock::new(limiter),
             cron,
             shutdown: CancellationToken::new(),
             runs: TaskTracker::new(),
@@ -116,6 +120,13 @@ impl App {
 
     pub fn plan(&self) -> Arc<Plan> {
         self.plan.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn limiter(&self) -> Option<Arc<crate::run::Limiter>> {
+        self.limiter
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn admin_token(&self) -> Option<String> {
@@ -247,6 +258,11 @@ fn read_token(plan: &Plan) -> anyhow::Result<Option<String>> {
             Ok(Some(t))
         }
     }
+}
+
+/// The run-time ceiling of `safety.max_rps` (already divided by the shard count).
+fn plan_limiter(plan: &Plan) -> Option<Arc<crate::run::Limiter>> {
+    plan.max_rps.map(|r| Arc::new(crate::run::Limiter::new(r)))
 }
 
 /// Every scenario's load divided for this replica.

@@ -58,6 +58,10 @@ impl App {
         }
         *self.plan.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
         *self.admin_token.write().unwrap_or_else(|p| p.into_inner()) = token;
+        if self.plan().max_rps != old.max_rps {
+            *self.limiter.write().unwrap_or_else(|p| p.into_inner()) =
+                super::plan_limiter(&self.plan());
+        }
         for name in &removed {
             self.stop_trigger(name);
             if let Some(r) = self.active_run(name) {

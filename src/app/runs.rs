@@ -29,6 +29,9 @@ impl App {
                 return Err(Skip::MaxConcurrent);
             }
             let ctl = RunControl::new(scenario.clone(), Some(sink));
+            if let Some(l) = self.limiter() {
+                ctl.limit_with(l);
+            }
             active.insert(name.to_string(), ctl.clone());
             ctl
         };

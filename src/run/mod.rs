@@ -9,6 +9,8 @@ mod closed;
 mod open;
 mod pacer;
 
+pub use crate::action::Limiter;
+
 use crate::action::Actor;
 use crate::client::{ClientOptions, HttpClient};
 use crate::load::{Model, model};
@@ -57,6 +59,8 @@ pub struct RunControl {
     stop_reason: AtomicU8,
     /// VUs currently running iterations.
     pub vus: Arc<AtomicU32>,
+    /// The process-wide `safety.max_rps` ceiling, when one is configured.
+    limiter: std::sync::OnceLock<Arc<Limiter>>,
 }
 
 impl RunControl {
@@ -74,6 +78,7 @@ impl RunControl {
             stop: CancellationToken::new(),
             stop_reason: AtomicU8::new(STOP_NONE),
             vus: Arc::new(AtomicU32::new(0)),
+            limiter: std::sync::OnceLock::new(),
         })
     }
 
@@ -96,6 +101,11 @@ impl RunControl {
             Ordering::SeqCst,
         );
         self.stop.cancel();
+    }
+
+    /// Makes every request of this run take a slot of `limiter` first (`safety.max_rps`).
+    pub fn limit_with(&self, limiter: Arc<Limiter>) {
+        let _ = self.limiter.set(limiter);
     }
 
     pub fn is_stopping(&self) -> bool {
@@ -143,12 +153,10 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
     };
     // A `unique` data pool that runs out ends the run like its natural end (not an abort).
     let exhausted = ctl.stop.child_token();
-    let actor = Arc::new(Actor::new(
-        s.clone(),
-        client,
-        ctl.recorder.clone(),
-        exhausted.clone(),
-    ));
+    let actor = Arc::new(
+        Actor::new(s.clone(), client, ctl.recorder.clone(), exhausted.clone())
+            .with_limiter(ctl.limiter.get().cloned()),
+    );
     let watcher = tokio::spawn(watch_aborts(ctl.clone()));
     let ticker = tokio::spawn(tick_timeline(ctl.clone()));
     // PromQL checks and drills run beside the load, from its start to its end.
