@@ -115,3 +115,37 @@ async fn max_rps_bounds_a_closed_model_at_run_time_measured() {
     assert!(total >= 80, "the ceiling is used, not starved: {total}");
     assert_eq!(target.stats().requests_total, total);
 }
+
+#[tokio::test]
+async fn redirects_are_never_followed() {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten().take(2) {
+            let mut buf = [0u8; 2048];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                b"HTTP/1.1 302 Found\r\nlocation: http://elsewhere.invalid/x\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+            );
+        }
+    });
+    let yaml = format!(
+        r#"
+safety: {{ allowed_hosts: ["127.0.0.1"] }}
+scenarios:
+  t:
+    target: {{ base_url: "http://127.0.0.1:{port}" }}
+    load: {{ executor: shared-iterations, vus: 1, iterations: 2 }}
+    mix: [ {{ name: r, request: {{ url: /go }}, checks: [ {{ status: [302] }} ] }} ]
+"#
+    );
+    let (report, _) = run(compile_scenario(&yaml, "t")).await;
+    let (total, failed) = report.snapshot.requests(&Default::default());
+    assert_eq!((total, failed), (2, 0), "the 302 itself is the response");
+    assert_eq!(
+        report.snapshot.request_checks(0),
+        &[[2, 0]],
+        "status 302 seen, nothing followed"
+    );
+}
