@@ -17,13 +17,13 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use soakd::state::{BreachTracker, ResultsStore, STATE_FILE};
-use support::{Daemon, Proc, free_addr};
+use support::{Daemon, Proc, files, free_addr};
 
 const TRIALS: usize = 60;
 const SCENARIO: &str = "churn";
@@ -62,23 +62,6 @@ fn streak_on_disk(state_dir: &Path) -> Result<Option<u32>, String> {
         .map_err(|e| format!("{} is not JSON: {e}", file.display()))?;
     let tracker = BreachTracker::load(state_dir).map_err(|e| e.to_string())?;
     Ok(Some(tracker.get(SCENARIO, TH).map_or(0, |r| r.consecutive)))
-}
-
-/// Every file below `dir`, recursively.
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 /// Checks the results dir; returns (summary counts of `TH`, temp files left).

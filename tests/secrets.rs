@@ -12,10 +12,10 @@
 #[path = "daemon/support.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use support::{Daemon, Proc, Resp, free_addr, http};
+use support::{Daemon, Proc, Resp, files, free_addr, http};
 
 fn random(prefix: &str) -> String {
     format!("{prefix}{}", uuid::Uuid::new_v4().simple())
@@ -56,23 +56,6 @@ fn config(dir: &Path, target: &str) -> String {
          \x20       checks: [ {{ name: token_rendered, body_contains: \"envtok\" }} ]\n",
         d = dir.display()
     )
-}
-
-/// Every file below `dir`, recursively.
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 fn record(answers: &mut Vec<(String, String)>, what: &str, r: &Resp) {

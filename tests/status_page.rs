@@ -57,24 +57,9 @@ fn the_status_page_links_the_last_run_to_its_html_report() {
     assert_eq!(d.get("/api/v1/runs/nope/report.html").status, 404);
     assert_eq!(d.get("/api/v1/runs/..%2F..%2Fetc/report.html").status, 400);
 
-    let html_files = walk(&dir.path().join("results"))
+    let html_files = files(&dir.path().join("results"))
         .into_iter()
-        .filter(|p| p.ends_with(".html"))
+        .filter(|p| p.extension().is_some_and(|x| x == "html"))
         .count();
     assert!(html_files >= 1, "a report is written beside each summary");
-}
-
-fn walk(p: &std::path::Path) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(p) {
-        for e in rd.flatten() {
-            let path = e.path();
-            if path.is_dir() {
-                out.extend(walk(&path));
-            } else {
-                out.push(path.display().to_string());
-            }
-        }
-    }
-    out
 }

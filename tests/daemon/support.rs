@@ -446,3 +446,21 @@ pub fn config_head(dir: &Path, extra: &str) -> String {
         d = dir.display()
     )
 }
+
+/// Every file below `dir`, recursively.
+#[allow(dead_code)] // used by crash.rs, secrets.rs and status_page.rs, not daemon.rs
+pub fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

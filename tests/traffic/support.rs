@@ -5,7 +5,6 @@ use soakd::config::load_str;
 use soakd::plan::{Scenario, compile_loaded};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Compiles scenario `t` (keys in `snippet`, `${TARGET}` replaced) with top-level `extra`
 /// (e.g. `data:`) as if read from `dir/traffic.yaml`, so pool files resolve against `dir`.
@@ -32,31 +31,6 @@ pub fn json_pool(dir: &Path, name: &str, field: &str, rows: &[String]) {
         .map(|r| serde_json::json!({ field: r }))
         .collect();
     std::fs::write(dir.join(name), serde_json::to_vec(&v).unwrap()).unwrap();
-}
-
-/// One HTTP/1.1 request with `Connection: close`; returns (status, body).
-pub async fn http(
-    addr: std::net::SocketAddr,
-    method: &str,
-    path: &str,
-    body: &str,
-) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let status = out
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-    (status, body.to_string())
 }
 
 /// Everything written by a `tracing` subscriber, as one buffer.
@@ -95,3 +69,5 @@ pub fn capture(cap: &Captured) -> impl tracing::Subscriber + Send + Sync {
         .with_ansi(false)
         .finish()
 }
+
+pub use super::common::http;
