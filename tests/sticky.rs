@@ -44,6 +44,7 @@ async fn one_connection_serves_every_request_of_a_vu() {
                 &mut slot,
                 get(&format!("{}/ok", target.url())),
                 Duration::from_secs(2),
+                || None,
             )
             .await;
         assert_eq!(r.unwrap().status, 200);
@@ -58,11 +59,69 @@ async fn a_connection_closed_by_the_server_is_replaced() {
     let mut slot = Sticky::default();
     for i in 0..5 {
         let r = client
-            .send_sticky(&mut slot, get(&url), Duration::from_secs(2))
+            .send_sticky(&mut slot, get(&url), Duration::from_secs(2), || {
+                Some(get(&url))
+            })
             .await;
         assert_eq!(r.map(|r| r.status), Ok(200), "request {i}");
     }
     assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 5);
+}
+
+/// A server whose every connection answers one request, then reads the next one and hangs up
+/// without a byte: the keep-alive race, made deterministic.
+fn closes_under_the_second_request() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/x", l.local_addr().unwrap());
+    let conns = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = conns.clone();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten().take(50) {
+            c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buf = [0u8; 2048];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+            let _ = s.read(&mut buf);
+        }
+    });
+    (url, conns)
+}
+
+#[tokio::test]
+async fn a_get_lost_to_a_closing_connection_is_sent_again_but_a_post_is_not() {
+    let (url, conns) = closes_under_the_second_request();
+    let client = HttpClient::new(&ClientOptions::default()).unwrap();
+    let mut slot = Sticky::default();
+    let first = client
+        .send_sticky(&mut slot, get(&url), Duration::from_secs(2), || None)
+        .await;
+    assert_eq!(first.map(|r| r.status), Ok(200));
+    let again = client
+        .send_sticky(&mut slot, get(&url), Duration::from_secs(2), || {
+            Some(get(&url))
+        })
+        .await;
+    assert_eq!(
+        again.map(|r| r.status),
+        Ok(200),
+        "a GET is retried on a fresh connection"
+    );
+    assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+    let post = || {
+        http::Request::post(&url)
+            .body(Full::new(Bytes::from_static(b"{}")))
+            .unwrap()
+    };
+    let lost = client
+        .send_sticky(&mut slot, post(), Duration::from_secs(2), || Some(post()))
+        .await;
+    assert_eq!(
+        lost.err(),
+        Some(FailureReason::Reset),
+        "a POST may have been processed: never sent twice"
+    );
+    assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
@@ -79,6 +138,7 @@ async fn failures_are_classified_like_the_pool() {
             &mut slot,
             get(&format!("http://127.0.0.1:{port}/")),
             Duration::from_secs(2),
+            || None,
         )
         .await;
     assert_eq!(refused.err(), Some(FailureReason::Connect));
@@ -90,6 +150,7 @@ async fn failures_are_classified_like_the_pool() {
             &mut slot,
             get(&format!("{}/delay/500", target.url())),
             Duration::from_millis(100),
+            || None,
         )
         .await;
     assert_eq!(slow.err(), Some(FailureReason::Timeout));
@@ -98,6 +159,7 @@ async fn failures_are_classified_like_the_pool() {
             &mut slot,
             get(&format!("{}/ok", target.url())),
             Duration::from_secs(2),
+            || None,
         )
         .await;
     assert_eq!(

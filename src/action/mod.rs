@@ -198,15 +198,22 @@ impl Actor {
                 .as_deref()
                 .zip(r.paginate.as_ref())
                 .map(|(c, pg)| (pg.param.as_str(), c));
-            let built = p.build(
-                r,
-                &self.scenario.templates,
-                value.as_ref(),
-                page,
-                &self.scenario.allowed_hosts,
-            );
-            let outcome = match built {
-                Ok(req) => self.client.send_sticky(&mut vu.conn, req, r.timeout).await,
+            let build = || {
+                p.build(
+                    r,
+                    &self.scenario.templates,
+                    value.as_ref(),
+                    page,
+                    &self.scenario.allowed_hosts,
+                )
+            };
+            let outcome = match build() {
+                Ok(req) => {
+                    let again = || build().ok();
+                    self.client
+                        .send_sticky(&mut vu.conn, req, r.timeout, again)
+                        .await
+                }
                 Err(e) if e.starts_with(prepare::HOST_NOT_ALLOWED) => {
                     // Never sent: counted as a connect failure, reported once per run.
                     if !self

@@ -24,16 +24,32 @@ pub struct Sticky {
 
 impl HttpClient {
     /// Like `send`, on the VU's own connection when the request is plain HTTP/1.1.
+    ///
+    /// A kept-alive connection can be closed by the server in the instant the next request is
+    /// written (its idle timeout races our reuse). Like Go's `net/http` and browsers, an
+    /// idempotent request that got no response byte on a *reused* connection is sent once more on
+    /// a fresh one; `rebuild` makes that copy only then, so the hot path clones nothing.
     pub async fn send_sticky(
         &self,
         slot: &mut Sticky,
         req: http::Request<Full<Bytes>>,
         timeout: Duration,
+        rebuild: impl FnOnce() -> Option<http::Request<Full<Bytes>>>,
     ) -> Result<Response, FailureReason> {
         if self.h2c || req.uri().scheme_str() != Some("http") || req.uri().authority().is_none() {
             return self.send(req, timeout).await;
         }
-        match tokio::time::timeout(timeout, self.exchange_sticky(slot, req)).await {
+        let exchange = async {
+            let retryable = is_idempotent(&req);
+            match self.exchange_sticky(slot, req).await {
+                Err(Stale) if retryable => match rebuild() {
+                    Some(again) => self.exchange_sticky(slot, again).await.map_err(Into::into),
+                    None => Err(FailureReason::Reset),
+                },
+                other => other.map_err(Into::into),
+            }
+        };
+        match tokio::time::timeout(timeout, exchange).await {
             Ok(outcome) => outcome,
             Err(_) => {
                 // The connection may be mid-response: never reuse it.
@@ -47,7 +63,7 @@ impl HttpClient {
         &self,
         slot: &mut Sticky,
         mut req: http::Request<Full<Bytes>>,
-    ) -> Result<Response, FailureReason> {
+    ) -> Result<Response, Failed> {
         let authority = req
             .uri()
             .authority()
@@ -75,7 +91,7 @@ impl HttpClient {
                     continue;
                 }
                 slot.sender = None;
-                return Err(FailureReason::Reset);
+                return Err(FailureReason::Reset.into());
             }
             match sender.try_send_request(req).await {
                 Ok(resp) => {
@@ -99,7 +115,12 @@ impl HttpClient {
                     }
                     _ => {
                         slot.sender = None;
-                        return Err(classify(e.error()));
+                        let reason = classify(e.error());
+                        if reused && reason == FailureReason::Reset {
+                            // Sent on a reused connection that the server had already closed.
+                            return Err(Stale);
+                        }
+                        return Err(reason.into());
                     }
                 },
             }
@@ -132,6 +153,37 @@ impl HttpClient {
         });
         Ok(sender)
     }
+}
+
+/// Why a sticky exchange failed: a reason, or a reused connection closed under the request.
+enum Failed {
+    Reason(FailureReason),
+    Stale,
+}
+use Failed::Stale;
+
+impl From<FailureReason> for Failed {
+    fn from(r: FailureReason) -> Self {
+        Failed::Reason(r)
+    }
+}
+
+impl From<Failed> for FailureReason {
+    fn from(f: Failed) -> Self {
+        match f {
+            Failed::Reason(r) => r,
+            Failed::Stale => FailureReason::Reset,
+        }
+    }
+}
+
+/// The requests Go's transport also retries: safe methods, or an explicit idempotency key.
+fn is_idempotent(req: &http::Request<Full<Bytes>>) -> bool {
+    matches!(
+        *req.method(),
+        http::Method::GET | http::Method::HEAD | http::Method::OPTIONS | http::Method::TRACE
+    ) || req.headers().contains_key("idempotency-key")
+        || req.headers().contains_key("x-idempotency-key")
 }
 
 /// HTTP/1.1 origin servers expect `GET /path?query` with a Host header.
