@@ -14,8 +14,12 @@ fn get(url: &str) -> http::Request<Full<Bytes>> {
         .unwrap()
 }
 
-/// A server that answers one request per connection, then closes it (like an idle timeout).
-fn one_request_per_connection() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+/// A server that answers one request per connection, then closes it. With `read_next`, it
+/// first reads the connection's next request and hangs up without a byte: the keep-alive race
+/// (the server's idle timeout against our reuse), made deterministic.
+fn one_answer_per_connection(
+    read_next: bool,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/x", l.local_addr().unwrap());
     let conns = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -26,6 +30,9 @@ fn one_request_per_connection() -> (String, std::sync::Arc<std::sync::atomic::At
             let mut buf = [0u8; 2048];
             let _ = s.read(&mut buf);
             let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+            if read_next {
+                let _ = s.read(&mut buf);
+            }
         }
     });
     (url, conns)
@@ -54,7 +61,7 @@ async fn one_connection_serves_every_request_of_a_vu() {
 
 #[tokio::test]
 async fn a_connection_closed_by_the_server_is_replaced() {
-    let (url, conns) = one_request_per_connection();
+    let (url, conns) = one_answer_per_connection(false);
     let client = HttpClient::new(&ClientOptions::default()).unwrap();
     let mut slot = Sticky::default();
     for i in 0..5 {
@@ -68,28 +75,9 @@ async fn a_connection_closed_by_the_server_is_replaced() {
     assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 5);
 }
 
-/// A server whose every connection answers one request, then reads the next one and hangs up
-/// without a byte: the keep-alive race, made deterministic.
-fn closes_under_the_second_request() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/x", l.local_addr().unwrap());
-    let conns = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let c = conns.clone();
-    std::thread::spawn(move || {
-        for mut s in l.incoming().flatten().take(50) {
-            c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let mut buf = [0u8; 2048];
-            let _ = s.read(&mut buf);
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
-            let _ = s.read(&mut buf);
-        }
-    });
-    (url, conns)
-}
-
 #[tokio::test]
 async fn a_get_lost_to_a_closing_connection_is_sent_again_but_a_post_is_not() {
-    let (url, conns) = closes_under_the_second_request();
+    let (url, conns) = one_answer_per_connection(true);
     let client = HttpClient::new(&ClientOptions::default()).unwrap();
     let mut slot = Sticky::default();
     let first = client
