@@ -37,7 +37,8 @@ impl HttpClient {
         rebuild: impl FnOnce() -> Option<http::Request<Full<Bytes>>>,
     ) -> Result<Response, FailureReason> {
         if self.h2c || req.uri().scheme_str() != Some("http") || req.uri().authority().is_none() {
-            return self.send(req, timeout).await;
+            // Boxed: the pooled path is rare here and would otherwise widen every VU's future.
+            return Box::pin(self.send(req, timeout)).await;
         }
         let exchange = async {
             let retryable = is_idempotent(&req);
@@ -80,14 +81,14 @@ impl HttpClient {
         let usable = slot.sender.as_ref().is_some_and(|s| !s.is_closed());
         let mut reused = usable;
         if !usable {
-            slot.sender = Some(self.connect(&authority).await?);
+            slot.sender = Some(Box::pin(self.connect(&authority)).await?);
         }
         loop {
             let sender = slot.sender.as_mut().ok_or(FailureReason::Connect)?;
             if sender.ready().await.is_err() {
                 if reused {
                     reused = false;
-                    slot.sender = Some(self.connect(&authority).await?);
+                    slot.sender = Some(Box::pin(self.connect(&authority)).await?);
                     continue;
                 }
                 slot.sender = None;
@@ -111,7 +112,7 @@ impl HttpClient {
                     Some(back) if reused => {
                         reused = false;
                         req = back;
-                        slot.sender = Some(self.connect(&authority).await?);
+                        slot.sender = Some(Box::pin(self.connect(&authority)).await?);
                     }
                     _ => {
                         slot.sender = None;
