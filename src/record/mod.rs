@@ -106,6 +106,18 @@ impl Shard {
     }
 }
 
+/// Enough shards that the runtime's workers rarely meet on one lock, and no more: each shard
+/// holds an exact histogram per request and status (tens of KB each), so 50 scenarios × 20
+/// requests × 8 shards cost hundreds of MB. A current-thread runtime never contends: one shard.
+fn shard_count() -> usize {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::CurrentThread => 1,
+        Ok(h) => h.metrics().num_workers() * 2,
+        Err(_) => std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
+    }
+}
+
 pub struct Recorder {
     started: Instant,
     meta: Arc<[RequestMeta]>,
@@ -123,7 +135,7 @@ impl Recorder {
         journeys: Arc<[String]>,
         sink: Option<Arc<dyn Sink>>,
     ) -> Self {
-        let n = std::thread::available_parallelism().map_or(2, |n| n.get()) * 4;
+        let n = shard_count();
         Recorder {
             started: Instant::now(),
             shards: (0..n)

@@ -31,13 +31,21 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
+/// Encoding a large registry takes milliseconds of CPU: done on a blocking thread, it never
+/// stalls the runtime that paces the load (open models would count it as generator lag).
 async fn metrics(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Response {
+    let Ok(text) = tokio::task::spawn_blocking(move || app.metrics.encode()).await else {
+        return api::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "encoding /metrics failed",
+        );
+    };
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        app.metrics.encode(),
+        text,
     )
         .into_response()
 }

@@ -64,6 +64,9 @@ pub struct Metrics {
     registry: Registry,
     f: Families,
     known: Tracker,
+    /// Size of the last exposition: the next one is written into a buffer of that size instead
+    /// of growing a string through ~20 doublings (a tenth of the encode time at 3 MiB).
+    last_len: std::sync::atomic::AtomicUsize,
 }
 
 /// Limits (ms) of the `http_req_duration` thresholds, for [`Metrics::with_latency_limits`].
@@ -111,15 +114,19 @@ impl Metrics {
             registry,
             f,
             known: Tracker::default(),
+            last_len: Default::default(),
         })
     }
 
     /// The whole registry as OpenMetrics text, ending in `# EOF`.
     pub fn encode(&self) -> String {
-        let mut out = String::new();
+        use std::sync::atomic::Ordering::Relaxed;
+        let hint = self.last_len.load(Relaxed);
+        let mut out = String::with_capacity(hint + hint / 8);
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
             tracing::warn!(error = %e, "encoding /metrics failed; the exposition is truncated");
         }
+        self.last_len.store(out.len(), Relaxed);
         out
     }
 
