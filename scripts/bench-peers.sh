@@ -8,6 +8,7 @@
 #
 #   scripts/bench-peers.sh                      # closed loop, 50 connections, 3 × 10 s
 #   SECTIONS=closed,rate,mem,lat scripts/bench-peers.sh
+#   MODES=once scripts/bench-peers.sh           # skip the daemon pass
 #
 # Peers: apt-get install -y wrk nginx-light time; cargo install oha --locked (PATH ~/.cargo/bin).
 set -euo pipefail
@@ -30,13 +31,27 @@ BIN="$ROOT/target/release/soakd"
 WORK="$(mktemp -d /tmp/soakd-bench.XXXXXX)"
 cp -r "$SHARED"/. "$WORK"/
 chmod -R u+w "$WORK"
-export EXTRA_NAME=soakd
-export EXTRA_CLOSED="$BIN once --quiet --url {url} --vus {c} --duration {d}s"
-export EXTRA_RATE="$BIN once --quiet --url {url} --rate {rate} --duration {d}s --max-vus 2000"
-export EXTRA_MEM="$BIN once --quiet --url {url} --vus {c} --duration {d}s"
-export EXTRA_LAT="$ROOT/scripts/bench-soakd-lat.sh $BIN {url} {rate} {d}"
 export TOOLS="${TOOLS:-wrk,oha}"
 export SECTIONS="${SECTIONS:-closed}"
 export SOAKD_LOG=warn
-"$WORK/peers.sh"
-echo "results: $WORK/results/latest"
+# Two passes, each a full harness run with wrk and oha beside soakd, so that every ratio is
+# taken within one pass: soakd ad hoc (`soakd once --url`), then soakd as a daemon scenario
+# (`soakd run`, the scenario started through the API; scripts/bench_soakd_daemon.py).
+for mode in ${MODES:-once daemon}; do
+  if [ "$mode" = once ]; then
+    export EXTRA_NAME=soakd
+    export EXTRA_CLOSED="$BIN once --quiet --url {url} --vus {c} --duration {d}s"
+    export EXTRA_RATE="$BIN once --quiet --url {url} --rate {rate} --duration {d}s --max-vus 2000"
+    export EXTRA_MEM="$BIN once --quiet --url {url} --vus {c} --duration {d}s"
+    export EXTRA_LAT="$ROOT/scripts/bench-soakd-lat.sh $BIN {url} {rate} {d}"
+  else
+    DAEMON="python3 $ROOT/scripts/bench_soakd_daemon.py $BIN {url}"
+    export EXTRA_NAME=soakd-daemon
+    export EXTRA_CLOSED="$DAEMON {c} {d} 0"
+    export EXTRA_RATE="$DAEMON 50 {d} {rate}"
+    export EXTRA_MEM="$DAEMON {c} {d} 0"
+    export EXTRA_LAT="$DAEMON 50 {d} {rate}"
+  fi
+  OUT="results/$mode" "$WORK/peers.sh"
+  echo "results ($mode): $WORK/results/$mode"
+done
