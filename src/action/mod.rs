@@ -63,6 +63,8 @@ pub struct Actor {
     host_warned: std::sync::atomic::AtomicBool,
     /// `safety.max_rps`: every request waits for a slot.
     limiter: Option<Arc<Limiter>>,
+    /// Some step renders templates: iterations read the clock for `ts`.
+    templated: bool,
 }
 
 /// Per-iteration template context, built on first use and rebuilt after an extraction.
@@ -80,6 +82,10 @@ impl Actor {
         exhausted: CancellationToken,
     ) -> Self {
         let prepared = prepare::prepare_all(&scenario);
+        let templated = prepared.iter().any(Prepared::needs_context)
+            || scenario.mix.iter().any(|e| {
+                e.steps.iter().any(|s| matches!(s, Step::WebSocket(_)))
+            });
         let picker = Picker::new(scenario.pools.clone());
         Actor {
             scenario,
@@ -90,6 +96,7 @@ impl Actor {
             exhausted,
             host_warned: Default::default(),
             limiter: None,
+            templated,
         }
     }
 
@@ -121,10 +128,16 @@ impl Actor {
                 }
             }
         };
-        vu.vars.clear();
+        if !vu.vars.is_empty() {
+            vu.vars.clear();
+        }
         let mut ctx = Ctx {
             data,
-            ts: chrono::Utc::now().timestamp(),
+            ts: if self.templated {
+                chrono::Utc::now().timestamp()
+            } else {
+                0
+            },
             value: None,
         };
         let entry = self.pick(vu);
