@@ -63,6 +63,8 @@ pub struct Actor {
     host_warned: std::sync::atomic::AtomicBool,
     /// `safety.max_rps`: every request waits for a slot.
     limiter: Option<Arc<Limiter>>,
+    /// Some step renders templates: iterations read the clock for `ts`.
+    templated: bool,
 }
 
 /// Per-iteration template context, built on first use and rebuilt after an extraction.
@@ -80,6 +82,11 @@ impl Actor {
         exhausted: CancellationToken,
     ) -> Self {
         let prepared = prepare::prepare_all(&scenario);
+        let templated = prepared.iter().any(Prepared::needs_context)
+            || scenario
+                .mix
+                .iter()
+                .any(|e| e.steps.iter().any(|s| matches!(s, Step::WebSocket(_))));
         let picker = Picker::new(scenario.pools.clone());
         Actor {
             scenario,
@@ -90,6 +97,7 @@ impl Actor {
             exhausted,
             host_warned: Default::default(),
             limiter: None,
+            templated,
         }
     }
 
@@ -106,7 +114,7 @@ impl Actor {
     pub async fn iteration(&self, vu: &mut Vu, intended: Option<Instant>) {
         let began = Instant::now();
         let start = intended.unwrap_or(began);
-        let lag = began.saturating_duration_since(start);
+        let lag = intended.map_or(Duration::ZERO, |at| began.saturating_duration_since(at));
         let data = if self.picker.is_empty() {
             Value::from(())
         } else {
@@ -121,10 +129,16 @@ impl Actor {
                 }
             }
         };
-        vu.vars.clear();
+        if !vu.vars.is_empty() {
+            vu.vars.clear();
+        }
         let mut ctx = Ctx {
             data,
-            ts: chrono::Utc::now().timestamp(),
+            ts: if self.templated {
+                chrono::Utc::now().timestamp()
+            } else {
+                0
+            },
             value: None,
         };
         let entry = self.pick(vu);
@@ -235,8 +249,8 @@ impl Actor {
                 Err(_) => Err(FailureReason::Protocol),
             };
             let latency = from.elapsed();
-            let resp = self.record(vu.id, r, outcome, latency, &mut all_ok);
-            let Some(resp) = resp else { break };
+            self.record(vu.id, r, &outcome, latency, &mut all_ok);
+            let Ok(resp) = outcome else { break };
             if !r.extract.is_empty() {
                 extract::apply(&r.extract, &resp, &mut vu.vars);
                 ctx.value = None;
@@ -262,18 +276,18 @@ impl Actor {
         w.iter().position(|c| x < *c).unwrap_or(w.len() - 1)
     }
 
-    /// Records one response or failure; returns the response when there was one.
+    /// Records one response or failure.
     fn record(
         &self,
         vu: u32,
         r: &RequestStep,
-        outcome: Result<Response, FailureReason>,
+        outcome: &Result<Response, FailureReason>,
         latency: Duration,
         ok: &mut bool,
-    ) -> Option<Response> {
+    ) {
         match outcome {
             Ok(resp) => {
-                let results = checks::run(&r.checks, &resp, latency);
+                let results = checks::run(&r.checks, resp, latency);
                 // k6's default: a response is failed unless its status is 2xx or 3xx.
                 let failure = if resp.status >= 400 {
                     Some(FailureReason::Status)
@@ -285,15 +299,13 @@ impl Actor {
                 *ok &= failure.is_none();
                 self.recorder
                     .request(vu, r.index, Some(resp.status), latency, failure, &results);
-                Some(resp)
             }
             Err(reason) => {
                 *ok = false;
                 // Checks of a request that got no response all fail.
                 let results = vec![false; r.checks.len()];
                 self.recorder
-                    .request(vu, r.index, None, latency, Some(reason), &results);
-                None
+                    .request(vu, r.index, None, latency, Some(*reason), &results);
             }
         }
     }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
+use hyper::body::Body as _;
 use hyper_rustls::{ConfigBuilderExt, HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -202,7 +203,7 @@ impl HttpClient {
     async fn exchange(&self, req: http::Request<Full<Bytes>>) -> Result<Response, FailureReason> {
         let resp = self.inner.request(req).await.map_err(|e| classify(&e))?;
         let (parts, body) = resp.into_parts();
-        let body = read_capped(body, &parts.headers, self.max_body_bytes).await?;
+        let body = read_capped(body, self.max_body_bytes).await?;
         Ok(Response {
             status: parts.status.as_u16(),
             headers: parts.headers,
@@ -212,22 +213,24 @@ impl HttpClient {
 }
 
 /// Reads a body, failing as soon as it would exceed `cap`; a single-frame body is not copied.
+///
+/// The length hyper decoded from `Content-Length` (its size hint) caps the body before any
+/// byte is read and ends the read with the last byte, without polling for the end of stream.
 pub(crate) async fn read_capped(
     mut body: hyper::body::Incoming,
-    headers: &http::HeaderMap,
     cap: usize,
 ) -> Result<Bytes, FailureReason> {
-    let declared = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = body.size_hint().exact();
     if declared.is_some_and(|n| n > cap as u64) {
         return Err(FailureReason::BodyTooLarge);
     }
     let mut first: Option<Bytes> = None;
     let mut rest: Option<BytesMut> = None;
     let mut total = 0usize;
-    while let Some(frame) = body.frame().await {
+    while !body.is_end_stream() {
+        let Some(frame) = body.frame().await else {
+            break;
+        };
         let frame = frame.map_err(|e| classify(&e))?;
         let Ok(data) = frame.into_data() else {
             continue; // trailers carry nothing the caller checks

@@ -97,7 +97,7 @@ impl HttpClient {
             match sender.try_send_request(req).await {
                 Ok(resp) => {
                     let (parts, body) = resp.into_parts();
-                    let body = read_capped(body, &parts.headers, self.max_body_bytes).await;
+                    let body = read_capped(body, self.max_body_bytes).await;
                     if body.is_err() {
                         slot.sender = None;
                     }

@@ -99,20 +99,28 @@ async fn vu_loop(
         }
         let ramp_down = removed(id, rx.clone(), ramp_grace);
         tokio::pin!(ramp_down);
-        loop {
-            let w = *rx.borrow();
-            if w.ended {
-                return;
+        // One select around the whole run of iterations: every wake-up of the VU polls the
+        // stop futures once (each poll takes their notifier's lock), not once per iteration.
+        let iterations = async {
+            loop {
+                let w = *rx.borrow();
+                if w.ended {
+                    return true;
+                }
+                if id >= w.vus {
+                    return false;
+                }
+                actor.iteration(&mut vu, None).await;
             }
-            if id >= w.vus {
-                break;
-            }
-            tokio::select! {
-                biased;
-                _ = &mut hard_stop => return,
-                _ = &mut ramp_down => break,
-                _ = actor.iteration(&mut vu, None) => {}
-            }
+        };
+        let ended = tokio::select! {
+            biased;
+            _ = &mut hard_stop => true,
+            _ = &mut ramp_down => false,
+            ended = iterations => ended,
+        };
+        if ended {
+            return;
         }
     }
 }
