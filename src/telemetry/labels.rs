@@ -5,7 +5,9 @@
 //! failure reason or a run result. Nothing derived from URLs or bodies ever becomes a label, so
 //! cardinality is fixed by the config, not by traffic.
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::encoding::{
+    EncodeLabelSet, EncodeLabelValue, LabelSetEncoder, LabelValueEncoder,
+};
 use std::fmt::Write;
 
 /// `1xx`..`5xx`, or `error` when no response arrived (or the code is outside 100..=599).
@@ -66,14 +68,55 @@ pub struct ScenarioLabels {
     pub scenario: String,
 }
 
-/// `soakd_http_request_duration_seconds`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+/// `soakd_http_request_duration_seconds`: the largest family (about 20 bucket lines per series),
+/// so its label text is rendered once, not once per line and label.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct DurationLabels {
     pub scenario: String,
     pub request: String,
     pub group: String,
     pub method: String,
     pub status_class: StatusClass,
+    /// `scenario="…",request="…",group="…",method="…",status_class`, built by [`Self::new`].
+    rendered: std::sync::Arc<str>,
+}
+
+impl DurationLabels {
+    pub fn new(
+        scenario: &str,
+        request: &str,
+        group: &str,
+        method: &str,
+        status_class: StatusClass,
+    ) -> Self {
+        let rendered = format!(
+            "scenario=\"{scenario}\",request=\"{request}\",group=\"{group}\",method=\"{method}\",status_class"
+        );
+        DurationLabels {
+            scenario: scenario.to_owned(),
+            request: request.to_owned(),
+            group: group.to_owned(),
+            method: method.to_owned(),
+            status_class,
+            rendered: rendered.into(),
+        }
+    }
+}
+
+impl EncodeLabelSet for DurationLabels {
+    /// The OpenMetrics text encoder writes a label as `key="value"`, values unescaped (like the
+    /// derived encoders: label values here are config names, validated as such). The first four
+    /// pairs and the last key go out as one pre-rendered key, then the status class as its value:
+    /// the same bytes as the derived encoder in 4 writes instead of 25. The test
+    /// `duration_labels_encode_like_the_derived_encoder` pins the output.
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        let mut label = encoder.encode_label();
+        let mut key = label.encode_label_key()?;
+        key.write_str(&self.rendered)?;
+        let mut value = key.encode_label_value()?;
+        value.write_str(self.status_class.as_str())?;
+        value.finish()
+    }
 }
 
 /// `soakd_http_requests_total`; `status` is the numeric code, `0` when no response arrived
@@ -197,4 +240,60 @@ pub fn latency_buckets(threshold_limits_ms: &[f64]) -> Vec<f64> {
     b.sort_by(f64::total_cmp);
     b.dedup();
     b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prometheus_client::metrics::family::Family;
+    use prometheus_client::metrics::histogram::Histogram;
+    use prometheus_client::registry::Registry;
+
+    /// What `#[derive(EncodeLabelSet)]` would make of the same fields.
+    #[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+    struct Derived {
+        scenario: String,
+        request: String,
+        group: String,
+        method: String,
+        status_class: StatusClass,
+    }
+
+    fn exposition<
+        L: EncodeLabelSet + Clone + std::hash::Hash + Eq + Send + Sync + std::fmt::Debug + 'static,
+    >(
+        labels: L,
+    ) -> String {
+        fn buckets() -> Histogram {
+            Histogram::new([0.01, 0.1, 1.0])
+        }
+        let family = Family::<L, Histogram, fn() -> Histogram>::new_with_constructor(buckets);
+        family.get_or_create(&labels).observe(0.05);
+        let mut registry = Registry::default();
+        registry.register("d", "help", family);
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &registry).unwrap();
+        out
+    }
+
+    #[test]
+    fn duration_labels_encode_like_the_derived_encoder() {
+        for class in StatusClass::ALL {
+            let fast = exposition(DurationLabels::new(
+                "feed", "list", "api_read", "GET", class,
+            ));
+            let derived = exposition(Derived {
+                scenario: "feed".into(),
+                request: "list".into(),
+                group: "api_read".into(),
+                method: "GET".into(),
+                status_class: class,
+            });
+            assert_eq!(fast, derived);
+            assert!(fast.contains(&format!(
+                "d_bucket{{le=\"0.1\",scenario=\"feed\",request=\"list\",group=\"api_read\",method=\"GET\",status_class=\"{}\"}} 1",
+                class.as_str()
+            )));
+        }
+    }
 }

@@ -198,13 +198,13 @@ impl ScenarioSink {
 
     fn duration<'a>(&self, r: &'a RequestSeries, class: StatusClass) -> &'a Histogram {
         r.by_class[class as usize].get_or_init(|| {
-            let l = DurationLabels {
-                scenario: self.scenario.clone(),
-                request: r.meta.name.clone(),
-                group: r.meta.group.clone(),
-                method: r.meta.method.clone(),
-                status_class: class,
-            };
+            let l = DurationLabels::new(
+                &self.scenario,
+                &r.meta.name,
+                &r.meta.group,
+                &r.meta.method,
+                class,
+            );
             let h = self.f.duration.get_or_create_owned(&l);
             self.known.with(&self.scenario, |k| {
                 k.duration.insert(l);
