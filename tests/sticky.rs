@@ -14,6 +14,19 @@ fn get(url: &str) -> http::Request<Full<Bytes>> {
         .unwrap()
 }
 
+/// A GET of `url` on the VU's connection, as the action layer sends it (rebuildable once).
+async fn get_status(
+    client: &HttpClient,
+    slot: &mut Sticky,
+    url: &str,
+    timeout: Duration,
+) -> Result<u16, FailureReason> {
+    client
+        .send_sticky(slot, get(url), timeout, || Some(get(url)))
+        .await
+        .map(|r| r.status)
+}
+
 /// A server that answers one request per connection, then closes it. With `read_next`, it
 /// first reads the connection's next request and hangs up without a byte: the keep-alive race
 /// (the server's idle timeout against our reuse), made deterministic.
@@ -46,15 +59,9 @@ async fn one_connection_serves_every_request_of_a_vu() {
     let client = HttpClient::new(&ClientOptions::default()).unwrap();
     let mut slot = Sticky::default();
     for _ in 0..20 {
-        let r = client
-            .send_sticky(
-                &mut slot,
-                get(&format!("{}/ok", target.url())),
-                Duration::from_secs(2),
-                || None,
-            )
-            .await;
-        assert_eq!(r.unwrap().status, 200);
+        let url = format!("{}/ok", target.url());
+        let r = get_status(&client, &mut slot, &url, Duration::from_secs(2)).await;
+        assert_eq!(r, Ok(200));
     }
     assert_eq!(target.stats().requests_total, 20);
 }
@@ -65,12 +72,8 @@ async fn a_connection_closed_by_the_server_is_replaced() {
     let client = HttpClient::new(&ClientOptions::default()).unwrap();
     let mut slot = Sticky::default();
     for i in 0..5 {
-        let r = client
-            .send_sticky(&mut slot, get(&url), Duration::from_secs(2), || {
-                Some(get(&url))
-            })
-            .await;
-        assert_eq!(r.map(|r| r.status), Ok(200), "request {i}");
+        let r = get_status(&client, &mut slot, &url, Duration::from_secs(2)).await;
+        assert_eq!(r, Ok(200), "request {i}");
     }
     assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 5);
 }
@@ -80,20 +83,10 @@ async fn a_get_lost_to_a_closing_connection_is_sent_again_but_a_post_is_not() {
     let (url, conns) = one_answer_per_connection(true);
     let client = HttpClient::new(&ClientOptions::default()).unwrap();
     let mut slot = Sticky::default();
-    let first = client
-        .send_sticky(&mut slot, get(&url), Duration::from_secs(2), || None)
-        .await;
-    assert_eq!(first.map(|r| r.status), Ok(200));
-    let again = client
-        .send_sticky(&mut slot, get(&url), Duration::from_secs(2), || {
-            Some(get(&url))
-        })
-        .await;
-    assert_eq!(
-        again.map(|r| r.status),
-        Ok(200),
-        "a GET is retried on a fresh connection"
-    );
+    let first = get_status(&client, &mut slot, &url, Duration::from_secs(2)).await;
+    assert_eq!(first, Ok(200));
+    let again = get_status(&client, &mut slot, &url, Duration::from_secs(2)).await;
+    assert_eq!(again, Ok(200), "a GET is retried on a fresh connection");
     assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 2);
 
     let post = || {
@@ -121,38 +114,31 @@ async fn failures_are_classified_like_the_pool() {
         .local_addr()
         .unwrap()
         .port();
-    let refused = client
-        .send_sticky(
-            &mut slot,
-            get(&format!("http://127.0.0.1:{port}/")),
-            Duration::from_secs(2),
-            || None,
-        )
-        .await;
+    let refused = get_status(
+        &client,
+        &mut slot,
+        &format!("http://127.0.0.1:{port}/"),
+        Duration::from_secs(2),
+    )
+    .await;
     assert_eq!(refused.err(), Some(FailureReason::Connect));
     let target = soakd::target::spawn("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let slow = client
-        .send_sticky(
-            &mut slot,
-            get(&format!("{}/delay/500", target.url())),
-            Duration::from_millis(100),
-            || None,
-        )
-        .await;
+    let slow = get_status(
+        &client,
+        &mut slot,
+        &format!("{}/delay/500", target.url()),
+        Duration::from_millis(100),
+    )
+    .await;
     assert_eq!(slow.err(), Some(FailureReason::Timeout));
-    let after = client
-        .send_sticky(
-            &mut slot,
-            get(&format!("{}/ok", target.url())),
-            Duration::from_secs(2),
-            || None,
-        )
-        .await;
-    assert_eq!(
-        after.map(|r| r.status),
-        Ok(200),
-        "a fresh connection after the timeout"
-    );
+    let after = get_status(
+        &client,
+        &mut slot,
+        &format!("{}/ok", target.url()),
+        Duration::from_secs(2),
+    )
+    .await;
+    assert_eq!(after, Ok(200), "a fresh connection after the timeout");
 }
