@@ -29,6 +29,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+#[path = "common/mod.rs"]
+mod common;
+
 const SCENARIO: &str = "incident_e2e";
 const THRESHOLD: &str = "http_req_duration:p(95)<100";
 /// A cron scenario of the fixture that never fires during the test (schedule series only).
@@ -308,19 +311,7 @@ struct Harness {
 impl Harness {
     fn spawn(&mut self, name: &'static str, bin: &Path, args: &[String], envs: &[(&str, &str)]) {
         let log = self.dir.path().join(format!("{name}.log"));
-        let f = std::fs::File::create(&log).expect("create log");
-        let mut cmd = Command::new(bin);
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .stdout(f.try_clone().unwrap())
-            .stderr(f);
-        // Keep the developer's SOAKD_* overrides (env config overrides, SOAKD_SHARD...) out.
-        for (k, _) in std::env::vars() {
-            if k.starts_with("SOAKD") {
-                cmd.env_remove(k);
-            }
-        }
+        let mut cmd = common::logged_command(bin, args, self.dir.path(), &log);
         cmd.envs(envs.iter().copied());
         let child = cmd.spawn().unwrap_or_else(|e| {
             self.fail(&format!("cannot start {name} ({}): {e}", bin.display()))

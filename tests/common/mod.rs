@@ -108,3 +108,27 @@ pub async fn http(
     let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
     (status, body.to_string())
 }
+
+/// A command for a real program started by a test (prometheus, alertmanager, soakd): run in
+/// `dir`, stdout and stderr into `log`, and none of the developer's `SOAKD_*` overrides (env
+/// config overrides, `SOAKD_SHARD`, ...).
+pub fn logged_command(
+    bin: &std::path::Path,
+    args: &[String],
+    dir: &std::path::Path,
+    log: &std::path::Path,
+) -> std::process::Command {
+    let f = std::fs::File::create(log).expect("create log");
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(f.try_clone().expect("clone log handle"))
+        .stderr(f);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("SOAKD") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}

@@ -85,18 +85,7 @@ impl Procs {
 
     pub fn spawn(&mut self, name: &str, bin: &Path, args: &[String]) {
         let log = self.dir.path().join(format!("{name}.log"));
-        let f = std::fs::File::create(&log).expect("create log");
-        let mut cmd = Command::new(bin);
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .stdout(f.try_clone().unwrap())
-            .stderr(f);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("SOAKD") {
-                cmd.env_remove(k);
-            }
-        }
+        let mut cmd = crate::common::logged_command(bin, args, self.dir.path(), &log);
         cmd.env("SOAKD_LOG", "info");
         let child = cmd
             .spawn()
