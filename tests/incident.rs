@@ -456,17 +456,7 @@ impl Harness {
 fn metric_value(text: &str, name: &str) -> Option<f64> {
     let scen = format!("scenario=\"{SCENARIO}\"");
     let thr = format!("threshold=\"{THRESHOLD}\"");
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")))
-        .filter(|l| l.contains(&scen) && l.contains(&thr))
-        .find_map(|l| {
-            l.rsplit_once("} ")?
-                .1
-                .split_whitespace()
-                .next()?
-                .parse()
-                .ok()
-        })
+    common::sample_value(text, name, &[&scen, &thr])
 }
 
 /// The shipped Alertmanager example with the webhook URL pointed at `webhook` and every

@@ -214,16 +214,7 @@ async fn a_memory_gauge_pushed_over_its_limit_mid_run_fails_the_sut_check() {
 
 /// Value of `name{scenario="mem",threshold="…"}` (or `drill="…"`) in the daemon's /metrics.
 fn gauge(text: &str, name: &str, label: &str) -> Option<f64> {
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(label))
-        .find_map(|l| {
-            l.rsplit_once("} ")?
-                .1
-                .split_whitespace()
-                .next()?
-                .parse()
-                .ok()
-        })
+    common::sample_value(text, name, &[label])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

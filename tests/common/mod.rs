@@ -132,3 +132,19 @@ pub fn logged_command(
     }
     cmd
 }
+
+/// The value of the first sample of family `name` in exposition `text` whose label text contains
+/// every one of `labels` (e.g. `scenario="feed"`).
+pub fn sample_value(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    let prefix = format!("{name}{{");
+    text.lines()
+        .filter(|l| l.starts_with(&prefix) && labels.iter().all(|want| l.contains(want)))
+        .find_map(|l| {
+            l.rsplit_once("} ")?
+                .1
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+}
