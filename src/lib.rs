@@ -19,6 +19,5 @@ pub mod schedule;
 pub mod server;
 pub mod state;
 pub mod sut;
-pub mod target;
 pub mod telemetry;
 pub mod verdict;

@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::Full;
 use soakd::client::{ClientOptions, FailureReason, HttpClient, Response, http};
-use soakd::target::{self, FaultConfig, Latency, TargetHandle};
+use testbed::{FaultConfig, Latency, TargetHandle};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 async fn start() -> TargetHandle {
     let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    target::spawn(listen).await.expect("target starts")
+    testbed::spawn(listen).await.expect("target starts")
 }
 
 fn client() -> HttpClient {

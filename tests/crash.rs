@@ -131,7 +131,7 @@ fn sigkill_at_random_moments_never_loses_or_tears_state() {
         .build()
         .expect("runtime");
     let target = rt
-        .block_on(soakd::target::spawn("127.0.0.1:0".parse().unwrap()))
+        .block_on(testbed::spawn("127.0.0.1:0".parse().unwrap()))
         .expect("calibration target");
 
     let dir = tempfile::Builder::new()

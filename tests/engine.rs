@@ -8,10 +8,10 @@ use common::{assert_within_pct, control, run, run_ctl, scenario, start_target};
 use soakd::plan::threshold::TagFilter;
 use soakd::report::Summary;
 use soakd::run::RunResult;
-use soakd::target::FaultConfig;
 use soakd::verdict::RunNumbers;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use testbed::FaultConfig;
 
 /// Latency samples (µs histogram) at or above `ms`.
 fn samples_at_least(h: &hdrhistogram::Histogram<u64>, ms: u64) -> u64 {
@@ -144,7 +144,7 @@ async fn dropped_iterations_are_counted_when_the_target_stalls_and_max_vus_is_sm
 }
 
 /// Sets a 1 s stall for requests arriving in a 100 ms window starting 1 s into the run.
-async fn stall_once(t: &soakd::target::TargetHandle) {
+async fn stall_once(t: &testbed::TargetHandle) {
     tokio::time::sleep(Duration::from_millis(1000)).await;
     t.faults()
         .set(FaultConfig {

@@ -183,7 +183,7 @@ fn unresolvable_url() -> String {
 /// Every fault source, alive for one test.
 struct Faults {
     _rt: tokio::runtime::Runtime,
-    _target: soakd::target::TargetHandle,
+    _target: testbed::TargetHandle,
     _servers: Vec<RawServer>,
     /// (fault, URL, expected reason), in matrix order.
     rows: Vec<(&'static str, String, &'static str)>,
@@ -196,7 +196,7 @@ fn faults() -> Faults {
         .build()
         .expect("runtime");
     let target = rt
-        .block_on(soakd::target::spawn("127.0.0.1:0".parse().unwrap()))
+        .block_on(testbed::spawn("127.0.0.1:0".parse().unwrap()))
         .expect("calibration target");
     // The 100 MB body, switched on the way users do it.
     let r = http(

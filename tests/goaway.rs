@@ -50,7 +50,7 @@ async fn a_goaway_before_any_stream_is_a_protocol_failure() {
         "fails promptly, not by timeout"
     );
     // The client is still usable against a healthy h2c server afterwards.
-    let target = soakd::target::spawn("127.0.0.1:0".parse().unwrap())
+    let target = testbed::spawn("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let ok = http::Request::get(format!("{}/ok", target.url()))

@@ -7,10 +7,10 @@ mod common;
 
 use common::start_target;
 use serde_json::Value;
-use soakd::target::TargetHandle;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
+use testbed::TargetHandle;
 use tokio::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_soakd");

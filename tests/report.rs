@@ -41,7 +41,7 @@ fn chromium() -> PathBuf {
 
 /// A real run of a few seconds against the in-process target, exported as a summary.
 async fn real_summary(dir: &Path) -> PathBuf {
-    let target = soakd::target::spawn("127.0.0.1:0".parse().unwrap())
+    let target = testbed::spawn("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let out = dir.join("summary.json");

@@ -70,7 +70,7 @@ fn tokens_and_secret_data_never_appear_in_logs_metrics_results_or_api_answers() 
         .build()
         .expect("runtime");
     let target = rt
-        .block_on(soakd::target::spawn("127.0.0.1:0".parse().unwrap()))
+        .block_on(testbed::spawn("127.0.0.1:0".parse().unwrap()))
         .expect("calibration target");
 
     let dir = tempfile::Builder::new()

@@ -12,9 +12,9 @@ mod common;
 mod support;
 
 use common::start_target;
-use soakd::target::{TargetHandle, TargetStats};
 use std::collections::BTreeSet;
 use support::{Outcome, SERIAL, WEBHOOK_SECRET, control, examples_dir, once, prepare};
+use testbed::{TargetHandle, TargetStats};
 
 const ACADEMY: &str = "academy-community.yaml";
 const PROFILE: &str = "profile-activity.yaml";

@@ -53,7 +53,7 @@ fn one_answer_per_connection(
 
 #[tokio::test]
 async fn one_connection_serves_every_request_of_a_vu() {
-    let target = soakd::target::spawn("127.0.0.1:0".parse().unwrap())
+    let target = testbed::spawn("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let client = HttpClient::new(&ClientOptions::default()).unwrap();
@@ -122,7 +122,7 @@ async fn failures_are_classified_like_the_pool() {
     )
     .await;
     assert_eq!(refused.err(), Some(FailureReason::Connect));
-    let target = soakd::target::spawn("127.0.0.1:0".parse().unwrap())
+    let target = testbed::spawn("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let slow = get_status(

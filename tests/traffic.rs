@@ -315,7 +315,7 @@ async fn pagination_follows_exactly_the_pages_served() {
 
 // ---------------------------------------------------------------- WebSocket
 
-fn chat(t: &soakd::target::TargetHandle, reconnect: bool) -> std::sync::Arc<soakd::plan::Scenario> {
+fn chat(t: &testbed::TargetHandle, reconnect: bool) -> std::sync::Arc<soakd::plan::Scenario> {
     scenario(
         t,
         &format!(

@@ -25,7 +25,7 @@ pub async fn run(config: &Option<PathBuf>, shard: Option<&str>) -> Exit {
 }
 
 pub async fn demo(listen: SocketAddr, target_addr: SocketAddr) -> Exit {
-    let target = match crate::target::spawn(target_addr).await {
+    let target = match testbed::spawn(target_addr).await {
         Ok(t) => t,
         Err(e) => return Exit::Error(anyhow::anyhow!("demo target on {target_addr}: {e}")),
     };

@@ -45,7 +45,7 @@ pub fn schema() -> Exit {
 }
 
 pub async fn target(listen: SocketAddr) -> Exit {
-    match crate::target::serve(listen).await {
+    match testbed::serve(listen).await {
         Ok(()) => Exit::Ok,
         Err(e) => Exit::Error(e),
     }

@@ -7,13 +7,13 @@
 use soakd::config::load_str;
 use soakd::plan::{Scenario, compile_loaded};
 use soakd::run::{self, RunControl, RunReport};
-use soakd::target::{self, TargetHandle};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use testbed::TargetHandle;
 
 /// Starts the calibration target on 127.0.0.1, port 0.
 pub async fn start_target() -> TargetHandle {
-    target::spawn("127.0.0.1:0".parse().unwrap())
+    testbed::spawn("127.0.0.1:0".parse().unwrap())
         .await
         .expect("the calibration target starts on loopback")
 }

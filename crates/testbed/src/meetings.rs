@@ -23,7 +23,7 @@ const SEED_TASKS: u64 = 500;
 const MAX_DELETED: usize = 1_000_000;
 
 #[derive(Debug, Default)]
-pub(crate) struct Mina {
+pub(crate) struct Meetings {
     meetings_created: AtomicU64,
     meetings_updated: AtomicU64,
     tasks_created: AtomicU64,
@@ -46,7 +46,7 @@ fn days(call: &Call) -> Option<u64> {
     }
 }
 
-impl Mina {
+impl Meetings {
     pub(crate) fn fill(&self, d: &mut DemoStats) {
         d.meetings_created = self.meetings_created.load(Relaxed);
         d.meetings_updated = self.meetings_updated.load(Relaxed);

@@ -10,12 +10,12 @@ mod body;
 mod community;
 mod demo;
 mod faults;
-mod mina;
+mod meetings;
+mod portal;
 mod routes;
 mod rsvp;
 mod sut;
 mod ws;
-mod wwmaa;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

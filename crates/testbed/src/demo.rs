@@ -5,11 +5,11 @@
 //! - seed 000/001 (`community.rs`): `GET /api/communities/{1..3}/feed?page_size=&cursor=`,
 //!   `POST /api/posts`, `GET /api/profile/activity?cursor=&page_size=` (per-token auth);
 //!   `POST /api/notifications` lives in `sut.rs` (queue model, `queue_latency_ms` answer).
-//! - seed 002/004 (`wwmaa.rs`, `rsvp.rs`): `GET /api/search?q=&type=`, `POST /api/auth/login`,
+//! - seed 002/004 (`portal.rs`, `rsvp.rs`): `GET /api/search?q=&type=`, `POST /api/auth/login`,
 //!   `GET /api/events`, `GET /api/events/{id}`, `POST /api/events/{id}/rsvp` (capacity),
 //!   `GET /api/subscriptions`, static pages `GET /`, `/events`, `/instructors`, `/search`,
 //!   `/dashboard`.
-//! - seed 003 (`mina.rs`): meetings and tasks CRUD, analytics, settings; `GET /health`.
+//! - seed 003 (`meetings.rs`): meetings and tasks CRUD, analytics, settings; `GET /health`.
 //!
 //! Counters show in `GET /_stats` (flattened into [`TargetStats`]) and, as `demo_*_total`
 //! series, in `GET /metrics`. Controls through `POST /_control`: `rsvp_capacity` (default
@@ -25,10 +25,10 @@ use serde_json::{Map, Value};
 use super::body::TargetBody;
 use super::community::Community;
 use super::faults::{FaultConfig, FaultError};
-use super::mina::Mina;
+use super::meetings::Meetings;
+use super::portal::Portal;
 use super::routes::{Resp, TargetStats, json};
 use super::rsvp::Rsvp;
-use super::wwmaa::Wwmaa;
 
 /// Largest request body the demo routes read.
 const MAX_BODY: usize = 256 * 1024;
@@ -97,9 +97,9 @@ impl Call {
 #[derive(Debug, Default)]
 pub(crate) struct Demo {
     community: Community,
-    wwmaa: Wwmaa,
+    portal: Portal,
     rsvp: Rsvp,
-    mina: Mina,
+    meetings: Meetings,
 }
 
 /// Whether `GET path` is one of the static pages (or `/health`).
@@ -127,9 +127,9 @@ impl Demo {
     pub(crate) fn fill(&self, s: &mut TargetStats) {
         let d = &mut s.demo;
         self.community.fill(d);
-        self.wwmaa.fill(d);
+        self.portal.fill(d);
         self.rsvp.fill(d);
-        self.mina.fill(d);
+        self.meetings.fill(d);
     }
 
     /// Takes `rsvp_capacity` / `rsvp_reset` off a `/_control` update (validated first) and
@@ -181,21 +181,21 @@ impl Demo {
             "communities" | "posts" | "profile" => self.community.route(faults, &call),
             "events" if call.segs.len() == 4 => self.rsvp.rsvp(&call),
             "events" if call.segs.len() == 3 => self.rsvp.event(&call),
-            "meetings" | "tasks" | "analytics" | "settings" => self.mina.route(&call),
-            _ => self.wwmaa.route(&call).await,
+            "meetings" | "tasks" | "analytics" | "settings" => self.meetings.route(&call),
+            _ => self.portal.route(&call).await,
         })
     }
 
     /// `GET /`, `/events`, `/instructors`, `/search`, `/dashboard` (HTML) and `/health`.
     pub(crate) fn page(&self, path: &str) -> Resp {
         if path == "/health" {
-            self.mina.health();
+            self.meetings.health();
             return json(
                 StatusCode::OK,
                 Bytes::from_static(br#"{"status":"ok","database":"ok","cache":"ok"}"#),
             );
         }
-        self.wwmaa.page(path)
+        self.portal.page(path)
     }
 }
 

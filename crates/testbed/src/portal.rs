@@ -27,7 +27,7 @@ const SEARCH: [(&str, u64); 4] = [
 ];
 
 #[derive(Debug, Default)]
-pub(crate) struct Wwmaa {
+pub(crate) struct Portal {
     searches: [AtomicU64; 4],
     logins: AtomicU64,
     events_listed: AtomicU64,
@@ -35,7 +35,7 @@ pub(crate) struct Wwmaa {
     pages: AtomicU64,
 }
 
-impl Wwmaa {
+impl Portal {
     pub(crate) fn fill(&self, d: &mut DemoStats) {
         let s = |i: usize| self.searches[i].load(Relaxed);
         d.searches_simple = s(0);
