@@ -256,7 +256,7 @@ fn compile_scenario(
         retry_on_reused_connection: target
             .and_then(|t| t.retry_on_reused_connection)
             .unwrap_or(true),
-        arrival_phase: 0.0,
+        arrival_phase: None,
         max_body_bytes,
         load,
         mix,

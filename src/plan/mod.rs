@@ -61,9 +61,10 @@ pub struct Scenario {
     /// `target.retry_on_reused_connection` (default true): one counted re-send on a fresh
     /// connection when a reused one was closed or reset under an idempotent request.
     pub retry_on_reused_connection: bool,
-    /// Phase of this replica's open-model arrivals, as a fraction of one inter-arrival gap
-    /// (`index / count` of `--shard`): the replicas' streams interleave into one even stream.
-    pub arrival_phase: f64,
+    /// On a sharded replica (`--shard I/N`), the phase of its open-model arrivals as a fraction
+    /// of one inter-arrival gap (I/N); its runs then start on a wall-clock grid shared by all
+    /// replicas, so their streams interleave into one even stream. None when not sharded.
+    pub arrival_phase: Option<f64>,
     pub max_body_bytes: usize,
     pub load: Load,
     /// Weighted entries; `weights` holds the cumulative normalised weights (last = 1.0).
@@ -118,7 +119,7 @@ impl Scenario {
             .map(|t| crate::verdict::sharded(t, count))
             .collect();
         // Replica I's arrivals sit I/N of a gap after replica 0's: one even stream in total.
-        s.arrival_phase = index as f64 / count.max(1) as f64;
+        s.arrival_phase = (count > 1).then(|| index as f64 / count as f64);
         // A drill is one fault on the shared system: only the first replica fires it.
         if index != 0 {
             s.sut.drills.clear();

@@ -180,7 +180,7 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
     // PromQL checks and drills run beside the load, from its start to its end.
     let sut = SutRun::start(&s, ctl.recorder.clone());
     let grace = s.load.graceful_stop;
-    match model(&s.load, s.arrival_phase) {
+    match model(&s.load, s.arrival_phase.unwrap_or(0.0)) {
         Model::Closed {
             profile,
             graceful_ramp_down,
@@ -207,6 +207,7 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
                 pre_allocated_vus,
                 max_vus,
                 peak_rate: s.load.executor.peak_rate().unwrap_or(0.0),
+                grid: s.arrival_phase.map(|_| open::grid(&s.load.executor)),
             };
             open::drive(actor, load, grace, &exhausted, &ctl.vus).await
         }
