@@ -28,7 +28,7 @@ fn arrivals(executor: &Executor) -> Box<dyn Arrivals> {
         executor: executor.clone(),
         graceful_stop: secs(30),
     };
-    match model(&load) {
+    match model(&load, 0.0) {
         Model::Open { arrivals, .. } => arrivals,
         _ => unreachable!("arrival-rate executors are open models"),
     }

@@ -38,6 +38,12 @@ pub enum Command {
     Check {
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Print the plan as replica `INDEX/COUNT` runs it (its share, the limits it judges).
+        #[arg(long)]
+        shard: Option<String>,
+        /// Print the plan as `--time-scale F` runs it (same requests per second, less time).
+        #[arg(long)]
+        time_scale: Option<f64>,
     },
     /// Run one scenario now in the foreground (or an ad-hoc GET with --url).
     Once(OnceArgs),

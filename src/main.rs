@@ -34,7 +34,11 @@ fn main() -> ExitCode {
     };
     let exit = runtime.block_on(async move {
         match cli.command {
-            Command::Check { config } => cmd::check::run(&config),
+            Command::Check {
+                config,
+                shard,
+                time_scale,
+            } => cmd::check::run(&config, shard.as_deref(), time_scale),
             Command::Schema => cmd::schema(),
             Command::Once(args) => cmd::once::run(args).await,
             Command::Target { listen } => cmd::target(listen).await,

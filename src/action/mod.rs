@@ -87,7 +87,18 @@ impl Actor {
                 .mix
                 .iter()
                 .any(|e| e.steps.iter().any(|s| matches!(s, Step::WebSocket(_))));
-        let picker = Picker::new(scenario.pools.clone());
+        // Only pools this scenario's templates read take rows: a `unique` pool declared for
+        // another scenario must not bound (or end) this one.
+        let pools: Arc<[crate::plan::data::Pool]> = match scenario.templates.data_pools_read() {
+            None => scenario.pools.clone(),
+            Some(read) => scenario
+                .pools
+                .iter()
+                .filter(|p| read.contains(&p.name))
+                .cloned()
+                .collect(),
+        };
+        let picker = Picker::new(pools);
         Actor {
             scenario,
             client,
@@ -142,6 +153,11 @@ impl Actor {
             value: None,
         };
         let entry = self.pick(vu);
+        // Dropped mid-way (the hard stop): counted as an interrupted iteration.
+        let mut cut = Cut {
+            recorder: &self.recorder,
+            armed: true,
+        };
         let mut first_start = Some(start);
         let mut ok = true;
         for step in &self.scenario.mix[entry].steps {
@@ -176,6 +192,7 @@ impl Actor {
                 }
             }
         }
+        cut.armed = false;
         self.recorder
             .iteration(vu.id, entry, start.elapsed(), lag, ok);
         vu.iteration += 1;
@@ -232,9 +249,30 @@ impl Actor {
             let outcome = match build() {
                 Ok(req) => {
                     let again = || build().ok();
-                    self.client
-                        .send_sticky(&mut vu.conn, req, r.timeout, again)
-                        .await
+                    // Still in flight when dropped (the hard stop): recorded as `interrupted`.
+                    let mut flight = InFlight {
+                        recorder: &self.recorder,
+                        vu: vu.id,
+                        request: r.index,
+                        checks: r.checks.len(),
+                        from,
+                        armed: true,
+                    };
+                    let (outcome, retried) = self
+                        .client
+                        .send_sticky_counted(
+                            &mut vu.conn,
+                            req,
+                            r.timeout,
+                            self.scenario.retry_on_reused_connection,
+                            again,
+                        )
+                        .await;
+                    flight.armed = false;
+                    if let Some(reason) = retried {
+                        self.recorder.retry(r.index, reason);
+                    }
+                    outcome
                 }
                 Err(e) if e.starts_with(prepare::HOST_NOT_ALLOWED) => {
                     // Never sent: counted as a connect failure, reported once per run.
@@ -310,6 +348,47 @@ impl Actor {
         }
     }
 }
+/// A request on the wire: if its future is dropped before the outcome (the run's hard stop),
+/// it still ends as a sample, a failure `interrupted` lasting from its (intended) start until now.
+struct InFlight<'a> {
+    recorder: &'a Recorder,
+    vu: u32,
+    request: usize,
+    checks: usize,
+    from: Instant,
+    armed: bool,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let checks = vec![false; self.checks];
+            self.recorder.request(
+                self.vu,
+                self.request,
+                None,
+                self.from.elapsed(),
+                Some(FailureReason::Interrupted),
+                &checks,
+            );
+        }
+    }
+}
+
+/// An iteration under way: dropped before its end, it counts as interrupted.
+struct Cut<'a> {
+    recorder: &'a Recorder,
+    armed: bool,
+}
+
+impl Drop for Cut<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.recorder.interrupted_iteration();
+        }
+    }
+}
+
 #[cfg(test)]
 mod footprint {
     use super::*;

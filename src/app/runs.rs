@@ -36,12 +36,9 @@ impl App {
             ctl
         };
         let e = &scenario.load.executor;
-        self.metrics.run_started(
-            name,
-            e.max_vus() as f64,
-            e.peak_rate().unwrap_or(0.0),
-            unix_now(),
-        );
+        // `soakd_vus` follows the VUs actually running (`feed_vus`), from 0.
+        self.metrics
+            .run_started(name, 0.0, e.peak_rate().unwrap_or(0.0), unix_now());
         tracing::info!(scenario = name, run_id = %ctl.id, executor = e.name(), "run started");
         let (done_tx, done_rx) = oneshot::channel();
         let me = self.me.upgrade().ok_or(Skip::Gone)?;
@@ -50,6 +47,10 @@ impl App {
             let vus_feed = tokio::spawn(feed_vus(me.clone(), ctl.clone()));
             let report = run::execute(ctl.clone()).await;
             vus_feed.abort();
+            // Between runs no VU is active.
+            if me.plan().scenarios.contains_key(&ctl.scenario.name) {
+                me.metrics.set_vus(&ctl.scenario.name, 0.0);
+            }
             if me.claim_finish(&ctl.id) {
                 me.finish(report);
             }
@@ -222,10 +223,12 @@ impl App {
     }
 }
 
-/// Mirrors the run's live VU count into `soakd_vus` once a second.
+/// Mirrors the run's live count of active VUs into `soakd_vus` every 100 ms.
 async fn feed_vus(app: Arc<App>, ctl: Arc<RunControl>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_millis(100));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        every.tick().await;
         let v = ctl.vus.load(std::sync::atomic::Ordering::Relaxed);
         app.metrics.set_vus(&ctl.scenario.name, v as f64);
     }
@@ -234,7 +237,11 @@ async fn feed_vus(app: Arc<App>, ctl: Arc<RunControl>) {
 /// The report of a run cut short at shutdown: its numbers so far, result `aborted`.
 pub(super) fn aborted_now(ctl: &RunControl) -> RunReport {
     let snapshot = ctl.recorder.snapshot();
-    let outcomes = crate::verdict::evaluate_all(&ctl.scenario.thresholds, &snapshot);
+    let mut outcomes = crate::verdict::evaluate_all(&ctl.scenario.thresholds, &snapshot);
+    let reason = run::no_response(&snapshot).map(|(o, reason)| {
+        outcomes.push(o);
+        reason
+    });
     RunReport {
         run_id: ctl.id.clone(),
         scenario: ctl.scenario.clone(),
@@ -244,6 +251,7 @@ pub(super) fn aborted_now(ctl: &RunControl) -> RunReport {
         snapshot,
         outcomes,
         error: None,
+        reason,
         sut: Default::default(),
     }
 }

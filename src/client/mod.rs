@@ -46,11 +46,14 @@ pub enum FailureReason {
     BodyTooLarge,
     /// A check on the response failed (decided by the caller).
     Check,
+    /// Still in flight at the run's hard stop (end of `graceful_stop`, abort, shutdown): the
+    /// request is recorded anyway, so every started request ends as a sample.
+    Interrupted,
 }
 
 impl FailureReason {
     /// Every reason, in label order; lets metrics pre-create all series.
-    pub const ALL: [FailureReason; 8] = [
+    pub const ALL: [FailureReason; 9] = [
         FailureReason::Status,
         FailureReason::Timeout,
         FailureReason::Connect,
@@ -59,6 +62,7 @@ impl FailureReason {
         FailureReason::Protocol,
         FailureReason::BodyTooLarge,
         FailureReason::Check,
+        FailureReason::Interrupted,
     ];
 
     /// The metric label value.
@@ -72,6 +76,7 @@ impl FailureReason {
             FailureReason::Protocol => "protocol",
             FailureReason::BodyTooLarge => "body_too_large",
             FailureReason::Check => "check",
+            FailureReason::Interrupted => "interrupted",
         }
     }
 }
@@ -411,7 +416,8 @@ mod tests {
                 "tls",
                 "protocol",
                 "body_too_large",
-                "check"
+                "check",
+                "interrupted"
             ]
         );
     }

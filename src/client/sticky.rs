@@ -36,34 +36,61 @@ impl HttpClient {
         timeout: Duration,
         rebuild: impl FnOnce() -> Option<http::Request<Full<Bytes>>>,
     ) -> Result<Response, FailureReason> {
+        self.send_sticky_counted(slot, req, timeout, true, rebuild)
+            .await
+            .0
+    }
+
+    /// `send_sticky` that says whether it re-sent, and why (`reset`: sent on a reused
+    /// connection that died without a response byte; `closed`: the reused connection was closed
+    /// before the request went out). With `retry` false nothing is re-sent: the first failure
+    /// is the outcome (`target.retry_on_reused_connection: false`).
+    pub async fn send_sticky_counted(
+        &self,
+        slot: &mut Sticky,
+        req: http::Request<Full<Bytes>>,
+        timeout: Duration,
+        retry: bool,
+        rebuild: impl FnOnce() -> Option<http::Request<Full<Bytes>>>,
+    ) -> (Result<Response, FailureReason>, Option<&'static str>) {
         if self.h2c || req.uri().scheme_str() != Some("http") || req.uri().authority().is_none() {
             // Boxed: the pooled path is rare here and would otherwise widen every VU's future.
-            return Box::pin(self.send(req, timeout)).await;
+            return (Box::pin(self.send(req, timeout)).await, None);
         }
+        let mut retried = None;
         let exchange = async {
-            let retryable = is_idempotent(&req);
-            match self.exchange_sticky(slot, req).await {
+            let retryable = retry && is_idempotent(&req);
+            match self.exchange_sticky(slot, req, retry, &mut retried).await {
                 Err(Stale) if retryable => match rebuild() {
-                    Some(again) => self.exchange_sticky(slot, again).await.map_err(Into::into),
+                    Some(again) => {
+                        retried = Some("reset");
+                        let mut again_retried = None;
+                        self.exchange_sticky(slot, again, false, &mut again_retried)
+                            .await
+                            .map_err(Into::into)
+                    }
                     None => Err(FailureReason::Reset),
                 },
                 other => other.map_err(Into::into),
             }
         };
-        match tokio::time::timeout(timeout, exchange).await {
+        let outcome = match tokio::time::timeout(timeout, exchange).await {
             Ok(outcome) => outcome,
             Err(_) => {
                 // The connection may be mid-response: never reuse it.
                 slot.sender = None;
                 Err(FailureReason::Timeout)
             }
-        }
+        };
+        (outcome, retried)
     }
 
     async fn exchange_sticky(
         &self,
         slot: &mut Sticky,
         mut req: http::Request<Full<Bytes>>,
+        retry: bool,
+        retried: &mut Option<&'static str>,
     ) -> Result<Response, Failed> {
         let authority = req
             .uri()
@@ -109,8 +136,9 @@ impl HttpClient {
                 }
                 Err(mut e) => match e.take_message() {
                     // Not sent at all (the server closed an idle connection): retry once, fresh.
-                    Some(back) if reused => {
+                    Some(back) if reused && retry => {
                         reused = false;
+                        *retried = Some("closed");
                         req = back;
                         slot.sender = Some(Box::pin(self.connect(&authority)).await?);
                     }

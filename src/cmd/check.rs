@@ -1,16 +1,53 @@
 //! `soakd check`: validate the config and print the plan a human can review.
+//!
+//! With `--shard I/N` it prints replica I's share and the threshold limits that replica judges
+//! (volume limits divided by N); with `--time-scale F` the scaled timeline and the expected
+//! requests per second, which `--time-scale` leaves as they are.
 
 use super::{Exit, load_plan};
+use crate::app::{Shard, shard_plan};
 use crate::cli::config_path;
 use crate::plan::{Executor, Plan, Scenario, Step};
 use std::fmt::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-pub fn run(config: &Option<PathBuf>) -> Exit {
+pub fn run(config: &Option<PathBuf>, shard: Option<&str>, time_scale: Option<f64>) -> Exit {
     let path = config_path(config);
+    let shard = match shard.map(Shard::parse).transpose() {
+        Ok(s) => s.unwrap_or(Shard::WHOLE),
+        Err(msg) => return Exit::Invalid(msg),
+    };
+    let scale = match time_scale {
+        None => 1.0,
+        Some(f) if f > 0.0 && f <= 1.0 => f,
+        Some(f) => return Exit::Invalid(format!("--time-scale {f}: must be in (0, 1]")),
+    };
     match load_plan(&path) {
         Ok(plan) => {
-            print!("{}", describe(&plan));
+            let mut plan = shard_plan(plan, shard);
+            if scale < 1.0 {
+                for s in plan.scenarios.values_mut() {
+                    *s = Arc::new(s.time_scaled(scale));
+                }
+            }
+            let mut o = describe(&plan);
+            if shard != Shard::WHOLE {
+                let _ = writeln!(
+                    o,
+                    "\nas replica {} of {}: rates and VUs are this replica's share; volume limits \
+                     (counts, requests or iterations per second) are divided by {}",
+                    shard.index, shard.count, shard.count
+                );
+            }
+            if scale < 1.0 {
+                let _ = writeln!(
+                    o,
+                    "\nat --time-scale {scale}: durations × {scale}; rates, think time and \
+                     send_every unchanged (same requests per second, for less time)"
+                );
+            }
+            print!("{o}");
             Exit::Ok
         }
         Err(msg) => Exit::Invalid(msg),
@@ -102,6 +139,7 @@ fn describe_scenario(o: &mut String, s: &Scenario) {
                 .count() as f64
         })
         .sum();
+    let _ = writeln!(o, "  expected rate: {}", expected_rate(s, per_iteration));
     match e.expected_iterations() {
         Some(n) => {
             let _ = writeln!(
@@ -135,7 +173,12 @@ fn describe_scenario(o: &mut String, s: &Scenario) {
             } else {
                 ""
             };
-            let _ = writeln!(o, "    {}{abort}", t.label);
+            let limit = if crate::verdict::scales_with_volume(t) {
+                format!(" (judged against {})", trim(t.limit))
+            } else {
+                String::new()
+            };
+            let _ = writeln!(o, "    {}{abort}{limit}", t.label);
         }
     }
     let _ = writeln!(
@@ -143,6 +186,47 @@ fn describe_scenario(o: &mut String, s: &Scenario) {
         "  incident after {} breached run(s) in a row",
         s.consecutive_breaches
     );
+}
+
+/// Requests per second the scenario asks for: an open model's rate × requests per iteration; a
+/// closed model's VUs × requests per iteration over its mean think time per iteration (an upper
+/// bound: the target's latency adds to every iteration).
+fn expected_rate(s: &Scenario, per_iteration: f64) -> String {
+    if let Some(rate) = s.load.executor.peak_rate() {
+        return format!("{:.1} requests/s at peak", rate * per_iteration);
+    }
+    let think: f64 = s
+        .mix
+        .iter()
+        .zip(weights(&s.cumulative_weights))
+        .map(|(m, w)| {
+            let per_entry: f64 = m
+                .steps
+                .iter()
+                .map(|st| match st {
+                    Step::Think { min, max } => (min.as_secs_f64() + max.as_secs_f64()) / 2.0,
+                    _ => 0.0,
+                })
+                .sum();
+            w * per_entry
+        })
+        .sum();
+    let vus = s.load.executor.max_vus() as f64;
+    if think > 0.0 {
+        format!(
+            "at most {:.1} requests/s ({vus} VUs, {:.0} ms think per iteration, plus latency)",
+            vus * per_iteration / think,
+            think * 1000.0
+        )
+    } else {
+        "closed model without think time: as many requests/s as the target answers".into()
+    }
+}
+
+/// `8.333333` → `8.33`, `25` → `25`.
+fn trim(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn weights(cumulative: &[f64]) -> Vec<f64> {

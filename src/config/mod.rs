@@ -164,6 +164,10 @@ pub struct RawTarget {
     pub max_body_bytes: Option<i64>,
     /// Request timeout for this scenario (overrides defaults.timeout).
     pub timeout: Option<String>,
+    /// Re-send an idempotent request once on a fresh connection when a reused keep-alive
+    /// connection was closed or reset under it (default true; every re-send is counted in
+    /// `soakd_http_request_retries_total`). false: the first failure is the result.
+    pub retry_on_reused_connection: Option<bool>,
 }
 
 /// k6 executors, tagged by `executor`.

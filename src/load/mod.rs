@@ -59,8 +59,9 @@ pub enum Model {
     Budgeted(Box<dyn Budget>),
 }
 
-/// Builds the model of an executor.
-pub fn model(load: &Load) -> Model {
+/// Builds the model of an executor; open-model arrivals are shifted by `phase` (a fraction of
+/// one inter-arrival gap, `Scenario::arrival_phase`) so sharded replicas interleave.
+pub fn model(load: &Load, phase: f64) -> Model {
     match &load.executor {
         Executor::ConstantVus { vus, duration } => Model::Closed {
             profile: Box::new(ConstantVus::new(*vus, *duration)),
@@ -80,7 +81,7 @@ pub fn model(load: &Load) -> Model {
             pre_allocated_vus,
             max_vus,
         } => Model::Open {
-            arrivals: Box::new(ConstantArrivals::new(*rate, *duration)),
+            arrivals: Box::new(ConstantArrivals::new(*rate, *duration).with_phase(phase)),
             duration: *duration,
             pre_allocated_vus: *pre_allocated_vus,
             max_vus: *max_vus,
@@ -91,7 +92,7 @@ pub fn model(load: &Load) -> Model {
             pre_allocated_vus,
             max_vus,
         } => Model::Open {
-            arrivals: Box::new(RampingArrivals::new(*start_rate, stages.clone())),
+            arrivals: Box::new(RampingArrivals::new(*start_rate, stages.clone()).with_phase(phase)),
             duration: load.executor.duration(),
             pre_allocated_vus: *pre_allocated_vus,
             max_vus: *max_vus,

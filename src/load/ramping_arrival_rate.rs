@@ -4,6 +4,8 @@
 //! rate `r0` to `r1` over `T`, the count after `x` seconds is `r0·x + (r1−r0)·x²/(2T)`; we solve
 //! that quadratic for `x` in its numerically stable form `x = 2k / (r0 + √(r0² + 4ak))`.
 //! Example: 0 → 100/s over 4 s has integral 200, so 200 iterations, denser towards the end.
+//! With a phase φ (replica I of N: φ = I/N) iteration `i` starts when the integral reaches
+//! `i + φ`, so the N replicas' streams interleave into the whole one.
 
 use super::Arrivals;
 use crate::plan::Stage;
@@ -18,6 +20,7 @@ pub struct RampingArrivals {
     stage_start: f64,
     from: f64,
     before: f64,
+    phase: f64,
 }
 
 impl RampingArrivals {
@@ -31,7 +34,14 @@ impl RampingArrivals {
             stage_start: 0.0,
             from: start_rate,
             before: 0.0,
+            phase: 0.0,
         }
+    }
+
+    /// Shifts the starts by `phase` (in [0, 1)) of one iteration of the integral.
+    pub fn with_phase(mut self, phase: f64) -> Self {
+        self.phase = phase.clamp(0.0, 1.0);
+        self
     }
 
     pub fn start_rate(&self) -> f64 {
@@ -41,7 +51,7 @@ impl RampingArrivals {
 
 impl Arrivals for RampingArrivals {
     fn next_offset(&mut self) -> Option<Duration> {
-        let k_total = self.i as f64;
+        let k_total = self.i as f64 + self.phase;
         while let Some(s) = self.stages.get(self.stage) {
             let t = s.duration.as_secs_f64();
             let in_stage = (self.from + s.target) / 2.0 * t;

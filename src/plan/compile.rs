@@ -253,6 +253,10 @@ fn compile_scenario(
         base_url,
         insecure_skip_verify: target.is_some_and(|t| t.insecure_skip_verify),
         h2c: target.is_some_and(|t| t.h2c),
+        retry_on_reused_connection: target
+            .and_then(|t| t.retry_on_reused_connection)
+            .unwrap_or(true),
+        arrival_phase: None,
         max_body_bytes,
         load,
         mix,
@@ -327,9 +331,11 @@ fn compile_thresholds(
 /// Upper bound of the series one scenario can create: label values come only from config names
 /// and fixed enums, so this is a product of known sizes. Per request: the duration histogram per
 /// status class (6 × ~20 buckets + sum/count), requests per status code (bounded at ~60 codes
-/// seen in practice), 8 failure reasons, 2 results per check; per threshold 5 gauges.
+/// seen in practice), every failure reason, 2 retry reasons, 2 results per check; per
+/// threshold 5 gauges.
 pub fn estimated_series(requests: &[super::RequestMeta], thresholds: usize) -> u64 {
-    let per_request = |r: &super::RequestMeta| 6 * 22 + 60 + 8 + 2 * r.checks.len() as u64;
+    let reasons = crate::client::FailureReason::ALL.len() as u64 + 2;
+    let per_request = |r: &super::RequestMeta| 6 * 22 + 60 + reasons + 2 * r.checks.len() as u64;
     requests.iter().map(per_request).sum::<u64>() + 5 * thresholds as u64 + 40
 }
 

@@ -58,6 +58,13 @@ pub struct Scenario {
     pub base_url: Option<url::Url>,
     pub insecure_skip_verify: bool,
     pub h2c: bool,
+    /// `target.retry_on_reused_connection` (default true): one counted re-send on a fresh
+    /// connection when a reused one was closed or reset under an idempotent request.
+    pub retry_on_reused_connection: bool,
+    /// On a sharded replica (`--shard I/N`), the phase of its open-model arrivals as a fraction
+    /// of one inter-arrival gap (I/N); its runs then start on a wall-clock grid shared by all
+    /// replicas, so their streams interleave into one even stream. None when not sharded.
+    pub arrival_phase: Option<f64>,
     pub max_body_bytes: usize,
     pub load: Load,
     /// Weighted entries; `weights` holds the cumulative normalised weights (last = 1.0).
@@ -81,26 +88,20 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// The same scenario with every duration multiplied by `factor` (0 < factor ≤ 1), rates
-    /// unchanged: for tests and dry runs of long scenarios.
+    /// The same scenario with its timeline multiplied by `factor` (0 < factor ≤ 1): stage and
+    /// run durations, drill times and windows, WebSocket session lengths. Nothing that sets the
+    /// pace of the load changes: rates, think time and `send_every` stay as written, so a scaled
+    /// run makes the same requests per second as the real one, for less time (DESIGN §2).
     pub fn time_scaled(&self, factor: f64) -> Scenario {
         let mut s = self.clone();
         s.load = s.load.scaled(factor);
         s.sut = s.sut.scaled(factor);
         for entry in &mut s.mix {
             for step in &mut entry.steps {
-                match step {
-                    Step::Think { min, max } => {
-                        *min = min.mul_f64(factor);
-                        *max = max.mul_f64(factor);
-                    }
-                    // A session's length and pace are the plan's time too (a 10 min chat
-                    // session must not outlive a run scaled to 12 s).
-                    Step::WebSocket(ws) => {
-                        ws.duration = ws.duration.mul_f64(factor);
-                        ws.send_every = ws.send_every.map(|d| d.mul_f64(factor));
-                    }
-                    Step::Request(_) => {}
+                // A session's length is the plan's time (a 10 min chat session must not
+                // outlive a run scaled to 12 s); its `send_every` is its pace.
+                if let Step::WebSocket(ws) = step {
+                    ws.duration = ws.duration.mul_f64(factor);
                 }
             }
         }
@@ -111,6 +112,14 @@ impl Scenario {
     pub fn sharded(&self, index: u32, count: u32) -> Scenario {
         let mut s = self.clone();
         s.load = s.load.sharded(index, count);
+        // Volume limits are judged on this replica's share; ratios and latencies as written.
+        s.thresholds = s
+            .thresholds
+            .iter()
+            .map(|t| crate::verdict::sharded(t, count))
+            .collect();
+        // Replica I's arrivals sit I/N of a gap after replica 0's: one even stream in total.
+        s.arrival_phase = (count > 1).then(|| index as f64 / count as f64);
         // A drill is one fault on the shared system: only the first replica fires it.
         if index != 0 {
             s.sut.drills.clear();

@@ -140,6 +140,25 @@ impl Templates {
         Ok(Tmpl::Dynamic(path.to_string()))
     }
 
+    /// Names of the data pools these templates read (`data.POOL…`), or None when some template
+    /// reads `data` in a way that cannot be told before rendering (`data[name]`, `data` whole).
+    /// An iteration takes rows only from pools read, so a `unique` pool bounds only its readers.
+    pub fn data_pools_read(&self) -> Option<std::collections::BTreeSet<String>> {
+        let mut pools = std::collections::BTreeSet::new();
+        for (_, tpl) in self.env.templates() {
+            for v in tpl.undeclared_variables(true) {
+                if v == "data" {
+                    return None;
+                }
+                if let Some(path) = v.strip_prefix("data.") {
+                    let pool = path.split('.').next().unwrap_or(path);
+                    pools.insert(pool.to_string());
+                }
+            }
+        }
+        Some(pools)
+    }
+
     /// The per-iteration context.
     pub fn context(&self, vu: u32, iteration: u64, vars: &BTreeMap<String, String>) -> Value {
         self.context_with(vu, iteration, vars, Value::from(()), 0)

@@ -35,6 +35,9 @@ pub trait Sink: Send + Sync {
     /// One finished iteration of mix entry `journey`; `ok` when every request of it succeeded.
     fn iteration(&self, journey: &str, lag: Duration, ok: bool);
     fn dropped_iteration(&self);
+    /// A re-send of request `request` on a fresh connection after a reused one failed under
+    /// it; `reason` is `reset` (sent, no response byte) or `closed` (closed before sending).
+    fn retry(&self, _request: usize, _reason: &'static str) {}
     /// One WebSocket event of session `request`.
     fn ws(&self, _request: usize, _event: WsEvent) {}
 }
@@ -46,6 +49,10 @@ pub struct Live {
     pub failures: AtomicU64,
     pub iterations: AtomicU64,
     pub dropped: AtomicU64,
+    /// Iterations cut at the hard stop (or by a ramp-down past its grace), not in `iterations`.
+    pub interrupted: AtomicU64,
+    /// Re-sends on a fresh connection (see `Sink::retry`).
+    pub retries: AtomicU64,
 }
 
 pub(crate) fn new_hist() -> Histogram<u64> {
@@ -241,6 +248,19 @@ impl Recorder {
         }
     }
 
+    /// An iteration cut before its end (its in-flight request is recorded as `interrupted`).
+    pub fn interrupted_iteration(&self) {
+        self.live.interrupted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A re-send of `request` after its reused connection failed (counted, never hidden).
+    pub fn retry(&self, request: usize, reason: &'static str) {
+        self.live.retries.fetch_add(1, Ordering::Relaxed);
+        if let Some(s) = &self.sink {
+            s.retry(request, reason);
+        }
+    }
+
     /// Merges all shards (cost grows with requests × statuses, not with samples).
     pub fn snapshot(&self) -> RunSnapshot {
         let mut merged = Shard::new(&self.meta, self.journeys.len());
@@ -256,6 +276,8 @@ impl Recorder {
             self.live.dropped.load(Ordering::Relaxed),
             self.started.elapsed(),
         );
+        snap.interrupted = self.live.interrupted.load(Ordering::Relaxed);
+        snap.retries = self.live.retries.load(Ordering::Relaxed);
         snap.timeline = self.timeline();
         snap
     }

@@ -17,6 +17,10 @@ pub struct RunSnapshot {
     shard: Shard,
     pub iterations: u64,
     pub dropped: u64,
+    /// Iterations cut at the hard stop (`metrics.interrupted_iterations`).
+    pub interrupted: u64,
+    /// Re-sends on a fresh connection (`metrics.retried_requests`).
+    pub retries: u64,
     pub elapsed: Duration,
 }
 
@@ -36,8 +40,31 @@ impl RunSnapshot {
             shard,
             iterations,
             dropped,
+            interrupted: 0,
+            retries: 0,
             elapsed,
         }
+    }
+
+    /// Requests that got a response (any status), over all requests of the run.
+    pub fn responses(&self) -> u64 {
+        self.cells()
+            .flat_map(|(_, c)| c.by_status.iter())
+            .filter(|sc| sc.status != 0)
+            .map(|sc| sc.count)
+            .sum()
+    }
+
+    /// Failures of every request by reason, only reasons seen (`timeout: 3, interrupted: 17`).
+    pub fn reasons_total(&self) -> Vec<(FailureReason, u64)> {
+        FailureReason::ALL
+            .iter()
+            .map(|r| {
+                let n = self.cells().map(|(_, c)| c.reasons[*r as usize]).sum();
+                (*r, n)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect()
     }
 
     pub fn meta(&self) -> &[RequestMeta] {

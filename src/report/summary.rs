@@ -48,6 +48,12 @@ pub struct Metrics {
     /// How late iterations started against their intended start (open models).
     #[serde(default)]
     pub generator_lag_ms: Times,
+    /// Iterations cut at the hard stop (end of graceful_stop, abort, shutdown).
+    #[serde(default)]
+    pub interrupted_iterations: u64,
+    /// Re-sends on a fresh connection after a reused one failed (never hidden).
+    #[serde(default)]
+    pub retried_requests: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -122,6 +128,9 @@ pub struct Summary {
     pub consecutive_breaches: BTreeMap<String, u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why the run failed when no threshold explains it (e.g. no request got a response).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// Per-window throughput, error ratio and latency percentiles over the run.
     #[serde(default)]
     pub timeline: Vec<crate::record::Point>,
@@ -208,6 +217,8 @@ impl Summary {
                 dropped_iterations: snap.dropped,
                 response_times_ms: overall,
                 generator_lag_ms: Times::from_hist(snap.lag()),
+                interrupted_iterations: snap.interrupted,
+                retried_requests: snap.retries,
             },
             requests,
             checks,
@@ -229,6 +240,7 @@ impl Summary {
             consecutive_breaches: BTreeMap::new(),
             timeline: snap.timeline.clone(),
             error: r.error.clone(),
+            reason: r.reason.clone(),
             sut_checks: r.sut.checks.clone(),
             drills: r.sut.drills.clone(),
         }

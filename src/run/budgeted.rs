@@ -16,17 +16,19 @@ pub async fn drive(
     budget: Box<dyn Budget>,
     graceful_stop: Duration,
     stop: &CancellationToken,
-    vus_gauge: &AtomicU32,
+    vus_gauge: &Arc<AtomicU32>,
 ) {
     let budget: Arc<dyn Budget> = Arc::from(budget);
     let ended = Arc::new(AtomicBool::new(false));
     let hard = CancellationToken::new();
     let tracker = TaskTracker::new();
-    vus_gauge.store(budget.vus(), Ordering::Relaxed);
     for id in 0..budget.vus() {
         let (actor, budget, ended, hard) =
             (actor.clone(), budget.clone(), ended.clone(), hard.clone());
+        // Active from now until the VU's share is done (or it is cut).
+        let active = super::Active::new(vus_gauge);
         tracker.spawn(async move {
+            let _active = active;
             let mut vu = Vu::new(id);
             let hard_stop = hard.cancelled();
             tokio::pin!(hard_stop);

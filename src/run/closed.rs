@@ -3,11 +3,13 @@
 //! A controller samples the profile every 10 ms and publishes the wanted VU count; VU `i` runs
 //! iterations while `i < count`. A VU removed by a ramp-down finishes its iteration within
 //! `graceful_ramp_down`; at the end every VU gets `graceful_stop` before it is interrupted.
+//! The VU gauge counts the VUs actually running iterations (a removed VU still finishing its
+//! iteration counts until it ends), not the profile's wish.
 
 use crate::action::{Actor, Vu};
 use crate::load::VuProfile;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::AtomicU32;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -25,7 +27,7 @@ pub async fn drive(
     ramp_grace: Duration,
     graceful_stop: Duration,
     stop: &CancellationToken,
-    vus_gauge: &AtomicU32,
+    vus_gauge: &Arc<AtomicU32>,
 ) {
     let start = Instant::now();
     let first = Wanted {
@@ -42,6 +44,7 @@ pub async fn drive(
             rx.clone(),
             hard.clone(),
             ramp_grace,
+            vus_gauge.clone(),
         ));
     }
     tracker.close();
@@ -51,7 +54,6 @@ pub async fn drive(
             break;
         }
         let vus = profile.vus_at(t);
-        vus_gauge.store(vus, Ordering::Relaxed);
         tx.send_if_modified(|w| {
             let changed = w.vus != vus;
             w.vus = vus;
@@ -81,6 +83,7 @@ async fn vu_loop(
     mut rx: watch::Receiver<Wanted>,
     hard: CancellationToken,
     ramp_grace: Duration,
+    gauge: Arc<AtomicU32>,
 ) {
     let mut vu = Vu::new(id);
     // Waiters are registered once per VU (and once per activation), not once per iteration.
@@ -97,6 +100,7 @@ async fn vu_loop(
             }
             continue;
         }
+        let _active = super::Active::new(&gauge);
         let ramp_down = removed(id, rx.clone(), ramp_grace);
         tokio::pin!(ramp_down);
         // One select around the whole run of iterations: every wake-up of the VU polls the

@@ -9,6 +9,22 @@ mod closed;
 mod open;
 mod pacer;
 
+/// Counts one VU as active (`soakd_vus`, `RunControl::vus`) for as long as it lives.
+pub(crate) struct Active(Arc<AtomicU32>);
+
+impl Active {
+    pub(crate) fn new(gauge: &Arc<AtomicU32>) -> Self {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        Active(gauge.clone())
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 pub use crate::action::Limiter;
 
 use crate::action::Actor;
@@ -130,6 +146,8 @@ pub struct RunReport {
     /// The scenario's thresholds, then its SUT checks and drills (`sut:…`, `drill:…`).
     pub outcomes: Vec<Outcome>,
     pub error: Option<String>,
+    /// Why the run failed when no threshold says so (e.g. no request got a response).
+    pub reason: Option<String>,
     /// Details of the SUT checks and drills (their outcomes are in `outcomes` too).
     pub sut: SutReport,
 }
@@ -162,7 +180,7 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
     // PromQL checks and drills run beside the load, from its start to its end.
     let sut = SutRun::start(&s, ctl.recorder.clone());
     let grace = s.load.graceful_stop;
-    match model(&s.load) {
+    match model(&s.load, s.arrival_phase.unwrap_or(0.0)) {
         Model::Closed {
             profile,
             graceful_ramp_down,
@@ -189,6 +207,7 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
                 pre_allocated_vus,
                 max_vus,
                 peak_rate: s.load.executor.peak_rate().unwrap_or(0.0),
+                grid: s.arrival_phase.map(|_| open::grid(&s.load.executor)),
             };
             open::drive(actor, load, grace, &exhausted, &ctl.vus).await
         }
@@ -213,6 +232,11 @@ fn finish(ctl: &RunControl, result: RunResult, error: Option<String>, sut: SutRe
     let snapshot = ctl.recorder.snapshot();
     let mut outcomes = verdict::evaluate_all(&ctl.scenario.thresholds, &snapshot);
     outcomes.extend(sut.outcomes.iter().cloned());
+    let reason = no_response(&snapshot).map(|(outcome, reason)| {
+        tracing::warn!(scenario = %ctl.scenario.name, run_id = %ctl.id, "{reason}");
+        outcomes.push(outcome);
+        reason
+    });
     let result = if error.is_some() {
         RunResult::Error
     } else if result == RunResult::Pass && outcomes.iter().any(|o| o.breached) {
@@ -229,8 +253,39 @@ fn finish(ctl: &RunControl, result: RunResult, error: Option<String>, sut: SutRe
         snapshot,
         outcomes,
         error,
+        reason,
         sut,
     }
+}
+
+/// Label of the verdict every run gets when it started requests and none got a response.
+pub const NO_RESPONSE: &str = "run:responses>0";
+
+/// A run that started requests and got not one response (a hung or dead target) never passes,
+/// whatever its thresholds say: it gets a breached `run:responses>0` verdict (which counts
+/// towards incidents like any threshold) and a reason naming what happened to the requests.
+pub fn no_response(snap: &RunSnapshot) -> Option<(Outcome, String)> {
+    use crate::verdict::RunNumbers;
+    let (started, _) = snap.requests(&Default::default());
+    if started == 0 || snap.responses() > 0 {
+        return None;
+    }
+    let why: Vec<String> = snap
+        .reasons_total()
+        .iter()
+        .map(|(r, n)| format!("{n} {r}"))
+        .collect();
+    let reason = format!(
+        "{started} request(s) started and none got a response ({}): the target is hung or down",
+        why.join(", ")
+    );
+    let outcome = Outcome {
+        threshold: NO_RESPONSE.to_string(),
+        observed: Some(0.0),
+        limit: 0.0,
+        breached: true,
+    };
+    Some((outcome, reason))
 }
 
 /// Closes a timeline window every second (every duration/300 for runs over five minutes).

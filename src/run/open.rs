@@ -7,6 +7,10 @@
 //! lasts its whole duration even when its last arrival is earlier (a ramp down to 0). The
 //! intended starts come from the pacer thread (`pacer.rs`) up to 1000/s, which keeps them
 //! precise, and from tokio's timer above that.
+//!
+//! A sharded replica's run starts on a wall-clock grid (`OpenLoad::grid`) shared by every
+//! replica: its phase-shifted arrivals (`Scenario::arrival_phase`) then fall between the other
+//! replicas' ones whatever moment each replica's trigger fired, like k6 execution segments.
 
 use crate::action::{Actor, Vu};
 use crate::load::Arrivals;
@@ -24,6 +28,34 @@ pub struct OpenLoad {
     pub max_vus: u32,
     /// Highest rate of the model (per second): picks the clock (see `Starts`).
     pub peak_rate: f64,
+    /// Sharded: start at the next multiple of this period of Unix time (see `grid`).
+    pub grid: Option<Duration>,
+}
+
+/// The wall-clock grid a sharded replica starts its open model on: one inter-arrival gap of its
+/// share for a constant rate (every replica's arrivals then sit on one global lattice, each
+/// replica on its own residue), a whole second for a ramp (replicas fired by one trigger start
+/// their ramps together).
+pub fn grid(e: &crate::plan::Executor) -> Duration {
+    match e {
+        crate::plan::Executor::ConstantArrivalRate { rate, .. } if *rate > 0.0 => {
+            Duration::from_secs_f64((1.0 / rate).min(1.0))
+        }
+        _ => Duration::from_secs(1),
+    }
+}
+
+/// How long until the next multiple of `period` of Unix time.
+fn until_grid(period: Duration) -> Duration {
+    let p = period.as_secs_f64();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    if p <= 0.0 {
+        return Duration::ZERO;
+    }
+    let rest = p - now.rem_euclid(p);
+    Duration::from_secs_f64(if rest >= p { 0.0 } else { rest })
 }
 
 /// Up to this rate the pacer thread gives each start to within tens of µs for a few µs of CPU
@@ -69,13 +101,14 @@ pub async fn drive(
         pre_allocated_vus: pre_allocated,
         max_vus,
         peak_rate,
+        grid,
     } = load;
     let pool: Arc<Mutex<Vec<Vu>>> =
         Arc::new(Mutex::new((0..pre_allocated).rev().map(Vu::new).collect()));
     let mut allocated = pre_allocated;
     let hard = CancellationToken::new();
     let tracker = TaskTracker::new();
-    let start = Instant::now();
+    let start = Instant::now() + grid.map_or(Duration::ZERO, until_grid);
     let mut starts = if peak_rate <= PACER_THREAD_MAX_RATE {
         Starts::Thread(super::pacer::spawn(arrivals, start))
     } else {

@@ -34,6 +34,8 @@ pub struct Families {
     pub duration: Family<DurationLabels, Histogram, Buckets>,
     pub requests: Family<RequestLabels, Counter>,
     pub failures: Family<FailureLabels, Counter>,
+    /// `soakd_http_request_retries_total`: `reason` is `reset` or `closed`.
+    pub retries: Family<FailureLabels, Counter>,
     pub checks: Family<CheckLabels, Counter>,
     pub journeys: Family<JourneyLabels, Counter>,
     pub ws_connecting: Family<WsLabels, Histogram, Buckets>,
@@ -73,6 +75,7 @@ impl Families {
             duration: Family::new_with_constructor(Buckets(latency.into())),
             requests: Family::default(),
             failures: Family::default(),
+            retries: Family::default(),
             checks: Family::default(),
             journeys: Family::default(),
             ws_connecting: Family::new_with_constructor(Buckets(DEFAULT_LATENCY_BUCKETS.into())),
@@ -118,6 +121,11 @@ impl Families {
             "soakd_http_request_failures",
             "Failed requests by reason",
             f.failures.clone(),
+        );
+        r.register(
+            "soakd_http_request_retries",
+            "Re-sends on a fresh connection after a reused keep-alive connection was reset (reset) or closed (closed) under the request",
+            f.retries.clone(),
         );
         r.register("soakd_checks", "Check results", f.checks.clone());
         r.register(

@@ -29,6 +29,7 @@ struct Known {
     duration: HashSet<DurationLabels>,
     requests: HashSet<RequestLabels>,
     failures: HashSet<FailureLabels>,
+    retries: HashSet<FailureLabels>,
     checks: HashSet<CheckLabels>,
     journeys: HashSet<JourneyLabels>,
     /// Connecting, round trip and reconnect series share these labels.
@@ -344,6 +345,7 @@ impl Metrics {
         k.duration.iter().for_each(|l| _ = f.duration.remove(l));
         k.requests.iter().for_each(|l| _ = f.requests.remove(l));
         k.failures.iter().for_each(|l| _ = f.failures.remove(l));
+        k.retries.iter().for_each(|l| _ = f.retries.remove(l));
         k.checks.iter().for_each(|l| _ = f.checks.remove(l));
         k.journeys.iter().for_each(|l| _ = f.journeys.remove(l));
         k.ws.iter().for_each(|l| {

@@ -29,7 +29,12 @@ struct RequestSeries {
     failures: [Counter; FailureReason::ALL.len()],
     /// [pass, fail] per check, in `RequestMeta::checks` order.
     checks: Box<[[Counter; 2]]>,
+    /// `soakd_http_request_retries_total` by reason: [reset, closed].
+    retries: [Counter; 2],
 }
+
+/// The `reason` values of `soakd_http_request_retries_total`.
+const RETRY_REASONS: [&str; 2] = ["reset", "closed"];
 
 /// Handles of one WebSocket session (by request index).
 struct WsSeries {
@@ -96,7 +101,18 @@ impl ScenarioSink {
                         })
                     })
                     .collect();
+                let retries = RETRY_REASONS.map(|reason| {
+                    let l = FailureLabels {
+                        scenario: scenario.to_owned(),
+                        request: m.name.clone(),
+                        reason,
+                    };
+                    let c = f.retries.get_or_create_owned(&l);
+                    k.retries.insert(l);
+                    c
+                });
                 requests.push(RequestSeries {
+                    retries,
                     meta: m.clone(),
                     by_class: Default::default(),
                     by_status: RwLock::new(Vec::new()),
@@ -305,5 +321,14 @@ impl Sink for ScenarioSink {
 
     fn dropped_iteration(&self) {
         self.dropped.inc();
+    }
+
+    fn retry(&self, request: usize, reason: &'static str) {
+        let Some(r) = self.requests.get(request) else {
+            return;
+        };
+        if let Some(i) = RETRY_REASONS.iter().position(|x| *x == reason) {
+            r.retries[i].inc();
+        }
     }
 }

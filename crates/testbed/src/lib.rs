@@ -6,6 +6,7 @@
 //! then close) and stay fast enough on `/ok` to benchmark the load generator itself.
 
 mod api;
+mod arrivals;
 mod body;
 mod community;
 mod demo;
@@ -62,6 +63,16 @@ impl TargetHandle {
     /// `POST /_control {"webhook_secret": …}`); None clears it.
     pub fn set_webhook_secret(&self, secret: Option<String>) {
         self.shared.api.set_webhook_secret(secret);
+    }
+
+    /// Logs the arrival time of each of the next requests, keeping the last `capacity` (0 stops).
+    pub fn record_arrivals(&self, capacity: usize) {
+        self.shared.arrivals.enable(capacity);
+    }
+
+    /// Arrival times logged since `record_arrivals`, oldest first.
+    pub fn arrivals(&self) -> Vec<std::time::Instant> {
+        self.shared.arrivals.snapshot()
     }
 
     /// Counters since start (same as `GET /_stats`).

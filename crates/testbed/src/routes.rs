@@ -149,6 +149,8 @@ pub(crate) struct Shared {
     pub(crate) chat: Chat,
     pub(crate) sut: Sut,
     pub(crate) demo: Demo,
+    /// Opt-in arrival times (`TargetHandle::record_arrivals`).
+    pub(crate) arrivals: super::arrivals::ArrivalLog,
 }
 
 impl Shared {
@@ -196,6 +198,7 @@ pub(crate) async fn handle(
 ) -> Result<Resp, Infallible> {
     let kind = kind_of(req.method(), req.uri().path());
     let counters = &shared.counters;
+    shared.arrivals.record();
     counters.requests.fetch_add(1, Relaxed);
     counters.by_kind[kind as usize].fetch_add(1, Relaxed);
 
