@@ -104,7 +104,7 @@ fn ad_hoc(url: &str, a: &OnceArgs) -> Result<Arc<Scenario>, String> {
         .ok_or("--duration is required with --url")?;
     let load = match (a.vus, a.rate) {
         (Some(vus), None) => RawLoad::ConstantVus {
-            vus: vus as i64,
+            vus: Some(vus as i64),
             duration,
             graceful_stop: Some("5s".into()),
         },

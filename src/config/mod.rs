@@ -171,7 +171,8 @@ pub struct RawTarget {
 #[serde(tag = "executor", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum RawLoad {
     ConstantVus {
-        vus: i64,
+        /// Default 1, like k6.
+        vus: Option<i64>,
         duration: String,
         graceful_stop: Option<String>,
     },
@@ -200,14 +201,16 @@ pub enum RawLoad {
         graceful_stop: Option<String>,
     },
     PerVuIterations {
-        vus: i64,
-        iterations: i64,
+        /// Default 1 VU and 1 iteration, like k6.
+        vus: Option<i64>,
+        iterations: Option<i64>,
         max_duration: Option<String>,
         graceful_stop: Option<String>,
     },
     SharedIterations {
-        vus: i64,
-        iterations: i64,
+        /// Default 1 VU and 1 iteration, like k6.
+        vus: Option<i64>,
+        iterations: Option<i64>,
         max_duration: Option<String>,
         graceful_stop: Option<String>,
     },

@@ -159,7 +159,7 @@ fn compile_scenario(
             e.push(&path, "missing load (an executor such as constant-vus)");
             compile_load(
                 &crate::config::RawLoad::ConstantVus {
-                    vus: 1,
+                    vus: Some(1),
                     duration: "1s".into(),
                     graceful_stop: None,
                 },

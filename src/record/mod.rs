@@ -46,6 +46,10 @@ pub struct Live {
     pub failures: AtomicU64,
     pub iterations: AtomicU64,
     pub dropped: AtomicU64,
+    /// The `vus` gauge: samples taken, last and highest value (see `Recorder::sample_vus`).
+    pub vus_samples: AtomicU64,
+    pub vus_last: std::sync::atomic::AtomicU32,
+    pub vus_max: std::sync::atomic::AtomicU32,
 }
 
 pub(crate) fn new_hist() -> Histogram<u64> {
@@ -241,6 +245,13 @@ impl Recorder {
         }
     }
 
+    /// One sample of the active VUs (taken once a second, like k6's `vus` metric).
+    pub fn sample_vus(&self, vus: u32) {
+        self.live.vus_last.store(vus, Ordering::Relaxed);
+        self.live.vus_max.fetch_max(vus, Ordering::Relaxed);
+        self.live.vus_samples.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Merges all shards (cost grows with requests × statuses, not with samples).
     pub fn snapshot(&self) -> RunSnapshot {
         let mut merged = Shard::new(&self.meta, self.journeys.len());
@@ -257,6 +268,13 @@ impl Recorder {
             self.started.elapsed(),
         );
         snap.timeline = self.timeline();
+        snap.vus = (self.live.vus_samples.load(Ordering::Relaxed) > 0).then(|| {
+            let l = &self.live;
+            (
+                l.vus_last.load(Ordering::Relaxed),
+                l.vus_max.load(Ordering::Relaxed),
+            )
+        });
         snap
     }
 }

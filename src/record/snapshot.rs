@@ -18,6 +18,8 @@ pub struct RunSnapshot {
     pub iterations: u64,
     pub dropped: u64,
     pub elapsed: Duration,
+    /// (last, most) sampled VUs, None if never sampled.
+    pub vus: Option<(u32, u32)>,
 }
 
 impl RunSnapshot {
@@ -37,6 +39,7 @@ impl RunSnapshot {
             iterations,
             dropped,
             elapsed,
+            vus: None,
         }
     }
 
@@ -180,6 +183,10 @@ impl RunNumbers for RunSnapshot {
 
     fn ws_msgs_received(&self) -> u64 {
         self.shard.ws.received
+    }
+
+    fn vus(&self) -> Option<(u32, u32)> {
+        self.vus
     }
 
     fn elapsed(&self) -> Duration {

@@ -47,6 +47,11 @@ pub trait RunNumbers {
     fn ws_msgs_received(&self) -> u64 {
         0
     }
+    /// (last, most) VUs sampled during the run (the `vus` and `vus_max` gauges), None before
+    /// the first sample.
+    fn vus(&self) -> Option<(u32, u32)> {
+        None
+    }
     /// Wall time of the run so far (for rates per second).
     fn elapsed(&self) -> Duration;
 }
