@@ -75,6 +75,9 @@ pub struct RawResults {
     pub dir: Option<String>,
     /// How long run summaries are kept, e.g. "180d".
     pub retention: Option<String>,
+    /// Summary formats written per run: `soakd` (always; the API reads it) and optionally `k6`
+    /// (k6's `--summary-export` JSON beside it, `<scenario>-<run id>.k6.json`).
+    pub format: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

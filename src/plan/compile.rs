@@ -47,6 +47,7 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
         &raw.results.retention,
         Duration::from_secs(180 * 86_400),
     );
+    let results_k6 = results_k6(raw.results.format.as_deref(), &mut e);
     let shutdown_timeout = e.duration_or(
         "shutdown_timeout",
         &raw.shutdown_timeout,
@@ -95,6 +96,7 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
         admin_token_file: raw.server.admin_token_file.as_ref().map(PathBuf::from),
         state_dir: PathBuf::from(raw.state_dir.as_deref().unwrap_or("state")),
         results_dir: PathBuf::from(raw.results.dir.as_deref().unwrap_or("results")),
+        results_k6,
         retention,
         allowed_hosts: raw.safety.allowed_hosts.clone(),
         max_rps: raw.safety.max_rps,
@@ -367,4 +369,27 @@ fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// `results.format`: `soakd` must be listed (the API, reports and baselines read it); `k6` adds
+/// k6's summary export.
+fn results_k6(formats: Option<&[String]>, e: &mut Errors) -> bool {
+    let Some(formats) = formats else {
+        return false;
+    };
+    for (i, f) in formats.iter().enumerate() {
+        if f != "soakd" && f != "k6" {
+            e.push(
+                format!("results.format[{i}]"),
+                format!("unknown format {f:?} (use soakd, k6)"),
+            );
+        }
+    }
+    if !formats.iter().any(|f| f == "soakd") {
+        e.push(
+            "results.format",
+            "must list soakd (the API, reports and baselines read it); add k6 beside it",
+        );
+    }
+    formats.iter().any(|f| f == "k6")
 }

@@ -42,6 +42,8 @@ pub struct Plan {
     pub admin_token_file: Option<PathBuf>,
     pub state_dir: PathBuf,
     pub results_dir: PathBuf,
+    /// `results.format` has `k6`: write k6's summary export beside each run summary.
+    pub results_k6: bool,
     pub retention: Duration,
     pub allowed_hosts: Vec<String>,
     pub max_rps: Option<f64>,
