@@ -177,13 +177,19 @@ pub enum RawLoad {
         /// Default 1, like k6.
         vus: Option<i64>,
         duration: String,
+        #[serde(default, deserialize_with = "millis_or_text")]
+        #[schemars(with = "Option<RawGrace>")]
         graceful_stop: Option<String>,
     },
     RampingVus {
         #[serde(default)]
         start_vus: i64,
         stages: Vec<RawStage>,
+        #[serde(default, deserialize_with = "millis_or_text")]
+        #[schemars(with = "Option<RawGrace>")]
         graceful_ramp_down: Option<String>,
+        #[serde(default, deserialize_with = "millis_or_text")]
+        #[schemars(with = "Option<RawGrace>")]
         graceful_stop: Option<String>,
     },
     ConstantArrivalRate {
@@ -192,6 +198,8 @@ pub enum RawLoad {
         duration: String,
         pre_allocated_vus: i64,
         max_vus: Option<i64>,
+        #[serde(default, deserialize_with = "millis_or_text")]
+        #[schemars(with = "Option<RawGrace>")]
         graceful_stop: Option<String>,
     },
     RampingArrivalRate {
@@ -201,6 +209,8 @@ pub enum RawLoad {
         stages: Vec<RawStage>,
         pre_allocated_vus: i64,
         max_vus: Option<i64>,
+        #[serde(default, deserialize_with = "millis_or_text")]
+        #[schemars(with = "Option<RawGrace>")]
         graceful_stop: Option<String>,
     },
     PerVuIterations {
@@ -208,6 +218,8 @@ pub enum RawLoad {
         vus: Option<i64>,
         iterations: Option<i64>,
         max_duration: Option<String>,
+        #[serde(default, deserialize_with = "millis_or_text")]
+        #[schemars(with = "Option<RawGrace>")]
         graceful_stop: Option<String>,
     },
     SharedIterations {
@@ -215,6 +227,8 @@ pub enum RawLoad {
         vus: Option<i64>,
         iterations: Option<i64>,
         max_duration: Option<String>,
+        #[serde(default, deserialize_with = "millis_or_text")]
+        #[schemars(with = "Option<RawGrace>")]
         graceful_stop: Option<String>,
     },
 }
@@ -402,4 +416,20 @@ pub struct RawIncident {
 /// The JSON Schema of the config file, derived from the raw types.
 pub fn schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(RawConfig)).unwrap_or_default()
+}
+
+/// A grace period as written: a duration (`30s`) or, as in k6, a bare number of milliseconds.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawGrace {
+    Text(String),
+    Millis(f64),
+}
+
+/// Reads a [`RawGrace`] into the text the plan parses (`1500` stays `"1500"`: milliseconds).
+fn millis_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<RawGrace>::deserialize(d)?.map(|g| match g {
+        RawGrace::Text(s) => s,
+        RawGrace::Millis(ms) => ms.to_string(),
+    }))
 }

@@ -446,10 +446,9 @@ fn max_duration_of(e: &mut Errors, path: &str, s: &Option<String>) -> Duration {
 /// A grace period: a duration, or a bare number of milliseconds as k6 reads it
 /// (`graceful_stop: 500` is 500 ms); default 30 s.
 fn grace_ms(e: &mut Errors, path: &str, s: &Option<String>) -> Duration {
-    match s.as_deref().map(str::trim) {
-        Some(t) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
-            Duration::from_millis(t.parse().unwrap_or(u64::MAX))
-        }
+    let ms = s.as_deref().and_then(|t| t.trim().parse::<f64>().ok());
+    match ms {
+        Some(ms) if ms.is_finite() && ms >= 0.0 => Duration::from_secs_f64(ms / 1000.0),
         _ => e.duration_or(path, s, DEFAULT_GRACE),
     }
 }
