@@ -24,6 +24,15 @@ pub enum LogFormat {
     Json,
 }
 
+/// Shape of an exported run summary.
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum SummaryFormat {
+    /// soakd's run summary (DESIGN §7).
+    Soakd,
+    /// k6's `--summary-export` JSON (`root_group`, `metrics`), for scripts that parse k6's.
+    K6,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// The daemon: schedules, /metrics, API, hot reload.
@@ -88,6 +97,9 @@ pub struct OnceArgs {
     /// Write the summary JSON here.
     #[arg(long)]
     pub summary_export: Option<PathBuf>,
+    /// Shape of `--summary-export`: soakd's summary, or k6's `--summary-export` JSON.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Soakd)]
+    pub summary_format: SummaryFormat,
     /// Multiply every duration by F (0 < F ≤ 1), rates unchanged.
     #[arg(long)]
     pub time_scale: Option<f64>,

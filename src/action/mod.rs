@@ -201,7 +201,8 @@ impl Actor {
     fn context<'c>(&self, vu: &Vu, ctx: &'c mut Ctx) -> &'c Value {
         ctx.value.get_or_insert_with(|| {
             self.scenario.templates.context_with(
-                vu.id,
+                // `vu` counts from 1 like k6's `__VU`; the id stays an index from 0.
+                vu.id + 1,
                 vu.iteration,
                 &vu.vars,
                 ctx.data.clone(),

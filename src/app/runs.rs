@@ -196,6 +196,9 @@ impl App {
                 {
                     // The HTML report sits beside its summary (and is pruned with it).
                     Ok(path) => {
+                        if self.plan().results_k6 {
+                            self.write_k6(&name, &path, &report);
+                        }
                         let html = crate::report::html(&summary);
                         if let Err(e) = crate::state::write_atomic(
                             &path.with_extension("html"),
@@ -235,6 +238,19 @@ async fn feed_vus(app: Arc<App>, ctl: Arc<RunControl>) {
 }
 
 /// The report of a run cut short at shutdown: its numbers so far, result `aborted`.
+impl App {
+    /// k6's summary export beside the run summary (`results.format: [soakd, k6]`).
+    fn write_k6(&self, scenario: &str, summary_path: &std::path::Path, report: &RunReport) {
+        let path = summary_path.with_extension("k6.json");
+        let written = serde_json::to_vec_pretty(&crate::report::k6::export(report))
+            .map_err(|e| e.to_string())
+            .and_then(|b| crate::state::write_atomic(&path, &b).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            tracing::error!(scenario = %scenario, error = %e, "cannot write the k6 summary export");
+        }
+    }
+}
+
 pub(super) fn aborted_now(ctl: &RunControl) -> RunReport {
     let snapshot = ctl.recorder.snapshot();
     let mut outcomes = crate::verdict::evaluate_all(&ctl.scenario.thresholds, &snapshot);

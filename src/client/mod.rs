@@ -404,6 +404,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_plan_series_budget_covers_every_failure_and_retry_reason() {
+        let retry_reasons = 2;
+        assert!(
+            (FailureReason::ALL.len() + retry_reasons) as u64
+                <= crate::plan::MAX_FAILURE_REASON_SERIES
+        );
+    }
+
+    #[test]
     fn labels_are_the_design_reason_set() {
         let labels: Vec<_> = FailureReason::ALL.iter().map(|r| r.as_str()).collect();
         assert_eq!(

@@ -173,7 +173,7 @@ fn describe_scenario(o: &mut String, s: &Scenario) {
             } else {
                 ""
             };
-            let limit = if crate::verdict::scales_with_volume(t) {
+            let limit = if t.scales_with_volume() {
                 format!(" (judged against {})", trim(t.limit))
             } else {
                 String::new()

@@ -45,7 +45,13 @@ pub async fn run(args: OnceArgs) -> Exit {
     let summary = Summary::from_report(&report);
     print!("{}", report::render(&summary));
     if let Some(path) = &args.summary_export {
-        let bytes = match serde_json::to_vec_pretty(&summary) {
+        let bytes = match args.summary_format {
+            crate::cli::SummaryFormat::Soakd => serde_json::to_vec_pretty(&summary),
+            crate::cli::SummaryFormat::K6 => {
+                serde_json::to_vec_pretty(&report::k6::export(&report))
+            }
+        };
+        let bytes = match bytes {
             Ok(b) => b,
             Err(e) => return Exit::Error(e.into()),
         };
@@ -104,7 +110,7 @@ fn ad_hoc(url: &str, a: &OnceArgs) -> Result<Arc<Scenario>, String> {
         .ok_or("--duration is required with --url")?;
     let load = match (a.vus, a.rate) {
         (Some(vus), None) => RawLoad::ConstantVus {
-            vus: vus as i64,
+            vus: Some(vus as i64),
             duration,
             graceful_stop: Some("5s".into()),
         },

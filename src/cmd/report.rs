@@ -45,9 +45,23 @@ pub fn run(
     }
 }
 
+/// A soakd run summary, or a k6 `--summary-export` file (read as one).
 fn read(p: &Path) -> Result<Summary, String> {
     let text =
         std::fs::read_to_string(p).map_err(|e| format!("{}: cannot read: {e}", p.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not a soakd run summary: {e}", p.display()))
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+        && report::k6::is_k6_export(&v)
+    {
+        let name = p
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        return report::k6::summary_from_export(&v, &name)
+            .map_err(|e| format!("{}: {e}", p.display()));
+    }
+    serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}: not a soakd run summary nor a k6 summary export: {e}",
+            p.display()
+        )
+    })
 }

@@ -75,6 +75,9 @@ pub struct RawResults {
     pub dir: Option<String>,
     /// How long run summaries are kept, e.g. "180d".
     pub retention: Option<String>,
+    /// Summary formats written per run: `soakd` (always; the API reads it) and optionally `k6`
+    /// (k6's `--summary-export` JSON beside it, `<scenario>-<run id>.k6.json`).
+    pub format: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -175,15 +178,22 @@ pub struct RawTarget {
 #[serde(tag = "executor", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum RawLoad {
     ConstantVus {
-        vus: i64,
+        /// Default 1, like k6.
+        vus: Option<i64>,
         duration: String,
+        #[serde(default, deserialize_with = "millis_or_text")]
+        #[schemars(with = "Option<RawGrace>")]
         graceful_stop: Option<String>,
     },
     RampingVus {
         #[serde(default)]
         start_vus: i64,
         stages: Vec<RawStage>,
+        #[serde(default, deserialize_with = "millis_or_text")]
+        #[schemars(with = "Option<RawGrace>")]
         graceful_ramp_down: Option<String>,
+        #[serde(default, deserialize_with = "millis_or_text")]
+        #[schemars(with = "Option<RawGrace>")]
         graceful_stop: Option<String>,
     },
     ConstantArrivalRate {
@@ -192,6 +202,8 @@ pub enum RawLoad {
         duration: String,
         pre_allocated_vus: i64,
         max_vus: Option<i64>,
+        #[serde(default, deserialize_with = "millis_or_text")]
+        #[schemars(with = "Option<RawGrace>")]
         graceful_stop: Option<String>,
     },
     RampingArrivalRate {
@@ -201,18 +213,26 @@ pub enum RawLoad {
         stages: Vec<RawStage>,
         pre_allocated_vus: i64,
         max_vus: Option<i64>,
+        #[serde(default, deserialize_with = "millis_or_text")]
+        #[schemars(with = "Option<RawGrace>")]
         graceful_stop: Option<String>,
     },
     PerVuIterations {
-        vus: i64,
-        iterations: i64,
+        /// Default 1 VU and 1 iteration, like k6.
+        vus: Option<i64>,
+        iterations: Option<i64>,
         max_duration: Option<String>,
+        #[serde(default, deserialize_with = "millis_or_text")]
+        #[schemars(with = "Option<RawGrace>")]
         graceful_stop: Option<String>,
     },
     SharedIterations {
-        vus: i64,
-        iterations: i64,
+        /// Default 1 VU and 1 iteration, like k6.
+        vus: Option<i64>,
+        iterations: Option<i64>,
         max_duration: Option<String>,
+        #[serde(default, deserialize_with = "millis_or_text")]
+        #[schemars(with = "Option<RawGrace>")]
         graceful_stop: Option<String>,
     },
 }
@@ -400,4 +420,20 @@ pub struct RawIncident {
 /// The JSON Schema of the config file, derived from the raw types.
 pub fn schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(RawConfig)).unwrap_or_default()
+}
+
+/// A grace period as written: a duration (`30s`) or, as in k6, a bare number of milliseconds.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawGrace {
+    Text(String),
+    Millis(f64),
+}
+
+/// Reads a [`RawGrace`] into the text the plan parses (`1500` stays `"1500"`: milliseconds).
+fn millis_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<RawGrace>::deserialize(d)?.map(|g| match g {
+        RawGrace::Text(s) => s,
+        RawGrace::Millis(ms) => ms.to_string(),
+    }))
 }

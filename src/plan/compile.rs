@@ -47,6 +47,7 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
         &raw.results.retention,
         Duration::from_secs(180 * 86_400),
     );
+    let results_k6 = results_k6(raw.results.format.as_deref(), &mut e);
     let shutdown_timeout = e.duration_or(
         "shutdown_timeout",
         &raw.shutdown_timeout,
@@ -95,6 +96,7 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
         admin_token_file: raw.server.admin_token_file.as_ref().map(PathBuf::from),
         state_dir: PathBuf::from(raw.state_dir.as_deref().unwrap_or("state")),
         results_dir: PathBuf::from(raw.results.dir.as_deref().unwrap_or("results")),
+        results_k6,
         retention,
         allowed_hosts: raw.safety.allowed_hosts.clone(),
         max_rps: raw.safety.max_rps,
@@ -159,7 +161,7 @@ fn compile_scenario(
             e.push(&path, "missing load (an executor such as constant-vus)");
             compile_load(
                 &crate::config::RawLoad::ConstantVus {
-                    vus: 1,
+                    vus: Some(1),
                     duration: "1s".into(),
                     graceful_stop: None,
                 },
@@ -328,13 +330,18 @@ fn compile_thresholds(
     out
 }
 
+/// Upper bound of the failure-reason and retry-reason series of one request (the client's
+/// `FailureReason::ALL` plus the retry reasons; a test in `client` keeps this an upper bound,
+/// so the plan needs no import from the client on its right).
+pub const MAX_FAILURE_REASON_SERIES: u64 = 16;
+
 /// Upper bound of the series one scenario can create: label values come only from config names
 /// and fixed enums, so this is a product of known sizes. Per request: the duration histogram per
 /// status class (6 × ~20 buckets + sum/count), requests per status code (bounded at ~60 codes
 /// seen in practice), every failure reason, 2 retry reasons, 2 results per check; per
 /// threshold 5 gauges.
 pub fn estimated_series(requests: &[super::RequestMeta], thresholds: usize) -> u64 {
-    let reasons = crate::client::FailureReason::ALL.len() as u64 + 2;
+    let reasons = MAX_FAILURE_REASON_SERIES;
     let per_request = |r: &super::RequestMeta| 6 * 22 + 60 + reasons + 2 * r.checks.len() as u64;
     requests.iter().map(per_request).sum::<u64>() + 5 * thresholds as u64 + 40
 }
@@ -373,4 +380,27 @@ fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// `results.format`: `soakd` must be listed (the API, reports and baselines read it); `k6` adds
+/// k6's summary export.
+fn results_k6(formats: Option<&[String]>, e: &mut Errors) -> bool {
+    let Some(formats) = formats else {
+        return false;
+    };
+    for (i, f) in formats.iter().enumerate() {
+        if f != "soakd" && f != "k6" {
+            e.push(
+                format!("results.format[{i}]"),
+                format!("unknown format {f:?} (use soakd, k6)"),
+            );
+        }
+    }
+    if !formats.iter().any(|f| f == "soakd") {
+        e.push(
+            "results.format",
+            "must list soakd (the API, reports and baselines read it); add k6 beside it",
+        );
+    }
+    formats.iter().any(|f| f == "k6")
 }

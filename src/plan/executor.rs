@@ -2,6 +2,13 @@
 //!
 //! Arrival rates are stored per second whatever `time_unit` the user wrote, so that
 //! `--time-scale` can shrink every duration without touching a rate.
+//!
+//! Defaults and validation follow k6's executor configs (`lib/executor/*.go`, pinned by
+//! `executors_test.go`, see tests/k6_parity.rs): 1 VU and 1 iteration when omitted, a zero
+//! `duration` or `max_duration` refused, a ramping-vus plan that never has a VU refused,
+//! shared-iterations with more VUs than iterations refused, and a bare number for
+//! `graceful_stop` / `graceful_ramp_down` read as milliseconds. k6 also wants durations of at
+//! least 1 s; soakd only refuses 0, since tests and `--time-scale` dry runs use shorter ones.
 
 use super::errors::Errors;
 use crate::config::{RawLoad, RawStage};
@@ -296,8 +303,8 @@ impl Load {
 /// Validates one `load:` block. `path` is e.g. `scenarios.feed.load`.
 pub fn compile_load(raw: &RawLoad, path: &str, e: &mut Errors) -> Load {
     let p = |field: &str| format!("{path}.{field}");
-    let grace =
-        |e: &mut Errors, g: &Option<String>| e.duration_or(&p("graceful_stop"), g, DEFAULT_GRACE);
+    let grace = |e: &mut Errors, g: &Option<String>| grace_ms(e, &p("graceful_stop"), g);
+    let one = |v: &Option<i64>| v.unwrap_or(1);
     match raw {
         RawLoad::ConstantVus {
             vus,
@@ -305,8 +312,8 @@ pub fn compile_load(raw: &RawLoad, path: &str, e: &mut Errors) -> Load {
             graceful_stop,
         } => Load {
             executor: Executor::ConstantVus {
-                vus: e.count(&p("vus"), *vus, 1),
-                duration: e.duration(&p("duration"), duration).unwrap_or_default(),
+                vus: e.count(&p("vus"), one(vus), 1),
+                duration: positive(e, &p("duration"), duration),
             },
             graceful_stop: grace(e, graceful_stop),
         },
@@ -315,18 +322,23 @@ pub fn compile_load(raw: &RawLoad, path: &str, e: &mut Errors) -> Load {
             stages,
             graceful_ramp_down,
             graceful_stop,
-        } => Load {
-            executor: Executor::RampingVus {
-                start_vus: e.count(&p("start_vus"), *start_vus, 0),
-                stages: compile_stages(stages, &p("stages"), 1.0, e),
-                graceful_ramp_down: e.duration_or(
-                    &p("graceful_ramp_down"),
-                    graceful_ramp_down,
-                    DEFAULT_GRACE,
-                ),
-            },
-            graceful_stop: grace(e, graceful_stop),
-        },
+        } => {
+            let stages = compile_stages(stages, &p("stages"), 1.0, e);
+            if *start_vus == 0 && !stages.is_empty() && stages.iter().all(|s| s.target <= 0.0) {
+                e.push(
+                    p("stages"),
+                    "either start_vus or one of the stage targets must be greater than 0",
+                );
+            }
+            Load {
+                executor: Executor::RampingVus {
+                    start_vus: e.count(&p("start_vus"), *start_vus, 0),
+                    stages,
+                    graceful_ramp_down: grace_ms(e, &p("graceful_ramp_down"), graceful_ramp_down),
+                },
+                graceful_stop: grace(e, graceful_stop),
+            }
+        }
         RawLoad::ConstantArrivalRate {
             rate,
             time_unit,
@@ -343,7 +355,7 @@ pub fn compile_load(raw: &RawLoad, path: &str, e: &mut Errors) -> Load {
             Load {
                 executor: Executor::ConstantArrivalRate {
                     rate: rate / unit,
-                    duration: e.duration(&p("duration"), duration).unwrap_or_default(),
+                    duration: positive(e, &p("duration"), duration),
                     pre_allocated_vus: pre,
                     max_vus: max,
                 },
@@ -383,9 +395,9 @@ pub fn compile_load(raw: &RawLoad, path: &str, e: &mut Errors) -> Load {
             graceful_stop,
         } => Load {
             executor: Executor::PerVuIterations {
-                vus: e.count(&p("vus"), *vus, 1),
-                iterations: e.count(&p("iterations"), *iterations, 1),
-                max_duration: e.duration_or(&p("max_duration"), max_duration, DEFAULT_MAX_DURATION),
+                vus: e.count(&p("vus"), one(vus), 1),
+                iterations: e.count(&p("iterations"), one(iterations), 1),
+                max_duration: max_duration_of(e, &p("max_duration"), max_duration),
             },
             graceful_stop: grace(e, graceful_stop),
         },
@@ -394,14 +406,50 @@ pub fn compile_load(raw: &RawLoad, path: &str, e: &mut Errors) -> Load {
             iterations,
             max_duration,
             graceful_stop,
-        } => Load {
-            executor: Executor::SharedIterations {
-                vus: e.count(&p("vus"), *vus, 1),
-                iterations: e.count(&p("iterations"), *iterations, 1),
-                max_duration: e.duration_or(&p("max_duration"), max_duration, DEFAULT_MAX_DURATION),
-            },
-            graceful_stop: grace(e, graceful_stop),
-        },
+        } => {
+            let (v, n) = (one(vus), one(iterations));
+            if v >= 1 && n >= 1 && n < v {
+                e.push(
+                    p("iterations"),
+                    format!("{n} is less than vus ({v}): every VU needs at least one iteration"),
+                );
+            }
+            Load {
+                executor: Executor::SharedIterations {
+                    vus: e.count(&p("vus"), v, 1),
+                    iterations: e.count(&p("iterations"), n, 1),
+                    max_duration: max_duration_of(e, &p("max_duration"), max_duration),
+                },
+                graceful_stop: grace(e, graceful_stop),
+            }
+        }
+    }
+}
+
+/// A run length that must be longer than zero (`duration`).
+fn positive(e: &mut Errors, path: &str, s: &str) -> Duration {
+    let d = e.duration(path, s).unwrap_or_default();
+    if d.is_zero() && super::parse_duration(s).is_some() {
+        e.push(path, format!("{s:?} must be longer than 0"));
+    }
+    d
+}
+
+/// `max_duration`: default 10m like k6, never zero.
+fn max_duration_of(e: &mut Errors, path: &str, s: &Option<String>) -> Duration {
+    match s {
+        None => DEFAULT_MAX_DURATION,
+        Some(s) => positive(e, path, s),
+    }
+}
+
+/// A grace period: a duration, or a bare number of milliseconds as k6 reads it
+/// (`graceful_stop: 500` is 500 ms); default 30 s.
+fn grace_ms(e: &mut Errors, path: &str, s: &Option<String>) -> Duration {
+    let ms = s.as_deref().and_then(|t| t.trim().parse::<f64>().ok());
+    match ms {
+        Some(ms) if ms.is_finite() && ms >= 0.0 => Duration::from_secs_f64(ms / 1000.0),
+        _ => e.duration_or(path, s, DEFAULT_GRACE),
     }
 }
 

@@ -19,7 +19,7 @@ pub mod threshold;
 pub mod ws;
 
 pub use checks::{Check, CheckKind};
-pub use compile::{compile, compile_loaded, estimated_series};
+pub use compile::{MAX_FAILURE_REASON_SERIES, compile, compile_loaded, estimated_series};
 pub use errors::Errors;
 pub use executor::{Executor, Load, Stage};
 pub use request::{Body, MixEntry, RequestMeta, RequestStep, Step};
@@ -42,6 +42,8 @@ pub struct Plan {
     pub admin_token_file: Option<PathBuf>,
     pub state_dir: PathBuf,
     pub results_dir: PathBuf,
+    /// `results.format` has `k6`: write k6's summary export beside each run summary.
+    pub results_k6: bool,
     pub retention: Duration,
     pub allowed_hosts: Vec<String>,
     pub max_rps: Option<f64>,
@@ -113,11 +115,7 @@ impl Scenario {
         let mut s = self.clone();
         s.load = s.load.sharded(index, count);
         // Volume limits are judged on this replica's share; ratios and latencies as written.
-        s.thresholds = s
-            .thresholds
-            .iter()
-            .map(|t| crate::verdict::sharded(t, count))
-            .collect();
+        s.thresholds = s.thresholds.iter().map(|t| t.sharded(count)).collect();
         // Replica I's arrivals sit I/N of a gap after replica 0's: one even stream in total.
         s.arrival_phase = (count > 1).then(|| index as f64 / count as f64);
         // A drill is one fault on the shared system: only the first replica fires it.

@@ -29,6 +29,10 @@ pub enum Metric {
     WsSessionsDropped,
     /// Messages received (counter).
     WsMsgsReceived,
+    /// VUs active (gauge; `value` is the last sample, taken once a second like k6's).
+    Vus,
+    /// Most VUs the run had at once (gauge).
+    VusMax,
 }
 
 /// How a metric's samples are reduced to one number. Durations are in milliseconds, like k6.
@@ -38,11 +42,13 @@ pub enum Aggregation {
     Min,
     Max,
     Med,
-    /// Percentile N, 0 < N ≤ 100 (`p(99.9)` is allowed).
+    /// Percentile N, 0 ≤ N ≤ 100 (`p(99.9)` is allowed, `p(0)` is the minimum, as in k6).
     P(f64),
     /// Fraction of true samples (rate metrics) or count per second (counters).
     Rate,
     Count,
+    /// A gauge's last value (`vus`, `vus_max`).
+    Value,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +110,8 @@ pub enum ThresholdError {
     EmptyTagValue { key: String },
     #[error("tag \"{key}\" is given twice")]
     DuplicateTag { key: String },
+    #[error("\"{key}\": empty tag filter (drop the braces or name a tag)")]
+    EmptyFilter { key: String },
     #[error("{metric} takes no tags (only {TAGGED} do)")]
     TagsNotSupported { metric: &'static str },
     #[error("empty threshold expression")]
@@ -126,11 +134,11 @@ const TAGGED: &str = "http_req_duration, http_req_failed, http_reqs, checks and 
 pub enum Syntax {
     #[error("missing aggregation before the operator (use {hint})")]
     MissingAggregation { hint: &'static str },
-    #[error("unknown aggregation \"{found}\" (use avg, min, max, med, p(N), rate or count)")]
+    #[error("unknown aggregation \"{found}\" (use avg, min, max, med, p(N), rate, count or value)")]
     UnknownAggregation { found: String },
     #[error("missing \")\" after the percentile")]
     UnclosedPercentile,
-    #[error("percentile {value} is out of range (0 < N <= 100)")]
+    #[error("percentile {value} is out of range (0 <= N <= 100)")]
     PercentileRange { value: f64 },
     #[error("expected one of < <= > >= == != between the aggregation and the limit")]
     BadOperator,
@@ -152,10 +160,11 @@ enum Kind {
     Trend,
     Rate,
     Counter,
+    Gauge,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 12] = [
+    pub const ALL: [Metric; 14] = [
         Metric::HttpReqDuration,
         Metric::HttpReqFailed,
         Metric::HttpReqs,
@@ -168,6 +177,8 @@ impl Metric {
         Metric::WsMsgLatency,
         Metric::WsSessionsDropped,
         Metric::WsMsgsReceived,
+        Metric::Vus,
+        Metric::VusMax,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -184,6 +195,8 @@ impl Metric {
             Metric::WsMsgLatency => "ws_msg_latency",
             Metric::WsSessionsDropped => "ws_sessions_dropped",
             Metric::WsMsgsReceived => "ws_msgs_received",
+            Metric::Vus => "vus",
+            Metric::VusMax => "vus_max",
         }
     }
 
@@ -203,6 +216,11 @@ impl Metric {
         )
     }
 
+    /// Whether this metric is a trend (a distribution of durations in ms).
+    pub fn is_trend(self) -> bool {
+        self.kind() == Kind::Trend
+    }
+
     fn kind(self) -> Kind {
         match self {
             Metric::HttpReqDuration
@@ -217,6 +235,7 @@ impl Metric {
             | Metric::Iterations
             | Metric::DroppedIterations
             | Metric::WsMsgsReceived => Kind::Counter,
+            Metric::Vus | Metric::VusMax => Kind::Gauge,
         }
     }
 
@@ -225,6 +244,7 @@ impl Metric {
             Kind::Trend => "avg, min, max, med or p(N)",
             Kind::Rate => "rate",
             Kind::Counter => "count or rate",
+            Kind::Gauge => "value",
         }
     }
 
@@ -235,6 +255,7 @@ impl Metric {
             Kind::Trend => matches!(aggregation, A::Avg | A::Min | A::Max | A::Med | A::P(_)),
             Kind::Rate => aggregation == A::Rate,
             Kind::Counter => matches!(aggregation, A::Count | A::Rate),
+            Kind::Gauge => aggregation == A::Value,
         }
     }
 }
@@ -255,6 +276,7 @@ impl fmt::Display for Aggregation {
             Aggregation::P(n) => write!(f, "p({n})"),
             Aggregation::Rate => f.write_str("rate"),
             Aggregation::Count => f.write_str("count"),
+            Aggregation::Value => f.write_str("value"),
         }
     }
 }
@@ -335,8 +357,11 @@ impl fmt::Display for Threshold {
 
 /// Parse a thresholds map key such as `http_req_duration{group:api_read}`.
 ///
-/// Keys and values are trimmed (`{group: api_read}` is `{group:api_read}`); a value may hold any
-/// character except `,` and `}`.
+/// As in k6 (`metrics.ParseMetricName`, `Metric.AddSubmetric`): the tags run from the first `{`
+/// to the last `}`, which must end the key, so a value may hold `{`, `}` and `:` (k6 issue
+/// 2512); tags are split at `,` and each at its first `:`; keys and values are trimmed and lose
+/// surrounding quotes (`{status:"200"}` is `{status:200}`); k6's group path prefix `::` is
+/// dropped (`{group:::api_read}` is `{group:api_read}`). `metric{}` is an error, as in k6.
 pub fn parse_metric_key(key: &str) -> Result<(Metric, TagFilter), ThresholdError> {
     let key = key.trim();
     let (name, tags) = match key.split_once('{') {
@@ -348,7 +373,7 @@ pub fn parse_metric_key(key: &str) -> Result<(Metric, TagFilter), ThresholdError
         return Ok((metric, TagFilter::default()));
     };
     let (body, rest) = tags
-        .split_once('}')
+        .rsplit_once('}')
         .ok_or_else(|| E::UnclosedTags { key: key.into() })?;
     if !rest.trim().is_empty() {
         let rest = rest.trim().into();
@@ -357,24 +382,32 @@ pub fn parse_metric_key(key: &str) -> Result<(Metric, TagFilter), ThresholdError
             rest,
         });
     }
-    let mut filter = Vec::new();
-    if !body.trim().is_empty() {
-        for part in body.split(',') {
-            let (k, v) = part.split_once(':').ok_or_else(|| E::BadTag {
-                part: part.trim().into(),
-            })?;
-            let (k, v) = (k.trim(), v.trim());
-            let tag = TagKey::from_name(k).ok_or_else(|| E::UnknownTag { key: k.into() })?;
-            if v.is_empty() {
-                return Err(E::EmptyTagValue { key: k.into() });
-            }
-            if filter.iter().any(|(seen, _)| *seen == tag) {
-                return Err(E::DuplicateTag { key: k.into() });
-            }
-            filter.push((tag, v.to_string()));
-        }
+    if body.trim().is_empty() {
+        return Err(E::EmptyFilter { key: key.into() });
     }
-    if !filter.is_empty() && !metric.takes_tags() {
+    let unquote = |t: &str| t.trim().trim_matches(['"', '\'']).to_string();
+    let mut filter = Vec::new();
+    for part in body.split(',') {
+        let (k, v) = part.split_once(':').ok_or_else(|| E::BadTag {
+            part: part.trim().into(),
+        })?;
+        let k = unquote(k);
+        let tag = TagKey::from_name(&k).ok_or_else(|| E::UnknownTag { key: k.clone() })?;
+        let mut v = unquote(v);
+        if tag == TagKey::Group
+            && let Some(plain) = v.strip_prefix("::")
+        {
+            v = plain.to_string();
+        }
+        if v.is_empty() {
+            return Err(E::EmptyTagValue { key: k });
+        }
+        if filter.iter().any(|(seen, _)| *seen == tag) {
+            return Err(E::DuplicateTag { key: k });
+        }
+        filter.push((tag, v));
+    }
+    if !metric.takes_tags() {
         return Err(E::TagsNotSupported {
             metric: metric.as_str(),
         });
@@ -457,6 +490,7 @@ fn parse_aggregation(left: &str, metric: Metric) -> Result<Aggregation, Syntax> 
         "med" => Aggregation::Med,
         "rate" => Aggregation::Rate,
         "count" => Aggregation::Count,
+        "value" => Aggregation::Value,
         _ => {
             let rest = left.strip_prefix('p').ok_or_else(unknown)?.trim_start();
             let inner = rest.strip_prefix('(').ok_or_else(unknown)?;
@@ -466,7 +500,7 @@ fn parse_aggregation(left: &str, metric: Metric) -> Result<Aggregation, Syntax> 
             }
             let arg = arg.trim();
             let value = parse_number(arg).ok_or_else(|| not_a_number(arg))?;
-            if !(value > 0.0 && value <= 100.0) {
+            if !(0.0..=100.0).contains(&value) {
                 return Err(Syntax::PercentileRange { value });
             }
             Aggregation::P(value)
@@ -474,7 +508,7 @@ fn parse_aggregation(left: &str, metric: Metric) -> Result<Aggregation, Syntax> 
     })
 }
 
-/// The limit after the operator: one plain decimal number and nothing else. A duration such as
+/// The limit after the operator: one number and nothing else. A duration such as
 /// `250ms` gets a hint, since k6 users often expect units to work.
 fn parse_limit(right: &str) -> Result<f64, Syntax> {
     if right.is_empty() {
@@ -509,12 +543,21 @@ fn not_a_number(token: &str) -> Syntax {
     }
 }
 
-/// A plain decimal (`250`, `-1`, `0.5`, `.5`), finite. No exponent, `inf` or `NaN`.
+/// A decimal number with an optional exponent (`250`, `-1`, `.5`, `2.5e2`, `1E-3`), finite:
+/// what k6's `strconv.ParseFloat` reads, except `inf`, `NaN` and hex floats, which no limit
+/// needs (a NaN limit would never pass).
 fn parse_number(s: &str) -> Option<f64> {
     let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let (mantissa, exponent) = match digits.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e.strip_prefix(['-', '+']).unwrap_or(e))),
+        None => (digits, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
     if (int.is_empty() && frac.is_empty()) || !all_digits(int) || !all_digits(frac) {
+        return None;
+    }
+    if exponent.is_some_and(|e| e.is_empty() || !all_digits(e)) {
         return None;
     }
     s.parse::<f64>().ok().filter(|v| v.is_finite())
@@ -536,3 +579,35 @@ fn unit_in_ms(unit: &str) -> Option<f64> {
 #[cfg(test)]
 #[path = "threshold_tests.rs"]
 mod tests;
+
+impl Threshold {
+    /// Whether this threshold's value grows with the traffic volume, so that replica I of N
+    /// (which runs a uniform 1/N of it) must judge it against limit/N: `count` of `http_reqs`,
+    /// `iterations`, `dropped_iterations`, `ws_msgs_received`, and `rate` (per second) of
+    /// `http_reqs` and `iterations`. Ratios, percentiles and durations do not scale.
+    pub fn scales_with_volume(&self) -> bool {
+        match self.aggregation {
+            Aggregation::Count => matches!(
+                self.metric,
+                Metric::HttpReqs
+                    | Metric::Iterations
+                    | Metric::DroppedIterations
+                    | Metric::WsMsgsReceived
+            ),
+            Aggregation::Rate => matches!(self.metric, Metric::HttpReqs | Metric::Iterations),
+            _ => false,
+        }
+    }
+
+    /// The threshold as replica `index` of `count` judges it: volume limits divided by `count`
+    /// (`http_reqs: rate>=25` is `rate>=8.33` on each of 3 replicas), everything else as
+    /// written. The label stays the one written, so alerts and breach streaks are the same on
+    /// every replica.
+    pub fn sharded(&self, count: u32) -> Threshold {
+        let mut t = self.clone();
+        if count > 1 && t.scales_with_volume() {
+            t.limit /= count as f64;
+        }
+        t
+    }
+}

@@ -24,6 +24,7 @@ fn trend_metrics_take_avg_min_max_med_and_percentiles() {
         ("p(99.9)<100", P(99.9)),
         ("p(100)<100", P(100.0)),
         ("p(0.1)<100", P(0.1)),
+        ("p(0)<100", P(0.0)),
     ] {
         for key in ["http_req_duration", "iteration_duration"] {
             assert_eq!(ok(key, expr).aggregation, aggregation, "{key} {expr}");
@@ -78,6 +79,8 @@ fn limits_are_plain_decimals_including_negative_ones() {
     assert_eq!(ok("checks", "rate>.5").limit, 0.5);
     assert_eq!(ok("checks", "rate>-1").limit, -1.0);
     assert_eq!(ok("http_req_duration", "avg<1500").limit, 1500.0);
+    assert_eq!(ok("http_req_duration", "avg<1.5e3").limit, 1500.0);
+    assert_eq!(ok("checks", "rate>1E-2").limit, 0.01);
 }
 
 #[test]
@@ -108,12 +111,15 @@ fn tag_filters_are_trimmed_sorted_by_key_and_part_of_the_label() {
 }
 
 #[test]
-fn a_filter_value_may_hold_any_character_but_comma_and_brace() {
+fn a_filter_value_may_hold_any_character_but_comma() {
     let (_, filter) = parse_metric_key("checks{request:a:b/c d=e}").unwrap();
     assert_eq!(filter.0, vec![(TagKey::Request, "a:b/c d=e".to_string())]);
+    let (_, filter) = parse_metric_key("checks{request:a{b}c}").unwrap();
+    assert_eq!(filter.0, vec![(TagKey::Request, "a{b}c".to_string())]);
+    // k6 refuses an empty filter (`metric{}`), and so does soakd.
     assert_eq!(
-        parse_metric_key("http_reqs{}").unwrap().1,
-        TagFilter::default()
+        parse_metric_key("http_reqs{}").unwrap_err().to_string(),
+        r#""http_reqs{}": empty tag filter (drop the braces or name a tag)"#
     );
 }
 
@@ -122,7 +128,8 @@ fn every_metric_name_round_trips() {
     for m in Metric::ALL {
         assert_eq!(Metric::from_name(m.as_str()), Some(m));
     }
-    assert_eq!(Metric::from_name("vus"), None);
+    assert_eq!(Metric::from_name("vus"), Some(Metric::Vus));
+    assert_eq!(Metric::from_name("vus_min"), None);
 }
 
 #[test]
@@ -160,7 +167,7 @@ fn bad_keys_are_refused_with_a_message_quoting_the_bad_part() {
 fn bad_expressions_are_refused_with_a_message_quoting_the_bad_part() {
     let d = "http_req_duration";
     let op = "expected one of < <= > >= == != between the aggregation and the limit";
-    let aggs = "(use avg, min, max, med, p(N), rate or count)";
+    let aggs = "(use avg, min, max, med, p(N), rate, count or value)";
     for (key, expr, message) in [
         (d, "p(95)<25Oms", r#""p(95)<25Oms": "25Oms" is not a number"#.to_string()),
         (d, "p(95)<abc", r#""p(95)<abc": "abc" is not a number"#.into()),
@@ -169,10 +176,10 @@ fn bad_expressions_are_refused_with_a_message_quoting_the_bad_part() {
         (d, "p(95)<250 ms", r#""p(95)<250 ms": "250 ms" is not a number (durations are in ms, write 250)"#.into()),
         (d, "p(95)<NaN", r#""p(95)<NaN": "NaN" is not a number"#.into()),
         (d, "p(95)<inf", r#""p(95)<inf": "inf" is not a number"#.into()),
-        (d, "p(95)<1e3", r#""p(95)<1e3": "1e3" is not a number"#.into()),
+        (d, "p(95)<1e", r#""p(95)<1e": "1e" is not a number"#.into()),
         (d, "p(abc)<250", r#""p(abc)<250": "abc" is not a number"#.into()),
-        (d, "p(0)<250", r#""p(0)<250": percentile 0 is out of range (0 < N <= 100)"#.into()),
-        (d, "p(101)<250", r#""p(101)<250": percentile 101 is out of range (0 < N <= 100)"#.into()),
+        (d, "p(-1)<250", r#""p(-1)<250": percentile -1 is out of range (0 <= N <= 100)"#.into()),
+        (d, "p(101)<250", r#""p(101)<250": percentile 101 is out of range (0 <= N <= 100)"#.into()),
         (d, "p(95<250", r#""p(95<250": missing ")" after the percentile"#.into()),
         (d, "p95<250", format!(r#""p95<250": unknown aggregation "p95" {aggs}"#)),
         (d, "p(95) x<250", format!(r#""p(95) x<250": unknown aggregation "p(95) x" {aggs}"#)),

@@ -53,6 +53,10 @@ pub struct Live {
     pub interrupted: AtomicU64,
     /// Re-sends on a fresh connection (see `Sink::retry`).
     pub retries: AtomicU64,
+    /// The `vus` gauge: samples taken, last and highest value (see `Recorder::sample_vus`).
+    pub vus_samples: AtomicU64,
+    pub vus_last: std::sync::atomic::AtomicU32,
+    pub vus_max: std::sync::atomic::AtomicU32,
 }
 
 pub(crate) fn new_hist() -> Histogram<u64> {
@@ -261,6 +265,13 @@ impl Recorder {
         }
     }
 
+    /// One sample of the active VUs (taken once a second, like k6's `vus` metric).
+    pub fn sample_vus(&self, vus: u32) {
+        self.live.vus_last.store(vus, Ordering::Relaxed);
+        self.live.vus_max.fetch_max(vus, Ordering::Relaxed);
+        self.live.vus_samples.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Merges all shards (cost grows with requests × statuses, not with samples).
     pub fn snapshot(&self) -> RunSnapshot {
         let mut merged = Shard::new(&self.meta, self.journeys.len());
@@ -279,6 +290,13 @@ impl Recorder {
         snap.interrupted = self.live.interrupted.load(Ordering::Relaxed);
         snap.retries = self.live.retries.load(Ordering::Relaxed);
         snap.timeline = self.timeline();
+        snap.vus = (self.live.vus_samples.load(Ordering::Relaxed) > 0).then(|| {
+            let l = &self.live;
+            (
+                l.vus_last.load(Ordering::Relaxed),
+                l.vus_max.load(Ordering::Relaxed),
+            )
+        });
         snap
     }
 }

@@ -22,6 +22,8 @@ pub struct RunSnapshot {
     /// Re-sends on a fresh connection (`metrics.retried_requests`).
     pub retries: u64,
     pub elapsed: Duration,
+    /// (last, most) sampled VUs, None if never sampled.
+    pub vus: Option<(u32, u32)>,
 }
 
 impl RunSnapshot {
@@ -43,6 +45,7 @@ impl RunSnapshot {
             interrupted: 0,
             retries: 0,
             elapsed,
+            vus: None,
         }
     }
 
@@ -207,6 +210,10 @@ impl RunNumbers for RunSnapshot {
 
     fn ws_msgs_received(&self) -> u64 {
         self.shard.ws.received
+    }
+
+    fn vus(&self) -> Option<(u32, u32)> {
+        self.vus
     }
 
     fn elapsed(&self) -> Duration {

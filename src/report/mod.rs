@@ -2,6 +2,8 @@
 
 mod compare;
 mod html;
+pub mod k6;
+mod md5;
 mod summary;
 mod terminal;
 

@@ -295,6 +295,7 @@ async fn tick_timeline(ctl: Arc<RunControl>) {
     loop {
         tokio::time::sleep(window).await;
         ctl.recorder.roll_window();
+        ctl.recorder.sample_vus(ctl.vus.load(Ordering::Relaxed));
     }
 }
 

@@ -207,6 +207,8 @@ fn summary_files(day_dir: &Path) -> Vec<PathBuf> {
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        // k6-format exports (`results.format: [soakd, k6]`) sit beside the summaries.
+        .filter(|p| !p.to_string_lossy().ends_with(".k6.json"))
         .collect()
 }
 

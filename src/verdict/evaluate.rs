@@ -9,7 +9,9 @@
 //! passes, `avg>10` fails) and a rate reads 0/0. soakd instead reports `observed: None` ("no
 //! data") and does not count it as a breach, for trends and for rates with no samples alike: a
 //! filter that matched nothing in one run is not a regression, and a fabricated 0 on a dashboard
-//! would look like a real, suspiciously fast measurement. Counters are different: a count of 0
+//! would look like a real, suspiciously fast measurement. The verdict, though, is k6's: an
+//! empty trend is judged as k6 judges it, on 0 (`p(95)<250` passes, `avg>10` is breached), so a
+//! plan brought from k6 passes and fails on the same runs. Counters are different: a count of 0
 //! is real data (`dropped_iterations: count==0` should pass on 0), so they always observe.
 
 use std::time::Duration;
@@ -22,11 +24,16 @@ use crate::plan::threshold::{Aggregation, Metric, Threshold};
 /// Evaluates one threshold against the run's numbers.
 pub fn evaluate(t: &Threshold, n: &dyn RunNumbers) -> Outcome {
     let observed = observe(t, n);
+    let empty_trend = t.metric.is_trend() && t.metric.accepts(t.aggregation);
+    let breached = match observed {
+        Some(v) => !t.op.holds(v, t.limit),
+        None => empty_trend && !t.op.holds(0.0, t.limit),
+    };
     Outcome {
         threshold: t.label.clone(),
         observed,
         limit: t.limit,
-        breached: observed.is_some_and(|v| !t.op.holds(v, t.limit)),
+        breached,
     }
 }
 
@@ -73,6 +80,11 @@ fn observe(t: &Threshold, n: &dyn RunNumbers) -> Option<f64> {
         Metric::HttpReqs => counter(t.aggregation, n.requests(&t.filter).0, elapsed),
         Metric::Iterations => counter(t.aggregation, n.iterations(), elapsed),
         Metric::DroppedIterations => counter(t.aggregation, n.dropped_iterations(), elapsed),
+        Metric::Vus | Metric::VusMax => {
+            let (last, max) = n.vus()?;
+            let value = if t.metric == Metric::Vus { last } else { max };
+            (t.aggregation == Aggregation::Value).then_some(value as f64)
+        }
     }
 }
 
@@ -87,8 +99,11 @@ fn trend(h: &Histogram<u64>, aggregation: Aggregation) -> Option<f64> {
         Aggregation::Min => h.min() as f64,
         Aggregation::Max => h.max() as f64,
         Aggregation::Med => quantile(0.5),
+        Aggregation::P(0.0) => h.min() as f64,
         Aggregation::P(n) if n > 0.0 && n <= 100.0 => quantile(n / 100.0),
-        Aggregation::P(_) | Aggregation::Rate | Aggregation::Count => return None,
+        Aggregation::P(_) | Aggregation::Rate | Aggregation::Count | Aggregation::Value => {
+            return None;
+        }
     };
     Some(micros / 1000.0)
 }
@@ -278,7 +293,6 @@ mod tests {
         let run = Run::default();
         for (key, expr) in [
             ("http_req_duration", "p(95)<250"),
-            ("http_req_duration", "avg>10"),
             ("iteration_duration", "max<1"),
             ("http_req_failed", "rate<0.01"),
             ("checks", "rate>=0.98"),
@@ -291,6 +305,9 @@ mod tests {
                 "{key} {expr}"
             );
         }
+        // An empty trend is judged on 0 like k6 (`avg>10` fails there), still reported as no data.
+        let trend = evaluate(&parse("http_req_duration", "avg>10").unwrap(), &run);
+        assert_eq!((trend.observed, trend.breached), (None, true));
         let zero = evaluate(&parse("http_reqs", "count>0").unwrap(), &run);
         assert_eq!((zero.observed, zero.breached), (Some(0.0), true));
         assert_eq!(observed("dropped_iterations", "count==0", &run), Some(0.0));

@@ -15,36 +15,6 @@ use crate::plan::threshold::TagFilter;
 
 pub use evaluate::{evaluate, evaluate_all, should_abort};
 
-use crate::plan::threshold::{Aggregation, Metric, Threshold};
-
-/// Whether a threshold's value grows with the traffic volume, so that replica I of N (which
-/// runs a uniform 1/N of it) must judge it against limit/N: `count` of `http_reqs`,
-/// `iterations`, `dropped_iterations`, `ws_msgs_received`, and `rate` (per second) of
-/// `http_reqs` and `iterations`. Ratios, percentiles and durations do not scale.
-pub fn scales_with_volume(t: &Threshold) -> bool {
-    match t.aggregation {
-        Aggregation::Count => matches!(
-            t.metric,
-            Metric::HttpReqs
-                | Metric::Iterations
-                | Metric::DroppedIterations
-                | Metric::WsMsgsReceived
-        ),
-        Aggregation::Rate => matches!(t.metric, Metric::HttpReqs | Metric::Iterations),
-        _ => false,
-    }
-}
-
-/// The threshold as replica `index` of `count` judges it: volume limits divided by `count`
-/// (`http_reqs: rate>=25` is `rate>=8.33` on each of 3 replicas), everything else as written.
-/// The label stays the one written, so alerts and breach streaks are the same on every replica.
-pub fn sharded(t: &Threshold, count: u32) -> Threshold {
-    let mut t = t.clone();
-    if count > 1 && scales_with_volume(&t) {
-        t.limit /= count as f64;
-    }
-    t
-}
 
 /// What a run's recorder can answer; implemented by the recorder's merged run snapshot elsewhere.
 pub trait RunNumbers {
@@ -77,6 +47,11 @@ pub trait RunNumbers {
     }
     fn ws_msgs_received(&self) -> u64 {
         0
+    }
+    /// (last, most) VUs sampled during the run (the `vus` and `vus_max` gauges), None before
+    /// the first sample.
+    fn vus(&self) -> Option<(u32, u32)> {
+        None
     }
     /// Wall time of the run so far (for rates per second).
     fn elapsed(&self) -> Duration;
