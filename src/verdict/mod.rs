@@ -6,6 +6,7 @@
 //! nothing about how the recorder shards or merges.
 
 mod evaluate;
+pub mod regression;
 
 use std::time::Duration;
 
