@@ -121,7 +121,10 @@ impl App {
                 report.outcomes.extend(regressions);
             }
         }
+        let findings = self.judge_against_history(&mut report);
         let mut summary = Summary::from_report(&report);
+        summary.regression = findings;
+        summary.reason = self.take_stop_reason(&report.run_id);
         let outcomes: Vec<_> = report
             .outcomes
             .iter()

@@ -265,6 +265,7 @@ fn compile_scenario(
         consecutive_breaches,
         baseline_max_regression: compile_baseline(rs, &path, e),
         sut: Default::default(),
+        always_on: super::safety_windows::compile(rs, raw, &path, e),
         fingerprint: h.finish(),
     }
 }
@@ -335,6 +336,10 @@ pub fn estimated_series(requests: &[super::RequestMeta], thresholds: usize) -> u
 
 fn compile_baseline(rs: &RawScenario, path: &str, e: &mut Errors) -> Option<f64> {
     let b = rs.baseline.as_ref()?;
+    if b.against.is_some() {
+        // The statistical baseline (`plan::safety_windows`) replaces the raw delta.
+        return None;
+    }
     let p = format!("{path}.baseline");
     match b.compare_to.as_deref() {
         None | Some("last_pass") => {}

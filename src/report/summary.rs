@@ -131,6 +131,12 @@ pub struct Summary {
     /// Drills: when each fired, measured recovery, errors during the fault.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drills: Vec<crate::sut::DrillResult>,
+    /// Why the run was stopped early by a hold: `circuit_open`, `blackout` or `paused`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The statistical baseline's tests: effect size and p-value of each (`regression:*`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regression: Vec<crate::verdict::regression::Finding>,
 }
 
 fn ws_summary(w: &crate::record::WsCell) -> Option<WsSummary> {
@@ -231,6 +237,8 @@ impl Summary {
             error: r.error.clone(),
             sut_checks: r.sut.checks.clone(),
             drills: r.sut.drills.clone(),
+            reason: None,
+            regression: Vec::new(),
         }
     }
 }
