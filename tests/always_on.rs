@@ -359,3 +359,78 @@ fn pause_and_resume_through_the_api_survive_a_restart() {
     );
     assert!(started.elapsed() < Duration::from_secs(15));
 }
+
+#[test]
+fn a_latency_shift_against_recent_passing_runs_fails_the_run_with_effect_and_p_value() {
+    let dir = tempdir();
+    let target = Target::start(dir.path());
+    let baseline = "    baseline: { against: last_3_passing, test: mann_whitney, alpha: 0.01, min_effect: 5% }\n";
+    let cfg = head(dir.path(), "")
+        + &scenario(
+            "reg",
+            "{ continuous: true }",
+            &target.url(),
+            "/ok",
+            40,
+            "1s",
+            baseline,
+        );
+    let d = Daemon::start(dir.path(), "daemon", &cfg);
+    let history = dir.path().join("state/history/reg.json");
+    let kept = || -> Vec<Value> {
+        std::fs::read(&history)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    };
+    d.wait(
+        Duration::from_secs(30),
+        "3 passing runs in the history",
+        || (kept().len() == 3).then_some(()),
+    );
+
+    // The target slows by 30 ms: the next whole run is a regression.
+    target.fault(r#"{"latency_ms": 30}"#);
+    let shifted = chrono::Utc::now();
+    let run = d.wait(
+        Duration::from_secs(30),
+        "a run started after the shift",
+        || {
+            runs(&d, "reg").into_iter().find(|r| {
+                r["started_at"]
+                    .as_str()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .is_some_and(|t| t > shifted)
+            })
+        },
+    );
+    let id = run["run_id"].as_str().expect("run id");
+    let s = summary(&d, id);
+    assert_eq!(s["result"], "fail", "{s}");
+    let f = s["regression"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["threshold"] == "regression:p95"))
+        .unwrap_or_else(|| panic!("no regression:p95 finding: {s}"));
+    assert_eq!(f["regressed"], true, "{f}");
+    assert!(f["p_value"].as_f64().expect("p") < 0.01, "{f}");
+    assert!(
+        f["effect"].as_f64().expect("effect") > 1.0,
+        "30 ms on ~1 ms: {f}"
+    );
+    assert_eq!(f["baseline_runs"], 3);
+    let th = s["thresholds"]
+        .as_array()
+        .and_then(|a| a.iter().find(|t| t["threshold"] == "regression:p95"))
+        .unwrap_or_else(|| panic!("regression:p95 not among the thresholds: {s}"));
+    assert_eq!(th["breached"], true);
+    // A regressed run does not become the baseline.
+    assert!(
+        kept().iter().all(|r| r["run_id"] != id),
+        "the failed run joined the history"
+    );
+    let html = d.get(&format!("/api/v1/runs/{id}/report.html")).body;
+    assert!(
+        html.contains("Regression against recent passing runs"),
+        "{html}"
+    );
+}

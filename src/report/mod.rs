@@ -2,6 +2,7 @@
 
 mod compare;
 mod html;
+mod regression;
 mod summary;
 mod terminal;
 
