@@ -68,10 +68,14 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
     let pools: Arc<[super::data::Pool]> =
         super::data::compile_pools(&raw.data, base, &mut e).into();
     let prometheus = super::sut::compile_prometheus(raw, &mut e);
+    let blackouts = super::safety_windows::global_blackouts(raw, &mut e);
     let mut scenarios = BTreeMap::new();
     for (name, rs) in &raw.scenarios {
         let mut s = compile_scenario(name, rs, raw, default_timeout, &mut e);
         s.pools = pools.clone();
+        s.always_on
+            .blackouts
+            .splice(0..0, blackouts.iter().cloned());
         s.sut = super::sut::compile_sut(rs, raw, &prometheus, &format!("scenarios.{name}"), &mut e);
         scenarios.insert(name.clone(), Arc::new(s));
     }

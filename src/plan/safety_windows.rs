@@ -105,21 +105,26 @@ impl CircuitBreaker {
     }
 }
 
-/// Compiles the always-on keys of scenario `name`.
-pub fn compile(rs: &RawScenario, raw: &RawConfig, path: &str, e: &mut Errors) -> AlwaysOn {
-    let mut blackouts: Vec<Blackout> = raw
-        .safety
+/// `safety.blackouts`, compiled once for the whole plan (each scenario gets a copy first in
+/// its `blackouts`).
+pub fn global_blackouts(raw: &RawConfig, e: &mut Errors) -> Vec<Blackout> {
+    raw.safety
         .blackouts
         .iter()
         .enumerate()
         .filter_map(|(i, b)| blackout(b, &format!("safety.blackouts[{i}]"), e))
+        .collect()
+}
+
+/// Compiles the always-on keys of one scenario (`path` is `scenarios.NAME`); its blackouts
+/// are its own, `global_blackouts` go before them.
+pub fn compile(rs: &RawScenario, raw: &RawConfig, path: &str, e: &mut Errors) -> AlwaysOn {
+    let blackouts: Vec<Blackout> = rs
+        .blackouts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| blackout(b, &format!("{path}.blackouts[{i}]"), e))
         .collect();
-    blackouts.extend(
-        rs.blackouts
-            .iter()
-            .enumerate()
-            .filter_map(|(i, b)| blackout(b, &format!("{path}.blackouts[{i}]"), e)),
-    );
     let circuit_breaker = match (&rs.circuit_breaker, &raw.defaults.circuit_breaker) {
         (Some(cb), _) => breaker(cb, &format!("{path}.circuit_breaker"), e),
         (None, Some(cb)) => breaker(cb, "defaults.circuit_breaker", e),
@@ -254,7 +259,13 @@ fn statistical(b: &RawBaseline, path: &str, e: &mut Errors) -> Option<Settings> 
     if min_effect.is_none() {
         e.push(
             format!("{path}.min_effect"),
-            format!("{:?} is not a percentage such as 5%", b.min_effect),
+            format!(
+                "{} is not a percentage such as 5%",
+                b.min_effect
+                    .as_ref()
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+            ),
         );
     }
     Some(Settings {
