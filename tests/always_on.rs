@@ -185,17 +185,7 @@ fn the_breaker_trips_within_its_window_and_the_target_hears_nothing_during_the_c
 fn no_run_starts_inside_a_blackout_and_a_running_one_stops_when_it_opens() {
     let dir = tempdir();
     let target = Target::start(dir.path());
-    // One window opening 10 s from now (6-field cron, UTC), for an hour.
-    let opens = chrono::Utc::now() + chrono::Duration::seconds(10);
-    let cron = format!(
-        "{} {} {} * * *",
-        opens.second(),
-        opens.minute(),
-        opens.hour()
-    );
-    let blackouts = format!(", blackouts: [ {{ cron: \"{cron}\", duration: 1h }} ]");
-    let cfg = head(dir.path(), &blackouts)
-        + &scenario("long", "manual", &target.url(), "/ok", 10, "60s", "")
+    let scenarios = scenario("long", "manual", &target.url(), "/ok", 10, "60s", "")
         + &scenario(
             "loop",
             "{ continuous: true }",
@@ -205,13 +195,27 @@ fn no_run_starts_inside_a_blackout_and_a_running_one_stops_when_it_opens() {
             "1s",
             "",
         );
-    let d = Daemon::start(dir.path(), "daemon", &cfg);
+    let d = Daemon::start(dir.path(), "daemon", &(head(dir.path(), "") + &scenarios));
     let r = post(&d, "/api/v1/scenarios/long/runs");
     assert_eq!(r.status, 202, "before the window a run starts: {r:?}");
     let id = r.json()["run_id"].as_str().expect("run id").to_string();
+
+    // Reload with one window opening 4 s from now (6-field cron, UTC), for an hour: the
+    // window's start does not depend on how long the daemon took to come up.
+    let opens = chrono::Utc::now() + chrono::Duration::seconds(4);
+    let cron = format!(
+        "{} {} {} * * *",
+        opens.second(),
+        opens.minute(),
+        opens.hour()
+    );
+    let blackouts = format!(", blackouts: [ {{ cron: \"{cron}\", duration: 1h }} ]");
+    let cfg = (head(dir.path(), &blackouts) + &scenarios).replace("${LISTEN}", &d.addr.to_string());
+    std::fs::write(&d.config, cfg).expect("write config");
+    assert_eq!(post(&d, "/api/v1/reload").status, 200, "reload");
     assert!(
         chrono::Utc::now() < opens,
-        "the daemon took too long to start for this test"
+        "the reload took too long for this test"
     );
 
     let s = d.wait(
