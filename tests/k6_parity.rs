@@ -42,7 +42,14 @@ use Want::*;
 // ------------------------------------------------------------------ threshold expressions
 
 /// (k6 file, line, metric key, expression, outcome, aggregation when it parses).
-type ExpressionCase = (&'static str, u32, &'static str, &'static str, Want, Option<Aggregation>);
+type ExpressionCase = (
+    &'static str,
+    u32,
+    &'static str,
+    &'static str,
+    Want,
+    Option<Aggregation>,
+);
 
 #[rustfmt::skip]
 const EXPRESSIONS: &[ExpressionCase] = &[

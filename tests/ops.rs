@@ -47,6 +47,8 @@ const DESIGN_METRICS: &[&str] = &[
     "soakd_config_last_reload_successful",
     "soakd_config_last_reload_timestamp_seconds",
     "soakd_build_info",
+    // docs/contract-extensions.md (issue 17)
+    "soakd_circuit_open",
 ];
 
 /// Other words a PromQL expression of ours may contain: functions, keywords, label names of §5,
@@ -298,6 +300,7 @@ fn rules_define_every_alert_with_tests() {
         "SoakdGeneratorSaturated",
         "SoakdConfigReloadFailed",
         "SoakdDown",
+        "SoakdCircuitOpen",
     ] {
         assert!(
             rules.contains(&format!("- alert: {alert}\n")),

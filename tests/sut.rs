@@ -112,6 +112,40 @@ fn the_sut_example_compiles_with_the_seeds_criteria() {
     );
 }
 
+/// The queue outage's length is plan time: under `--time-scale` the outage ends (the undo
+/// fires) at the scaled 3 min, so the scaled drill keeps the seed's proportions (outage 3 of 5
+/// recovery minutes) instead of outlasting its own recovery bound with a fixed 180 s.
+#[test]
+fn the_sut_example_queue_outage_ends_at_its_scaled_duration() {
+    use soakd::plan::sut::DrillAction;
+    let plan = compile_file("config/examples/sut.yaml").unwrap_or_else(|e| panic!("{e:#?}"));
+    let scaled = plan.scenarios["queue_outage"].time_scaled(0.01);
+    let d = &scaled.sut.drills[0];
+    assert_eq!(
+        d.duration,
+        Some(Duration::from_millis(1800)),
+        "outage 3m x 0.01"
+    );
+    let Some(DrillAction::Http {
+        body: Some((undo, _)),
+        ..
+    }) = &d.undo
+    else {
+        panic!("the outage needs an undo that ends it: {d:?}");
+    };
+    assert_eq!(undo, r#"{"queue_outage_ms":0}"#);
+    // The action's own bound is the target's cap, a safety net only: the undo ends the outage.
+    let DrillAction::Http {
+        body: Some((action, _)),
+        ..
+    } = &d.action
+    else {
+        panic!("HTTP action expected: {d:?}");
+    };
+    assert!(action.contains("600000"), "{action}");
+    assert!(d.at + d.duration.unwrap() < d.at + d.recovery.unwrap().within);
+}
+
 // ------------------------------------------------------------------------------ Prometheus
 
 fn with_prometheus(url: &str, scenario: &str) -> String {

@@ -4,9 +4,13 @@
 //! triggers (`schedule`) and the HTTP API (`server`) act on it through its methods. Each piece
 //! of mutable state has one owner here, behind its own lock, never held across an await.
 
+mod breaker;
+mod history;
+mod holds;
 mod reload;
 mod runs;
 
+pub use holds::{HOLDS_FILE, HoldView, Paused};
 pub use reload::watch_config;
 
 use crate::plan::Plan;
@@ -65,6 +69,8 @@ pub struct App {
     /// `shutdown_timeout`, by `stop` (each run's summary is written exactly once).
     finishing: Mutex<std::collections::HashSet<String>>,
     triggers: Mutex<HashMap<String, Trigger>>,
+    /// Pauses (durable), circuit breakers and hold-stop reasons (`holds`).
+    holds: Mutex<holds::Holds>,
     admin_token: RwLock<Option<String>>,
     /// `safety.max_rps` for every run of this process (replaced on reload).
     limiter: RwLock<Option<Arc<crate::run::Limiter>>>,
@@ -91,6 +97,7 @@ impl App {
                 metrics.restore_breaches(scenario, threshold, rec.consecutive, rec.incident_open);
             }
         }
+        let holds = holds::Holds::load(&plan.state_dir).context("loading paused scenarios")?;
         let token = read_token(&plan)?;
         let cron = JobScheduler::new()
             .await
@@ -99,7 +106,7 @@ impl App {
         metrics.config_reloaded(true, unix_now());
         let results = ResultsStore::new(plan.results_dir.clone(), plan.retention);
         let limiter = plan_limiter(&plan);
-        Ok(Arc::new_cyclic(|me| App {
+        let app = Arc::new_cyclic(|me| App {
             plan: RwLock::new(Arc::new(plan)),
             config_path,
             shard,
@@ -109,13 +116,16 @@ impl App {
             active: Mutex::new(HashMap::new()),
             finishing: Mutex::new(Default::default()),
             triggers: Mutex::new(HashMap::new()),
+            holds: Mutex::new(holds),
             admin_token: RwLock::new(token),
             limiter: RwLock::new(limiter),
             cron,
             shutdown: CancellationToken::new(),
             runs: TaskTracker::new(),
             me: me.clone(),
-        }))
+        });
+        app.spawn_hold_ticker();
+        Ok(app)
     }
 
     pub fn plan(&self) -> Arc<Plan> {
@@ -227,7 +237,7 @@ impl App {
 
 impl Runner for App {
     fn start(&self, scenario: &str) -> Result<oneshot::Receiver<()>, Skip> {
-        self.start_run(scenario).map(|(_, done)| done)
+        self.start_checked(scenario).map(|(_, done)| done)
     }
     fn skipped(&self, scenario: &str, reason: &str) {
         tracing::info!(scenario, reason, "scheduled run skipped");

@@ -122,7 +122,12 @@ impl App {
                 report.outcomes.extend(regressions);
             }
         }
+        let findings = self.judge_against_history(&mut report);
         let mut summary = Summary::from_report(&report);
+        summary.regression = findings;
+        if let Some(hold) = self.take_stop_reason(&report.run_id) {
+            summary.reason = Some(hold);
+        }
         let outcomes: Vec<_> = report
             .outcomes
             .iter()

@@ -186,6 +186,55 @@ fn describe_scenario(o: &mut String, s: &Scenario) {
         "  incident after {} breached run(s) in a row",
         s.consecutive_breaches
     );
+    describe_sut(o, s);
+    describe_always_on(o, s);
+}
+
+/// PromQL checks on the system under test and drills, each with its threshold label.
+fn describe_sut(o: &mut String, s: &Scenario) {
+    let secs = |d: std::time::Duration| humantime::format_duration(d).to_string();
+    if !s.sut.checks.is_empty() {
+        let _ = writeln!(o, "  sut checks:");
+        for c in &s.sut.checks {
+            let _ = writeln!(o, "    {} every {}: {}", c.label, secs(c.every), c.query);
+        }
+    }
+    if !s.sut.drills.is_empty() {
+        let _ = writeln!(o, "  drills:");
+        for d in &s.sut.drills {
+            let mut line = format!("    {} at {}", d.name, secs(d.at));
+            if let (Some(dur), Some(_)) = (d.duration, &d.undo) {
+                let _ = write!(line, ", undone after {}", secs(dur));
+            }
+            let _ = writeln!(o, "{line}");
+            if let Some(r) = &d.recovery {
+                let _ = writeln!(o, "      expect {}", d.recovery_label(r));
+            }
+            if let Some(n) = d.max_errors_during {
+                let _ = writeln!(o, "      expect {}", d.errors_label(n));
+            }
+        }
+    }
+}
+
+/// Blackouts, circuit breaker and statistical baseline.
+fn describe_always_on(o: &mut String, s: &Scenario) {
+    let a = &s.always_on;
+    for b in &a.blackouts {
+        let _ = writeln!(o, "  blackout: {}", b.describe());
+    }
+    if let Some(cb) = &a.circuit_breaker {
+        let _ = writeln!(o, "  circuit breaker: {}", cb.describe());
+    }
+    if let Some(b) = &a.statistical_baseline {
+        let _ = writeln!(
+            o,
+            "  baseline: last {} passing run(s), mann_whitney + two_proportion at alpha {}, min effect {}%",
+            b.history,
+            b.alpha,
+            b.min_effect * 100.0
+        );
+    }
 }
 
 /// Requests per second the scenario asks for: an open model's rate × requests per iteration; a

@@ -5,9 +5,11 @@
 //! signed, so that `plan::compile` can report every mistake at once, quoting the bad value.
 //! Engine code never sees these types, only the `Plan` built from them.
 
+mod always_on;
 mod load;
 mod sut;
 
+pub use always_on::{RawBlackout, RawCircuitBreaker};
 pub use load::{ConfigError, LoadError, Loaded, load_file, load_str};
 pub use sut::{RawDrill, RawDrillAction, RawDrillExpect, RawPrometheus, RawRecovery, RawSutCheck};
 
@@ -94,6 +96,9 @@ pub struct RawSafety {
     /// Drills may run local commands (default false: refused at check time).
     #[serde(default)]
     pub allow_commands: bool,
+    /// Windows during which no scenario starts a run (running ones stop gracefully).
+    #[serde(default)]
+    pub blackouts: Vec<RawBlackout>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -104,6 +109,8 @@ pub struct RawDefaults {
     /// Headers added to every request (templates allowed).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// The circuit breaker of every scenario that does not set its own.
+    pub circuit_breaker: Option<RawCircuitBreaker>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -127,6 +134,11 @@ pub struct RawScenario {
     /// Timed chaos actions during a run, with expectations judged as thresholds.
     #[serde(default)]
     pub drills: Vec<RawDrill>,
+    /// Stop runs of a failing target and hold the scenario (overrides defaults.circuit_breaker).
+    pub circuit_breaker: Option<RawCircuitBreaker>,
+    /// Windows during which this scenario starts no run (besides safety.blackouts).
+    #[serde(default)]
+    pub blackouts: Vec<RawBlackout>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -408,6 +420,15 @@ pub struct RawBaseline {
     pub compare_to: Option<String>,
     /// Allowed regression, e.g. `10%` or `10` (default 10%).
     pub max_regression: Option<serde_json::Value>,
+    /// Statistical baseline: `last_N_passing` (e.g. `last_10_passing`) pools that many recent
+    /// passing runs and tests the run against them instead of the raw delta.
+    pub against: Option<String>,
+    /// `mann_whitney` (latency distribution; the error rate takes a two-proportion test).
+    pub test: Option<String>,
+    /// Significance level of the tests (default 0.01).
+    pub alpha: Option<f64>,
+    /// Noise floor: smallest relative effect that counts, e.g. `5%` (default 5%).
+    pub min_effect: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -69,10 +69,14 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
     let pools: Arc<[super::data::Pool]> =
         super::data::compile_pools(&raw.data, base, &mut e).into();
     let prometheus = super::sut::compile_prometheus(raw, &mut e);
+    let blackouts = super::safety_windows::global_blackouts(raw, &mut e);
     let mut scenarios = BTreeMap::new();
     for (name, rs) in &raw.scenarios {
         let mut s = compile_scenario(name, rs, raw, default_timeout, &mut e);
         s.pools = pools.clone();
+        s.always_on
+            .blackouts
+            .splice(0..0, blackouts.iter().cloned());
         s.sut = super::sut::compile_sut(rs, raw, &prometheus, &format!("scenarios.{name}"), &mut e);
         scenarios.insert(name.clone(), Arc::new(s));
     }
@@ -271,6 +275,7 @@ fn compile_scenario(
         consecutive_breaches,
         baseline_max_regression: compile_baseline(rs, &path, e),
         sut: Default::default(),
+        always_on: super::safety_windows::compile(rs, raw, &path, e),
         fingerprint: h.finish(),
     }
 }
@@ -348,6 +353,10 @@ pub fn estimated_series(requests: &[super::RequestMeta], thresholds: usize) -> u
 
 fn compile_baseline(rs: &RawScenario, path: &str, e: &mut Errors) -> Option<f64> {
     let b = rs.baseline.as_ref()?;
+    if b.against.is_some() {
+        // The statistical baseline (`plan::safety_windows`) replaces the raw delta.
+        return None;
+    }
     let p = format!("{path}.baseline");
     match b.compare_to.as_deref() {
         None | Some("last_pass") => {}

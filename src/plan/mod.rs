@@ -12,6 +12,7 @@ mod errors;
 pub mod executor;
 pub mod follow;
 pub mod request;
+pub mod safety_windows;
 pub mod schedule;
 pub mod sut;
 pub mod template;
@@ -85,6 +86,8 @@ pub struct Scenario {
     pub baseline_max_regression: Option<f64>,
     /// PromQL checks and drills on the system under test (`sut_checks`, `drills`).
     pub sut: sut::SutPlan,
+    /// Blackouts, circuit breaker and statistical baseline (`plan::safety_windows`).
+    pub always_on: safety_windows::AlwaysOn,
     /// A stable fingerprint of the scenario's config, to tell changed scenarios on reload.
     pub fingerprint: u64,
 }

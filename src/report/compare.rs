@@ -179,6 +179,7 @@ pub fn markdown(s: &Summary) -> String {
         }
         o.push('\n');
     }
+    o.push_str(&super::regression::markdown(s));
     let _ = writeln!(
         o,
         "## Requests\n\n| request | count | rps | errors | p95 | p99 |\n| --- | --- | --- | --- | --- | --- |"

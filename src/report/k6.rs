@@ -247,6 +247,7 @@ pub fn summary_from_export(v: &Value, name: &str) -> Result<Summary, String> {
         timeline: Vec::new(),
         sut_checks: Vec::new(),
         drills: Vec::new(),
+        regression: Vec::new(),
     })
 }
 

@@ -128,7 +128,8 @@ pub struct Summary {
     pub consecutive_breaches: BTreeMap<String, u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Why the run failed when no threshold explains it (e.g. no request got a response).
+    /// Why the run failed or stopped when no threshold explains it: no request got a
+    /// response, or a hold stopped it early (`circuit_open`, `blackout`, `paused`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Per-window throughput, error ratio and latency percentiles over the run.
@@ -140,6 +141,9 @@ pub struct Summary {
     /// Drills: when each fired, measured recovery, errors during the fault.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drills: Vec<crate::sut::DrillResult>,
+    /// The statistical baseline's tests: effect size and p-value of each (`regression:*`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regression: Vec<crate::verdict::regression::Finding>,
 }
 
 fn ws_summary(w: &crate::record::WsCell) -> Option<WsSummary> {
@@ -243,6 +247,7 @@ impl Summary {
             reason: r.reason.clone(),
             sut_checks: r.sut.checks.clone(),
             drills: r.sut.drills.clone(),
+            regression: Vec::new(),
         }
     }
 }

@@ -208,6 +208,7 @@ pub fn render(s: &Summary) -> String {
             );
         }
     }
+    o.push_str(&super::regression::text(s));
     let _ = writeln!(
         o,
         "\n  result: {}{}",

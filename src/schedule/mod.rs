@@ -6,7 +6,8 @@
 //! it. That keeps the crate's timer and job bookkeeping while avoiding its gaps: it would keep
 //! a fixed UTC offset (wrong after a DST change), collapse missed fires silently, and start a
 //! run on top of one still going. Here a fire during a run is skipped and counted
-//! (`overlap`), and fires missed while the process was stalled are counted (`missed`).
+//! (`overlap`), and fires missed while the process was stalled are counted (`missed`). A fire
+//! while the scenario is held is skipped and counted too (`paused`, `blackout`, `circuit_open`).
 
 use crate::plan::Schedule;
 use chrono::{DateTime, Utc};
@@ -25,14 +26,28 @@ pub enum Skip {
     MaxConcurrent,
     /// The scenario left the config or the daemon is stopping.
     Gone,
+    /// Paused through the API (`/pause`, `/pause_all`).
+    Paused,
+    /// Inside a blackout window (`safety.blackouts`, `blackouts`).
+    Blackout,
+    /// The circuit breaker tripped and the scenario is held for its cooldown.
+    CircuitOpen,
 }
 
 impl Skip {
+    /// A hold lasts (pause, blackout, open circuit), unlike a momentary conflict.
+    pub fn is_hold(self) -> bool {
+        matches!(self, Skip::Paused | Skip::Blackout | Skip::CircuitOpen)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Skip::Overlap => "overlap",
             Skip::MaxConcurrent => "max_concurrent",
             Skip::Gone => "gone",
+            Skip::Paused => "paused",
+            Skip::Blackout => "blackout",
+            Skip::CircuitOpen => "circuit_open",
         }
     }
 }
@@ -64,16 +79,23 @@ pub fn spawn(
     })
 }
 
+/// Back to back runs. A held scenario (paused, blackout, open circuit) is retried every second
+/// and its skip counted once per hold, not once per retry.
 async fn continuous(name: &str, runner: &dyn Runner, stop: &CancellationToken) {
     runner.next_fire(name, None);
+    let mut held: Option<Skip> = None;
     while !stop.is_cancelled() {
         match runner.start(name) {
             Ok(done) => {
+                held = None;
                 let _ = done.await;
             }
             Err(Skip::Gone) => return,
             Err(reason) => {
-                runner.skipped(name, reason.as_str());
+                if held != Some(reason) || !reason.is_hold() {
+                    runner.skipped(name, reason.as_str());
+                }
+                held = Some(reason);
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                     _ = stop.cancelled() => return,

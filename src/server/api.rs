@@ -68,6 +68,7 @@ pub async fn scenarios(State(app): State<Arc<App>>) -> Response {
                 "open_incidents": app.incidents(&s.name).into_iter()
                     .map(|(t, n)| json!({ "threshold": t, "consecutive_breaches": n })).collect::<Vec<_>>(),
                 "thresholds": s.thresholds.iter().map(|t| t.label.clone()).collect::<Vec<_>>(),
+                "hold": app.hold_view(&s.name),
             })
         })
         .collect();
@@ -137,7 +138,7 @@ pub async fn start_run(
     if !app.plan().scenarios.contains_key(&name) {
         return error(StatusCode::NOT_FOUND, format!("no scenario {name:?}"));
     }
-    match app.start_run(&name) {
+    match app.start_checked(&name) {
         Ok((id, _)) => (
             StatusCode::ACCEPTED,
             Json(json!({ "run_id": id, "scenario": name })),
@@ -149,6 +150,70 @@ pub async fn start_run(
         ),
         Err(Skip::MaxConcurrent) => error(StatusCode::CONFLICT, "max_concurrent_runs reached"),
         Err(Skip::Gone) => error(StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
+        Err(held) => error(
+            StatusCode::CONFLICT,
+            format!("scenario {name:?} is held: {}", held.as_str()),
+        ),
+    }
+}
+
+/// `POST /api/v1/scenarios/{name}/pause` and `/resume`.
+pub async fn pause(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    set_paused(app, Some(name), true, &headers).await
+}
+
+pub async fn resume(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    set_paused(app, Some(name), false, &headers).await
+}
+
+/// `POST /api/v1/pause_all` and `/resume_all`.
+pub async fn pause_all(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    set_paused(app, None, true, &headers).await
+}
+
+pub async fn resume_all(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    set_paused(app, None, false, &headers).await
+}
+
+async fn set_paused(
+    app: Arc<App>,
+    name: Option<String>,
+    pause: bool,
+    headers: &HeaderMap,
+) -> Response {
+    if let Err(r) = authorize(&app, headers) {
+        return *r;
+    }
+    if let Some(n) = &name
+        && !app.plan().scenarios.contains_key(n)
+    {
+        return error(StatusCode::NOT_FOUND, format!("no scenario {n:?}"));
+    }
+    // The pause is persisted (fsync) before it is answered: blocking I/O off the runtime.
+    let (a, n) = (app.clone(), name.clone());
+    let done = tokio::task::spawn_blocking(move || {
+        if pause {
+            a.pause(n.as_deref())
+        } else {
+            a.resume(n.as_deref())
+        }
+    })
+    .await;
+    match done {
+        Ok(Ok(())) => Json(json!({ "scenario": name, "paused": pause })).into_response(),
+        Ok(Err(e)) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot persist the pause: {e}"),
+        ),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "pause task failed"),
     }
 }
 

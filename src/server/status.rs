@@ -18,7 +18,7 @@ body{font:14px system-ui,sans-serif;margin:2em} table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left} th{background:#f4f4f4}
 .pass{color:#080} .fail,.error,.aborted{color:#c00} .incident{color:#c00;font-weight:600}
 </style></head><body><h1>soakd</h1><p><a href="/metrics">/metrics</a> · <a href="/api/v1/scenarios">/api/v1/scenarios</a> · <a href="/api/v1/runs">/api/v1/runs</a></p>
-<table><tr><th>scenario</th><th>schedule</th><th>next run</th><th>running</th><th>last result</th><th>open incidents</th></tr>"#,
+<table><tr><th>scenario</th><th>schedule</th><th>next run</th><th>running</th><th>last result</th><th>open incidents</th><th>hold</th></tr>"#,
     );
     for s in plan.scenarios.values() {
         let next = s
@@ -50,9 +50,10 @@ td,th{border:1px solid #ccc;padding:4px 8px;text-align:left} th{background:#f4f4
                 )
             })
             .collect();
+        let hold = hold_text(&app.hold_view(&s.name));
         let _ = write!(
             o,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{running}</td><td>{last}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{running}</td><td>{last}</td><td>{}</td><td>{hold}</td></tr>",
             esc(&s.name),
             esc(&s.schedule.describe()),
             esc(&next),
@@ -65,6 +66,32 @@ td,th{border:1px solid #ccc;padding:4px 8px;text-align:left} th{background:#f4f4
     }
     o.push_str("</table></body></html>\n");
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], o).into_response()
+}
+
+/// The hold column: paused, in a blackout, circuit open (each with its end), or "—".
+fn hold_text(v: &crate::app::HoldView) -> String {
+    let mut parts = Vec::new();
+    if v.paused {
+        parts.push(r#"<span class="incident">paused</span>"#.to_string());
+    }
+    if let Some(t) = &v.blackout_until {
+        parts.push(format!(
+            r#"<span class="incident">blackout until {}</span>"#,
+            esc(t)
+        ));
+    }
+    if let Some(t) = &v.circuit_open_until {
+        parts.push(format!(
+            r#"<span class="incident">circuit open until {} (trip {} in a row)</span>"#,
+            esc(t),
+            v.circuit_trips
+        ));
+    }
+    if parts.is_empty() {
+        "—".into()
+    } else {
+        parts.join("<br>")
+    }
 }
 
 /// `GET /api/v1/runs/{id}/report.html`: the run's HTML report, rendered from its summary.

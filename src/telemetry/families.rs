@@ -65,6 +65,9 @@ pub struct Families {
     pub reload_ok: Gauge,
     pub reload_at: F64Gauge,
     pub build_info: Family<BuildLabels, Gauge>,
+    pub circuit_open: ByScenario<Gauge>,
+    /// `{scenario, reason}` with reason `paused` or `blackout` (same label set as skips).
+    pub scenario_paused: Family<SkipLabels, Gauge>,
 }
 
 impl Families {
@@ -105,6 +108,8 @@ impl Families {
             reload_ok: Gauge::default(),
             reload_at: F64Gauge::default(),
             build_info: Family::default(),
+            circuit_open: Family::default(),
+            scenario_paused: Family::default(),
         };
         let r = reg;
         r.register(
@@ -267,6 +272,16 @@ impl Families {
             "soakd_build_info",
             "Always 1; labels carry the build",
             f.build_info.clone(),
+        );
+        r.register(
+            "soakd_circuit_open",
+            "1 while the scenario's circuit breaker holds it (a run tripped it; cooldown running)",
+            f.circuit_open.clone(),
+        );
+        r.register(
+            "soakd_scenario_paused",
+            "1 while the scenario may not start runs, by reason (paused via the API, blackout)",
+            f.scenario_paused.clone(),
         );
         f
     }

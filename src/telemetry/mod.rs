@@ -278,7 +278,8 @@ impl Metrics {
         }
     }
 
-    /// A scheduled run not started; `reason` is `overlap`, `max_concurrent` or `missed`.
+    /// A scheduled run not started; `reason` is `overlap`, `max_concurrent`, `missed`,
+    /// `paused`, `blackout` or `circuit_open`.
     pub fn schedule_skipped(&self, scenario: &str, reason: &str) {
         let l = SkipLabels {
             scenario: scenario.to_owned(),
@@ -288,6 +289,23 @@ impl Metrics {
         self.known.with(scenario, |k| {
             k.skipped.insert(l);
         });
+    }
+
+    /// `soakd_circuit_open{scenario}`.
+    pub fn circuit_open(&self, scenario: &str, open: bool) {
+        self.f
+            .circuit_open
+            .get_or_create(&scen(scenario))
+            .set(i64::from(open));
+    }
+
+    /// `soakd_scenario_paused{scenario, reason}`; `reason` is `paused` or `blackout`.
+    pub fn scenario_paused(&self, scenario: &str, reason: &str, on: bool) {
+        let l = SkipLabels {
+            scenario: scenario.to_owned(),
+            reason: reason.to_owned(),
+        };
+        self.f.scenario_paused.get_or_create(&l).set(i64::from(on));
     }
 
     /// A config reload attempt (successful or not) at `at_unix`.
@@ -335,7 +353,13 @@ impl Metrics {
         ] {
             fam.remove(&s);
         }
-        for fam in [&f.run_active, &f.last_passed] {
+        for reason in ["paused", "blackout"] {
+            f.scenario_paused.remove(&SkipLabels {
+                scenario: scenario.to_owned(),
+                reason: reason.to_owned(),
+            });
+        }
+        for fam in [&f.run_active, &f.last_passed, &f.circuit_open] {
             fam.remove(&s);
         }
         f.lag.remove(&s);

@@ -6,6 +6,7 @@
 //! nothing about how the recorder shards or merges.
 
 mod evaluate;
+pub mod regression;
 
 use std::time::Duration;
 
@@ -14,7 +15,6 @@ use hdrhistogram::Histogram;
 use crate::plan::threshold::TagFilter;
 
 pub use evaluate::{evaluate, evaluate_all, should_abort};
-
 
 /// What a run's recorder can answer; implemented by the recorder's merged run snapshot elsewhere.
 pub trait RunNumbers {

@@ -1,0 +1,104 @@
+//! The statistical baseline's findings and a hold's stop reason, rendered for the terminal,
+//! Markdown and HTML reports: effect size and p-value beside each verdict, so a reader sees
+//! not only *that* a run regressed but how much and how surely.
+
+use super::Summary;
+use super::html::esc;
+use crate::verdict::regression::Finding;
+use std::fmt::Write;
+
+/// "p95 +25.1 % (31.3 vs 25.0 ms), p = 3.2e-12 < 0.01, floor 5 %" and the like.
+fn line(f: &Finding) -> String {
+    let (cur, base) = if f.threshold.ends_with("error_rate") {
+        (
+            format!("{:.3}%", f.current * 100.0),
+            format!("{:.3}%", f.baseline * 100.0),
+        )
+    } else {
+        (
+            format!("{:.1} ms", f.current),
+            format!("{:.1} ms", f.baseline),
+        )
+    };
+    format!(
+        "{} effect {:+.1}% ({cur} vs {base} over {} passing run(s)), {} p = {:.2e} (alpha {}), floor {}%",
+        f.threshold,
+        f.effect * 100.0,
+        f.baseline_runs,
+        f.test,
+        f.p_value,
+        f.alpha,
+        f.min_effect * 100.0
+    )
+}
+
+/// Terminal lines (empty when the run had no statistical baseline and no stop reason).
+pub fn text(s: &Summary) -> String {
+    let mut o = String::new();
+    if !s.regression.is_empty() {
+        let _ = writeln!(o, "\n  regression (against recent passing runs)");
+        for f in &s.regression {
+            let mark = if f.regressed { "✗" } else { "✓" };
+            let _ = writeln!(o, "    {mark} {}", line(f));
+        }
+    }
+    if let Some(r) = &s.reason {
+        let _ = writeln!(o, "\n  stopped early: {r}");
+    }
+    o
+}
+
+pub fn markdown(s: &Summary) -> String {
+    let mut o = String::new();
+    if let Some(r) = &s.reason {
+        let _ = writeln!(o, "Stopped early: **{r}**\n");
+    }
+    if !s.regression.is_empty() {
+        let _ = writeln!(
+            o,
+            "## Regression against recent passing runs\n\n| test | verdict | detail |\n| --- | --- | --- |"
+        );
+        for f in &s.regression {
+            let v = if f.regressed {
+                "✗ regressed"
+            } else {
+                "✓ no regression"
+            };
+            let _ = writeln!(o, "| `{}` | {v} | {} |", f.threshold, line(f));
+        }
+        o.push('\n');
+    }
+    o
+}
+
+pub fn html(s: &Summary) -> String {
+    let mut o = String::new();
+    if let Some(r) = &s.reason {
+        let _ = write!(o, r#"<p class="fail">Stopped early: {}</p>"#, esc(r));
+    }
+    if !s.regression.is_empty() {
+        o.push_str("<h2>Regression against recent passing runs</h2><table><tr><th>test</th><th>effect</th><th>p-value</th><th>current</th><th>baseline</th><th>verdict</th></tr>");
+        for f in &s.regression {
+            let (cls, v) = if f.regressed {
+                ("fail", "✗ regressed")
+            } else {
+                ("pass", "✓ no regression")
+            };
+            let _ = write!(
+                o,
+                r#"<tr><td><code>{}</code> ({})</td><td>{:+.1}% (floor {}%)</td><td>{:.2e} (alpha {})</td><td>{:.4}</td><td>{:.4} ({} runs)</td><td class="{cls}">{v}</td></tr>"#,
+                esc(&f.threshold),
+                esc(&f.test),
+                f.effect * 100.0,
+                f.min_effect * 100.0,
+                f.p_value,
+                f.alpha,
+                f.current,
+                f.baseline,
+                f.baseline_runs
+            );
+        }
+        o.push_str("</table>");
+    }
+    o
+}
