@@ -90,7 +90,11 @@ impl DurationLabels {
         status_class: StatusClass,
     ) -> Self {
         let rendered = format!(
-            "scenario=\"{scenario}\",request=\"{request}\",group=\"{group}\",method=\"{method}\",status_class"
+            "scenario=\"{}\",request=\"{}\",group=\"{}\",method=\"{}\",status_class",
+            escape_label_value(scenario),
+            escape_label_value(request),
+            escape_label_value(group),
+            escape_label_value(method),
         );
         DurationLabels {
             scenario: scenario.to_owned(),
@@ -104,11 +108,13 @@ impl DurationLabels {
 }
 
 impl EncodeLabelSet for DurationLabels {
-    /// The OpenMetrics text encoder writes a label as `key="value"`, values unescaped (like the
-    /// derived encoders: label values here are config names, validated as such). The first four
-    /// pairs and the last key go out as one pre-rendered key, then the status class as its value:
-    /// the same bytes as the derived encoder in 4 writes instead of 25. The test
-    /// `duration_labels_encode_like_the_derived_encoder` pins the output.
+    /// The OpenMetrics text encoder writes a label as `key="value"` and escapes what goes
+    /// through a value encoder, but not what goes through a key encoder. The first four pairs
+    /// and the last key go out as one pre-rendered key (its values escaped by
+    /// [`escape_label_value`] when built), then the status class as its value: the same bytes as
+    /// the derived encoder in 4 writes instead of 25. The tests
+    /// `duration_labels_encode_like_the_derived_encoder` and
+    /// `hostile_names_are_escaped_like_the_derived_encoder` pin the output.
     fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
         let mut label = encoder.encode_label();
         let mut key = label.encode_label_key()?;
@@ -117,6 +123,24 @@ impl EncodeLabelSet for DurationLabels {
         value.write_str(self.status_class.as_str())?;
         value.finish()
     }
+}
+
+/// A label value as the text formats (OpenMetrics 1.0 and Prometheus 0.0.4) require it:
+/// backslash, double quote and line feed escaped as `\\`, `\"` and `\n`, everything else as is.
+pub fn escape_label_value(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value.contains(['\\', '"', '\n']) {
+        return value.into();
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.into()
 }
 
 /// `soakd_http_requests_total`; `status` is the numeric code, `0` when no response arrived
@@ -295,5 +319,30 @@ mod tests {
                 class.as_str()
             )));
         }
+    }
+
+    #[test]
+    fn hostile_names_are_escaped_like_the_derived_encoder() {
+        let hostile = "a\"} 1\nevil_total{x=\"\\";
+        let fast = exposition(DurationLabels::new(
+            hostile,
+            hostile,
+            "g\nroup",
+            "GET",
+            StatusClass::Success,
+        ));
+        let derived = exposition(Derived {
+            scenario: hostile.into(),
+            request: hostile.into(),
+            group: "g\nroup".into(),
+            method: "GET".into(),
+            status_class: StatusClass::Success,
+        });
+        assert_eq!(fast, derived);
+        assert!(!fast.lines().any(|l| l.starts_with("evil")), "{fast}");
+        assert!(
+            fast.contains(r#"request="a\"} 1\nevil_total{x=\"\\",group="g\nroup""#),
+            "{fast}"
+        );
     }
 }
