@@ -69,6 +69,13 @@ fn hostile_names_keep_the_openmetrics_scrape_valid() {
         ] {
             assert!(
                 samples.iter().any(|s| s.family == family
+                    && s.value >= 1.0
+                    && s.kind
+                        == if family.ends_with("seconds") {
+                            "histogram"
+                        } else {
+                            "counter"
+                        }
                     && s.labels.get("request").map(String::as_str) == Some(name)
                     && s.labels.get("scenario").map(String::as_str) == Some(name)),
                 "{name:?} is not a request label value of {family}"

@@ -102,6 +102,8 @@ pub struct ParsedSample {
     pub name: String,
     pub labels: std::collections::BTreeMap<String, String>,
     pub value: f64,
+    /// The `trace_id` label of the sample's exemplar.
+    #[allow(dead_code)]
     pub trace_id: Option<String>,
 }
 
