@@ -5,7 +5,7 @@
 use soakd::client::FailureReason;
 use soakd::plan::RequestMeta;
 use soakd::record::Sink;
-use soakd::telemetry::Metrics;
+use soakd::telemetry::{Format, Metrics};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -85,20 +85,32 @@ fn hostile_names_keep_the_openmetrics_scrape_valid() {
 }
 
 #[test]
-fn hostile_names_keep_promtool_check_metrics_passing() {
-    let text = hostile_metrics().encode();
-    let problems: Vec<String> = tools::promtool_problems(&text)
-        .into_iter()
-        // Known mismatch until /metrics negotiates text 0.0.4: OpenMetrics names a counter's
-        // HELP without `_total`, which promtool reports as "no help text".
-        .filter(|l| {
-            !l.strip_suffix(" no help text")
-                .is_some_and(|n| n.starts_with("soakd_") && n.ends_with("_total"))
-        })
-        .collect();
+fn hostile_names_keep_promtool_check_metrics_passing_on_text_0_0_4() {
+    let text = String::from_utf8(hostile_metrics().expose(Format::Text)).expect("utf-8");
+    let problems = tools::promtool_problems(&text);
     assert!(
         problems.is_empty(),
         "promtool check metrics:\n{}\n--- text:\n{text}",
         problems.join("\n")
     );
+    // 0.0.4 types counters under their sample name, and has no EOF or exemplars.
+    assert!(text.contains("# TYPE soakd_http_requests_total counter\n"));
+    assert!(!text.contains("# EOF") && !text.contains(" # {"));
+}
+
+#[test]
+fn text_and_openmetrics_hold_the_same_samples() {
+    let m = hostile_metrics();
+    let om = m.encode();
+    let text = String::from_utf8(m.expose(Format::Text)).expect("utf-8");
+    let samples = |t: &str| {
+        let mut v: Vec<String> = t
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.contains("process_"))
+            .map(|l| l.split(" # {").next().unwrap_or(l).to_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(samples(&om), samples(&text));
 }

@@ -326,10 +326,12 @@ fn compile_thresholds(
 
 /// Upper bound of the series one scenario can create: label values come only from config names
 /// and fixed enums, so this is a product of known sizes. Per request: the duration histogram per
-/// status class (6 × ~20 buckets + sum/count), requests per status code (bounded at ~60 codes
-/// seen in practice), 8 failure reasons, 2 results per check; per threshold 5 gauges.
+/// status class (6 × (default buckets + up to 6 threshold limits + +Inf, sum and count)),
+/// requests per status code (bounded at ~60 codes seen in practice), 8 failure reasons, 2
+/// results per check; per threshold 5 gauges.
 pub fn estimated_series(requests: &[super::RequestMeta], thresholds: usize) -> u64 {
-    let per_request = |r: &super::RequestMeta| 6 * 22 + 60 + 8 + 2 * r.checks.len() as u64;
+    let per_class = crate::telemetry::default_latency_buckets().len() as u64 + 6 + 3;
+    let per_request = |r: &super::RequestMeta| 6 * per_class + 60 + 8 + 2 * r.checks.len() as u64;
     requests.iter().map(per_request).sum::<u64>() + 5 * thresholds as u64 + 40
 }
 

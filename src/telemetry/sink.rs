@@ -9,12 +9,12 @@
 
 use super::Tracker;
 use super::families::Families;
+use super::hist::Hist as Histogram;
 use super::labels::*;
 use crate::client::FailureReason;
 use crate::plan::RequestMeta;
 use crate::record::{Sink, WsEvent};
 use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::histogram::Histogram;
 use std::sync::{OnceLock, RwLock};
 use std::time::Duration;
 
