@@ -61,6 +61,7 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
         e.push("safety.max_rps", format!("{r} must be a positive number"));
     }
     let default_timeout = e.duration_or("defaults.timeout", &raw.defaults.timeout, DEFAULT_TIMEOUT);
+    let trace_sample = compile_trace(raw.defaults.trace.as_ref(), &mut e);
 
     let base = std::path::Path::new(file)
         .parent()
@@ -72,6 +73,7 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
     for (name, rs) in &raw.scenarios {
         let mut s = compile_scenario(name, rs, raw, default_timeout, &mut e);
         s.pools = pools.clone();
+        s.trace_sample = trace_sample;
         s.sut = super::sut::compile_sut(rs, raw, &prometheus, &format!("scenarios.{name}"), &mut e);
         scenarios.insert(name.clone(), Arc::new(s));
     }
@@ -266,6 +268,35 @@ fn compile_scenario(
         baseline_max_regression: compile_baseline(rs, &path, e),
         sut: Default::default(),
         fingerprint: h.finish(),
+        // Set by `compile` from `defaults.trace`.
+        trace_sample: 1.0,
+    }
+}
+
+/// `defaults.trace` → the fraction of requests sent with a `traceparent` (0 when `none`).
+fn compile_trace(t: Option<&crate::config::RawTrace>, e: &mut Errors) -> f64 {
+    let Some(t) = t else { return 1.0 };
+    let sample = match t.sample {
+        None => 1.0,
+        Some(s) if s.is_finite() && (0.0..=1.0).contains(&s) => s,
+        Some(s) => {
+            e.push(
+                "defaults.trace.sample",
+                format!("{s} is not a fraction in 0..=1"),
+            );
+            1.0
+        }
+    };
+    match t.propagate.as_deref() {
+        None | Some("w3c") => sample,
+        Some("none") => 0.0,
+        Some(other) => {
+            e.push(
+                "defaults.trace.propagate",
+                format!("{other:?} is not supported (use w3c or none)"),
+            );
+            0.0
+        }
     }
 }
 

@@ -78,6 +78,8 @@ pub struct Scenario {
     pub sut: sut::SutPlan,
     /// A stable fingerprint of the scenario's config, to tell changed scenarios on reload.
     pub fingerprint: u64,
+    /// Fraction of requests sent with a W3C `traceparent` (`defaults.trace`; 0 = none).
+    pub trace_sample: f64,
 }
 
 impl Scenario {

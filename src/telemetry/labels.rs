@@ -237,6 +237,9 @@ pub struct BuildLabels {
     pub revision: String,
 }
 
+/// Reasons every scheduled scenario's `soakd_schedule_skipped_total` starts at zero for.
+pub const SKIP_REASONS: [&str; 3] = ["overlap", "max_concurrent", "missed"];
+
 /// Run results every scenario's `soakd_runs_total` starts at zero for.
 pub const RUN_RESULTS: [&str; 4] = ["pass", "fail", "aborted", "error"];
 

@@ -285,8 +285,21 @@ impl Metrics {
         });
     }
 
-    /// Next scheduled start; None (manual-only or paused) removes the series.
+    /// Next scheduled start; None (manual-only or paused) removes the series. Every skip
+    /// reason of the scenario is exported (at 0) from here on, so alerts see the first skip.
     pub fn schedule_next(&self, scenario: &str, at_unix: Option<f64>) {
+        self.known.with(scenario, |k| {
+            for reason in SKIP_REASONS {
+                let l = SkipLabels {
+                    scenario: scenario.to_owned(),
+                    reason: reason.to_owned(),
+                };
+                if !k.skipped.contains(&l) {
+                    let _ = self.f.skipped.get_or_create(&l);
+                    k.skipped.insert(l);
+                }
+            }
+        });
         let s = scen(scenario);
         match at_unix {
             Some(t) => {
