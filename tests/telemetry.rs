@@ -185,7 +185,12 @@ fn counters_are_exposed_with_total_suffix() {
         .lines()
         .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
         .collect();
-    assert_eq!(counters.len(), 11);
+    // 11 soakd counters, plus process_cpu_seconds (issue 15).
+    assert_eq!(
+        counters.iter().filter(|c| c.starts_with("soakd_")).count(),
+        11
+    );
+    assert!(counters.contains(&"process_cpu_seconds"), "{counters:?}");
     for c in counters {
         assert!(!c.ends_with("_total"), "{c} registered with _total");
         for line in text.lines().filter(|l| l.starts_with(c)) {
@@ -211,7 +216,13 @@ fn latency_buckets_are_sorted_and_deduplicated() {
     let b = latency_buckets(&[200.0, 100.0, 200.0, f64::NAN, -1.0]);
     assert!(b.windows(2).all(|w| w[0] < w[1]), "{b:?}");
     assert!(b.contains(&0.2));
-    assert_eq!(b.len(), 14, "0.1 s already is a default boundary: {b:?}");
+    // 14 with the 13 coarse defaults of issue 4; the dense layout of issue 15 keeps the rule:
+    // only 0.2 s is new, 0.1 s already is a default boundary.
+    assert_eq!(
+        b.len(),
+        soakd::telemetry::default_latency_buckets().len() + 1,
+        "0.1 s already is a default boundary: {b:?}"
+    );
 }
 
 #[test]

@@ -238,6 +238,7 @@ impl Actor {
                 .as_deref()
                 .zip(r.paginate.as_ref())
                 .map(|(c, pg)| (pg.param.as_str(), c));
+            let trace = self.trace(vu);
             let build = || {
                 p.build(
                     r,
@@ -246,6 +247,7 @@ impl Actor {
                     page,
                     &self.scenario.allowed_hosts,
                 )
+                .map(|req| with_traceparent(req, trace))
             };
             let outcome = match build() {
                 Ok(req) => {
@@ -288,7 +290,13 @@ impl Actor {
                 Err(_) => Err(FailureReason::Protocol),
             };
             let latency = from.elapsed();
-            self.record(vu.id, r, &outcome, latency, &mut all_ok);
+            self.record(
+                vu.id,
+                r,
+                &outcome,
+                (latency, trace.map(|t| t.0)),
+                &mut all_ok,
+            );
             let Ok(resp) = outcome else { break };
             if !r.extract.is_empty() {
                 extract::apply(&r.extract, &resp, &mut vu.vars);
@@ -315,13 +323,26 @@ impl Actor {
         w.iter().position(|c| x < *c).unwrap_or(w.len() - 1)
     }
 
-    /// Records one response or failure.
+    /// A (trace id, span id) for the next request, or None: `defaults.trace` sampling.
+    fn trace(&self, vu: &mut Vu) -> Option<(crate::client::TraceId, [u8; 8])> {
+        let sample = self.scenario.trace_sample;
+        if sample <= 0.0 || (sample < 1.0 && vu.rng.random::<f64>() >= sample) {
+            return None;
+        }
+        let mut id: [u8; 16] = vu.rng.random();
+        id[15] |= 1; // All-zero ids are invalid (W3C trace context).
+        let mut span: [u8; 8] = vu.rng.random();
+        span[7] |= 1;
+        Some((crate::client::TraceId(id), span))
+    }
+
+    /// Records one response or failure; `(latency, trace)`: the trace id it was sent with.
     fn record(
         &self,
         vu: u32,
         r: &RequestStep,
         outcome: &Result<Response, FailureReason>,
-        latency: Duration,
+        (latency, trace): (Duration, Option<crate::client::TraceId>),
         ok: &mut bool,
     ) {
         match outcome {
@@ -336,19 +357,34 @@ impl Actor {
                     None
                 };
                 *ok &= failure.is_none();
-                self.recorder
-                    .request(vu, r.index, Some(resp.status), latency, failure, &results);
+                self.recorder.request_traced(
+                    vu,
+                    r.index,
+                    Some(resp.status),
+                    latency,
+                    failure,
+                    &results,
+                    trace,
+                );
             }
             Err(reason) => {
                 *ok = false;
                 // Checks of a request that got no response all fail.
                 let results = vec![false; r.checks.len()];
-                self.recorder
-                    .request(vu, r.index, None, latency, Some(*reason), &results);
+                self.recorder.request_traced(
+                    vu,
+                    r.index,
+                    None,
+                    latency,
+                    Some(*reason),
+                    &results,
+                    trace,
+                );
             }
         }
     }
 }
+
 /// A request on the wire: if its future is dropped before the outcome (the run's hard stop),
 /// it still ends as a sample, a failure `interrupted` lasting from its (intended) start until now.
 struct InFlight<'a> {
@@ -388,6 +424,20 @@ impl Drop for Cut<'_> {
             self.recorder.interrupted_iteration();
         }
     }
+}
+
+/// `traceparent: 00-<trace id>-<span id>-01` (W3C trace context, sampled flag set).
+fn with_traceparent<B>(
+    mut req: hyper::Request<B>,
+    trace: Option<(crate::client::TraceId, [u8; 8])>,
+) -> hyper::Request<B> {
+    if let Some((id, span)) = trace {
+        let value = format!("00-{}-{}-01", id.hex(), hex::encode(span));
+        if let Ok(v) = hyper::header::HeaderValue::from_str(&value) {
+            req.headers_mut().insert("traceparent", v);
+        }
+    }
+    req
 }
 
 #[cfg(test)]

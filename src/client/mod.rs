@@ -22,6 +22,8 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 
+mod trace;
+pub use trace::TraceId;
 mod sticky;
 
 pub use hyper::http;

@@ -111,6 +111,19 @@ pub struct RawDefaults {
     pub headers: BTreeMap<String, String>,
     /// The circuit breaker of every scenario that does not set its own.
     pub circuit_breaker: Option<RawCircuitBreaker>,
+    /// Trace context sent with each request (issue 15): `{ propagate: w3c | none, sample: 1.0 }`.
+    pub trace: Option<RawTrace>,
+}
+
+/// `defaults.trace`: a W3C `traceparent` on each request (on by default), its trace id kept as
+/// the exemplar of the latency bucket the request lands in.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrace {
+    /// `w3c` (default) or `none`.
+    pub propagate: Option<String>,
+    /// Fraction of requests that carry a traceparent, 0..=1 (default 1).
+    pub sample: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

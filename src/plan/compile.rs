@@ -62,6 +62,7 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
         e.push("safety.max_rps", format!("{r} must be a positive number"));
     }
     let default_timeout = e.duration_or("defaults.timeout", &raw.defaults.timeout, DEFAULT_TIMEOUT);
+    let trace_sample = compile_trace(raw.defaults.trace.as_ref(), &mut e);
 
     let base = std::path::Path::new(file)
         .parent()
@@ -77,6 +78,7 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
         s.always_on
             .blackouts
             .splice(0..0, blackouts.iter().cloned());
+        s.trace_sample = trace_sample;
         s.sut = super::sut::compile_sut(rs, raw, &prometheus, &format!("scenarios.{name}"), &mut e);
         scenarios.insert(name.clone(), Arc::new(s));
     }
@@ -277,6 +279,35 @@ fn compile_scenario(
         sut: Default::default(),
         always_on: super::safety_windows::compile(rs, raw, &path, e),
         fingerprint: h.finish(),
+        // Set by `compile` from `defaults.trace`.
+        trace_sample: 1.0,
+    }
+}
+
+/// `defaults.trace` → the fraction of requests sent with a `traceparent` (0 when `none`).
+fn compile_trace(t: Option<&crate::config::RawTrace>, e: &mut Errors) -> f64 {
+    let Some(t) = t else { return 1.0 };
+    let sample = match t.sample {
+        None => 1.0,
+        Some(s) if s.is_finite() && (0.0..=1.0).contains(&s) => s,
+        Some(s) => {
+            e.push(
+                "defaults.trace.sample",
+                format!("{s} is not a fraction in 0..=1"),
+            );
+            1.0
+        }
+    };
+    match t.propagate.as_deref() {
+        None | Some("w3c") => sample,
+        Some("none") => 0.0,
+        Some(other) => {
+            e.push(
+                "defaults.trace.propagate",
+                format!("{other:?} is not supported (use w3c or none)"),
+            );
+            0.0
+        }
     }
 }
 
@@ -340,14 +371,21 @@ fn compile_thresholds(
 /// so the plan needs no import from the client on its right).
 pub const MAX_FAILURE_REASON_SERIES: u64 = 16;
 
+/// Number of default latency bucket boundaries (`telemetry::default_latency_buckets`, a
+/// log-linear layout; a telemetry test keeps the two equal, so the plan imports nothing from
+/// its right).
+pub const DEFAULT_LATENCY_BUCKETS: u64 = 85;
+
 /// Upper bound of the series one scenario can create: label values come only from config names
 /// and fixed enums, so this is a product of known sizes. Per request: the duration histogram per
-/// status class (6 × ~20 buckets + sum/count), requests per status code (bounded at ~60 codes
-/// seen in practice), every failure reason, 2 retry reasons, 2 results per check; per
-/// threshold 5 gauges.
+/// status class (6 × (default buckets + up to 6 threshold limits + +Inf, sum and count)),
+/// requests per status code (bounded at ~60 codes seen in practice), every failure and retry
+/// reason, 2 results per check; per threshold 5 gauges.
 pub fn estimated_series(requests: &[super::RequestMeta], thresholds: usize) -> u64 {
+    let per_class = DEFAULT_LATENCY_BUCKETS + 6 + 3;
     let reasons = MAX_FAILURE_REASON_SERIES;
-    let per_request = |r: &super::RequestMeta| 6 * 22 + 60 + reasons + 2 * r.checks.len() as u64;
+    let per_request =
+        |r: &super::RequestMeta| 6 * per_class + 60 + reasons + 2 * r.checks.len() as u64;
     requests.iter().map(per_request).sum::<u64>() + 5 * thresholds as u64 + 40
 }
 

@@ -20,7 +20,9 @@ pub mod threshold;
 pub mod ws;
 
 pub use checks::{Check, CheckKind};
-pub use compile::{MAX_FAILURE_REASON_SERIES, compile, compile_loaded, estimated_series};
+pub use compile::{
+    DEFAULT_LATENCY_BUCKETS, MAX_FAILURE_REASON_SERIES, compile, compile_loaded, estimated_series,
+};
 pub use errors::Errors;
 pub use executor::{Executor, Load, Stage};
 pub use request::{Body, MixEntry, RequestMeta, RequestStep, Step};
@@ -90,6 +92,8 @@ pub struct Scenario {
     pub always_on: safety_windows::AlwaysOn,
     /// A stable fingerprint of the scenario's config, to tell changed scenarios on reload.
     pub fingerprint: u64,
+    /// Fraction of requests sent with a W3C `traceparent` (`defaults.trace`; 0 = none).
+    pub trace_sample: f64,
 }
 
 impl Scenario {

@@ -32,6 +32,19 @@ pub trait Sink: Send + Sync {
         failure: Option<FailureReason>,
         checks: &[bool],
     );
+    /// [`Sink::request`] of a request sent with a `traceparent`: telemetry keeps its trace id
+    /// as the exemplar of the latency bucket it lands in.
+    fn request_traced(
+        &self,
+        request: usize,
+        status: Option<u16>,
+        latency: Duration,
+        failure: Option<FailureReason>,
+        checks: &[bool],
+        _trace: Option<crate::client::TraceId>,
+    ) {
+        self.request(request, status, latency, failure, checks);
+    }
     /// One finished iteration of mix entry `journey`; `ok` when every request of it succeeded.
     fn iteration(&self, journey: &str, lag: Duration, ok: bool);
     fn dropped_iteration(&self);
@@ -184,6 +197,21 @@ impl Recorder {
         failure: Option<FailureReason>,
         checks: &[bool],
     ) {
+        self.request_traced(vu, request, status, latency, failure, checks, None);
+    }
+
+    /// [`Recorder::request`] of a request sent with a `traceparent` carrying `trace`.
+    #[allow(clippy::too_many_arguments)] // request's arguments plus the trace id.
+    pub fn request_traced(
+        &self,
+        vu: u32,
+        request: usize,
+        status: Option<u16>,
+        latency: Duration,
+        failure: Option<FailureReason>,
+        checks: &[bool],
+        trace: Option<crate::client::TraceId>,
+    ) {
         let failed = failure.is_some_and(|f| f != FailureReason::Check);
         self.live.requests.fetch_add(1, Ordering::Relaxed);
         if failed {
@@ -222,7 +250,7 @@ impl Recorder {
             }
         }
         if let Some(s) = &self.sink {
-            s.request(request, status, latency, failure, checks);
+            s.request_traced(request, status, latency, failure, checks, trace);
         }
     }
 

@@ -37,21 +37,57 @@ pub fn router(app: Arc<App>) -> Router {
 
 /// Encoding a large registry takes milliseconds of CPU: done on a blocking thread, it never
 /// stalls the runtime that paces the load (open models would count it as generator lag).
-async fn metrics(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Response {
-    let Ok(text) = tokio::task::spawn_blocking(move || app.metrics.encode()).await else {
+/// The format follows `Accept` as Prometheus negotiates it (`?format=` overrides it), and the
+/// body is gzipped when `Accept-Encoding` allows gzip.
+async fn metrics(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    use crate::telemetry::Format;
+    let text = |h| headers.get(h).and_then(|v| v.to_str().ok());
+    let format =
+        Format::from_query(uri.query()).unwrap_or_else(|| Format::negotiate(text(header::ACCEPT)));
+    let gzip = text(header::ACCEPT_ENCODING).is_some_and(accepts_gzip);
+    let Ok(Ok(body)) = tokio::task::spawn_blocking(move || {
+        let body = app.metrics.expose(format);
+        if gzip { gzipped(&body) } else { Ok(body) }
+    })
+    .await
+    else {
         return api::error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "encoding /metrics failed",
         );
     };
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        text,
-    )
-        .into_response()
+    let mut response = ([(header::CONTENT_TYPE, format.content_type())], body).into_response();
+    if gzip {
+        response.headers_mut().insert(
+            header::CONTENT_ENCODING,
+            axum::http::HeaderValue::from_static("gzip"),
+        );
+    }
+    response
+}
+
+/// `gzip` listed in `Accept-Encoding` without `q=0`.
+fn accepts_gzip(accept_encoding: &str) -> bool {
+    accept_encoding.split(',').any(|item| {
+        let mut parts = item.split(';').map(str::trim);
+        parts.next().is_some_and(|c| c.eq_ignore_ascii_case("gzip"))
+            && !parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f64>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            })
+    })
+}
+
+fn gzipped(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(body)?;
+    e.finish()
 }
 
 /// Binds `addr` and serves until the app shuts down; returns the bound address via `bound`.

@@ -3,43 +3,33 @@
 //! `Families` is a bundle of Arc-backed handles: cloning it is cheap and the clones update the
 //! same series, which is how a [`super::ScenarioSink`] writes into the registry without going
 //! through [`super::Metrics`]. Counters are registered without `_total`; prometheus-client adds
-//! the suffix when encoding.
+//! the suffix when encoding. The histogram families are soakd's own ([`HistFamily`]: classic +
+//! native + exemplars) and are not in the crate's registry; [`Families::histograms`] lists them.
 
+use super::histfamily::{HistFamily, Series};
 use super::labels::*;
 use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 pub type F64Gauge = Gauge<f64, AtomicU64>;
-
-/// A histogram constructor with fixed boundaries (a Family shares one constructor).
-#[derive(Clone, Debug)]
-pub struct Buckets(Arc<[f64]>);
-
-impl MetricConstructor<Histogram> for Buckets {
-    fn new_metric(&self) -> Histogram {
-        Histogram::new(self.0.iter().copied())
-    }
-}
 
 type ByScenario<M> = Family<ScenarioLabels, M>;
 type ByThreshold<M> = Family<ThresholdLabels, M>;
 
 #[derive(Clone, Debug)]
 pub struct Families {
-    pub duration: Family<DurationLabels, Histogram, Buckets>,
+    pub duration: HistFamily<DurationLabels>,
     pub requests: Family<RequestLabels, Counter>,
     pub failures: Family<FailureLabels, Counter>,
     /// `soakd_http_request_retries_total`: `reason` is `reset` or `closed`.
     pub retries: Family<FailureLabels, Counter>,
     pub checks: Family<CheckLabels, Counter>,
     pub journeys: Family<JourneyLabels, Counter>,
-    pub ws_connecting: Family<WsLabels, Histogram, Buckets>,
-    pub ws_message: Family<WsLabels, Histogram, Buckets>,
+    pub ws_connecting: HistFamily<WsLabels>,
+    pub ws_message: HistFamily<WsLabels>,
     pub ws_sessions: Family<WsSessionLabels, Counter>,
     pub ws_messages: Family<WsMessageLabels, Counter>,
     pub ws_reconnects: Family<WsLabels, Counter>,
@@ -47,7 +37,7 @@ pub struct Families {
     pub dropped: ByScenario<Counter>,
     pub vus: ByScenario<F64Gauge>,
     pub target_rate: ByScenario<F64Gauge>,
-    pub lag: Family<ScenarioLabels, Histogram, Buckets>,
+    pub lag: HistFamily<ScenarioLabels>,
     pub run_active: ByScenario<Gauge>,
     pub runs: Family<RunLabels, Counter>,
     pub last_start: ByScenario<F64Gauge>,
@@ -68,6 +58,7 @@ pub struct Families {
     pub circuit_open: ByScenario<Gauge>,
     /// `{scenario, reason}` with reason `paused` or `blackout` (same label set as skips).
     pub scenario_paused: Family<SkipLabels, Gauge>,
+    pub process: super::process::ProcessFamilies,
 }
 
 impl Families {
@@ -75,14 +66,14 @@ impl Families {
     /// registers it in `reg` under its DESIGN §5 name.
     pub fn register(reg: &mut Registry, latency: Vec<f64>) -> Families {
         let f = Families {
-            duration: Family::new_with_constructor(Buckets(latency.into())),
+            duration: HistFamily::new(latency),
             requests: Family::default(),
             failures: Family::default(),
             retries: Family::default(),
             checks: Family::default(),
             journeys: Family::default(),
-            ws_connecting: Family::new_with_constructor(Buckets(DEFAULT_LATENCY_BUCKETS.into())),
-            ws_message: Family::new_with_constructor(Buckets(DEFAULT_LATENCY_BUCKETS.into())),
+            ws_connecting: HistFamily::new(WS_LATENCY_BUCKETS),
+            ws_message: HistFamily::new(WS_LATENCY_BUCKETS),
             ws_sessions: Family::default(),
             ws_messages: Family::default(),
             ws_reconnects: Family::default(),
@@ -90,7 +81,7 @@ impl Families {
             dropped: Family::default(),
             vus: Family::default(),
             target_rate: Family::default(),
-            lag: Family::new_with_constructor(Buckets(LAG_BUCKETS.into())),
+            lag: HistFamily::new(LAG_BUCKETS),
             run_active: Family::default(),
             runs: Family::default(),
             last_start: Family::default(),
@@ -110,13 +101,9 @@ impl Families {
             build_info: Family::default(),
             circuit_open: Family::default(),
             scenario_paused: Family::default(),
+            process: Default::default(),
         };
         let r = reg;
-        r.register(
-            "soakd_http_request_duration_seconds",
-            "Request latency, from the intended start in open models",
-            f.duration.clone(),
-        );
         r.register(
             "soakd_http_requests",
             "Requests by response status (0 = no response)",
@@ -137,16 +124,6 @@ impl Families {
             "soakd_journeys",
             "Finished iterations by mix entry (journey): ok when every request succeeded",
             f.journeys.clone(),
-        );
-        r.register(
-            "soakd_ws_connecting_seconds",
-            "WebSocket handshake time of successful connects",
-            f.ws_connecting.clone(),
-        );
-        r.register(
-            "soakd_ws_message_duration_seconds",
-            "WebSocket message round trip: sent until its reply arrived",
-            f.ws_message.clone(),
         );
         r.register(
             "soakd_ws_sessions",
@@ -182,11 +159,6 @@ impl Families {
             "soakd_target_rate_per_second",
             "Target iteration rate of the running run",
             f.target_rate.clone(),
-        );
-        r.register(
-            "soakd_generator_lag_seconds",
-            "How late iterations started against their intended start",
-            f.lag.clone(),
         );
         r.register(
             "soakd_run_active",
@@ -283,6 +255,33 @@ impl Families {
             "1 while the scenario may not start runs, by reason (paused via the API, blackout)",
             f.scenario_paused.clone(),
         );
+        f.process.register(r);
         f
+    }
+
+    /// The histogram families (soakd's own encoders write them): (name, help, series).
+    pub fn histograms(&self) -> [(&'static str, &'static str, Vec<Series>); 4] {
+        [
+            (
+                "soakd_http_request_duration_seconds",
+                "Request latency, from the intended start in open models",
+                self.duration.collect(),
+            ),
+            (
+                "soakd_ws_connecting_seconds",
+                "WebSocket handshake time of successful connects",
+                self.ws_connecting.collect(),
+            ),
+            (
+                "soakd_ws_message_duration_seconds",
+                "WebSocket message round trip: sent until its reply arrived",
+                self.ws_message.collect(),
+            ),
+            (
+                "soakd_generator_lag_seconds",
+                "How late iterations started against their intended start",
+                self.lag.collect(),
+            ),
+        ]
     }
 }

@@ -90,7 +90,11 @@ impl DurationLabels {
         status_class: StatusClass,
     ) -> Self {
         let rendered = format!(
-            "scenario=\"{scenario}\",request=\"{request}\",group=\"{group}\",method=\"{method}\",status_class"
+            "scenario=\"{}\",request=\"{}\",group=\"{}\",method=\"{}\",status_class",
+            escape_label_value(scenario),
+            escape_label_value(request),
+            escape_label_value(group),
+            escape_label_value(method),
         );
         DurationLabels {
             scenario: scenario.to_owned(),
@@ -104,11 +108,13 @@ impl DurationLabels {
 }
 
 impl EncodeLabelSet for DurationLabels {
-    /// The OpenMetrics text encoder writes a label as `key="value"`, values unescaped (like the
-    /// derived encoders: label values here are config names, validated as such). The first four
-    /// pairs and the last key go out as one pre-rendered key, then the status class as its value:
-    /// the same bytes as the derived encoder in 4 writes instead of 25. The test
-    /// `duration_labels_encode_like_the_derived_encoder` pins the output.
+    /// The OpenMetrics text encoder writes a label as `key="value"` and escapes what goes
+    /// through a value encoder, but not what goes through a key encoder. The first four pairs
+    /// and the last key go out as one pre-rendered key (its values escaped by
+    /// [`escape_label_value`] when built), then the status class as its value: the same bytes as
+    /// the derived encoder in 4 writes instead of 25. The tests
+    /// `duration_labels_encode_like_the_derived_encoder` and
+    /// `hostile_names_are_escaped_like_the_derived_encoder` pin the output.
     fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
         let mut label = encoder.encode_label();
         let mut key = label.encode_label_key()?;
@@ -117,6 +123,24 @@ impl EncodeLabelSet for DurationLabels {
         value.write_str(self.status_class.as_str())?;
         value.finish()
     }
+}
+
+/// A label value as the text formats (OpenMetrics 1.0 and Prometheus 0.0.4) require it:
+/// backslash, double quote and line feed escaped as `\\`, `\"` and `\n`, everything else as is.
+pub fn escape_label_value(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value.contains(['\\', '"', '\n']) {
+        return value.into();
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.into()
 }
 
 /// `soakd_http_requests_total`; `status` is the numeric code, `0` when no response arrived
@@ -213,23 +237,55 @@ pub struct BuildLabels {
     pub revision: String,
 }
 
+/// Reasons every scheduled scenario's `soakd_schedule_skipped_total` starts at zero for.
+pub const SKIP_REASONS: [&str; 3] = ["overlap", "max_concurrent", "missed"];
+
 /// Run results every scenario's `soakd_runs_total` starts at zero for.
 pub const RUN_RESULTS: [&str; 4] = ["pass", "fail", "aborted", "error"];
 
-/// Default latency boundaries in seconds: 1 ms to 10 s.
-pub const DEFAULT_LATENCY_BUCKETS: [f64; 13] = [
+/// Boundaries (s) of the WebSocket histograms: 1 ms to 10 s, coarse (their native histogram
+/// is the precise view).
+pub const WS_LATENCY_BUCKETS: [f64; 13] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
 /// Generator lag boundaries in seconds: a healthy generator stays in the first few.
 pub const LAG_BUCKETS: [f64; 10] = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0];
 
+/// Growth factor of the dense part of the request duration layout.
+pub const LATENCY_BUCKET_GROWTH: f64 = 1.1;
+
+/// Default request duration boundaries (s). `histogram_quantile` interpolates linearly inside
+/// the bucket holding the quantile, so both the estimate and the exact value lie in one bucket
+/// (a, b] and the relative error is below (b - a) / a. From 5 ms to 5 s each boundary is the
+/// previous one times 1.1 rounded down to three significant digits, restarting at every power
+/// of ten (so 0.01, 0.1 and 1 are boundaries), which keeps that error within 10 %; the coarse
+/// WebSocket layout (1 ms to 10 s, with 2.5 ms, 25 ms, 0.25 s…) is merged in. Threshold limits
+/// are added by [`latency_buckets`], so verdict limits are exact boundaries.
+pub fn default_latency_buckets() -> Vec<f64> {
+    let round_down_3 = |x: f64| {
+        let scale = 10f64.powi(2 - x.log10().floor() as i32);
+        // The 1e-9 absorbs binary noise (0.0055 * 1000 = 5.499999…).
+        (x * scale + 1e-9).floor() / scale
+    };
+    let mut b = WS_LATENCY_BUCKETS.to_vec();
+    for (start, end) in [(0.005, 0.01), (0.01, 0.1), (0.1, 1.0), (1.0, 5.0)] {
+        let mut x: f64 = start;
+        while x < end {
+            b.push(x);
+            x = round_down_3(x * LATENCY_BUCKET_GROWTH);
+        }
+    }
+    b.sort_by(f64::total_cmp);
+    b.dedup();
+    b
+}
+
 /// The default boundaries plus every latency threshold limit (ms, converted to s), sorted and
 /// deduplicated, so `histogram_quantile` is exact at the limits that decide verdicts.
 pub fn latency_buckets(threshold_limits_ms: &[f64]) -> Vec<f64> {
-    let mut b: Vec<f64> = DEFAULT_LATENCY_BUCKETS
-        .iter()
-        .copied()
+    let mut b: Vec<f64> = default_latency_buckets()
+        .into_iter()
         .chain(
             threshold_limits_ms
                 .iter()
@@ -242,9 +298,50 @@ pub fn latency_buckets(threshold_limits_ms: &[f64]) -> Vec<f64> {
     b
 }
 
+impl super::histfamily::SeriesLabels for DurationLabels {
+    fn pairs(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("scenario", &self.scenario),
+            ("request", &self.request),
+            ("group", &self.group),
+            ("method", &self.method),
+            ("status_class", self.status_class.as_str()),
+        ]
+    }
+
+    /// The pre-rendered (escaped) text plus the status class.
+    fn write_text(&self, out: &mut String) {
+        out.push_str(&self.rendered);
+        out.push_str("=\"");
+        out.push_str(self.status_class.as_str());
+        out.push('"');
+    }
+}
+
+impl super::histfamily::SeriesLabels for WsLabels {
+    fn pairs(&self) -> Vec<(&'static str, &str)> {
+        vec![("scenario", &self.scenario), ("session", &self.session)]
+    }
+}
+
+impl super::histfamily::SeriesLabels for ScenarioLabels {
+    fn pairs(&self) -> Vec<(&'static str, &str)> {
+        vec![("scenario", &self.scenario)]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plan_knows_how_many_default_latency_buckets_there_are() {
+        assert_eq!(
+            default_latency_buckets().len() as u64,
+            crate::plan::DEFAULT_LATENCY_BUCKETS,
+            "update plan::DEFAULT_LATENCY_BUCKETS (the series estimate uses it)"
+        );
+    }
     use prometheus_client::metrics::family::Family;
     use prometheus_client::metrics::histogram::Histogram;
     use prometheus_client::registry::Registry;
@@ -295,5 +392,50 @@ mod tests {
                 class.as_str()
             )));
         }
+    }
+
+    #[test]
+    fn dense_latency_buckets_keep_interpolation_within_ten_percent_from_5ms_to_5s() {
+        let b = default_latency_buckets();
+        assert!(b.windows(2).all(|w| w[0] < w[1]), "{b:?}");
+        let dense: Vec<f64> = b
+            .iter()
+            .copied()
+            .filter(|x| (0.005..=5.0).contains(x))
+            .collect();
+        assert_eq!((dense[0], dense[dense.len() - 1]), (0.005, 5.0));
+        for w in dense.windows(2) {
+            assert!(w[1] / w[0] <= 1.1 + 1e-12, "{} → {}", w[0], w[1]);
+        }
+        assert!(
+            b.contains(&0.001) && b.contains(&10.0) && b.contains(&0.1),
+            "{b:?}"
+        );
+        assert!(b.len() <= 90, "{} boundaries", b.len());
+    }
+
+    #[test]
+    fn hostile_names_are_escaped_like_the_derived_encoder() {
+        let hostile = "a\"} 1\nevil_total{x=\"\\";
+        let fast = exposition(DurationLabels::new(
+            hostile,
+            hostile,
+            "g\nroup",
+            "GET",
+            StatusClass::Success,
+        ));
+        let derived = exposition(Derived {
+            scenario: hostile.into(),
+            request: hostile.into(),
+            group: "g\nroup".into(),
+            method: "GET".into(),
+            status_class: StatusClass::Success,
+        });
+        assert_eq!(fast, derived);
+        assert!(!fast.lines().any(|l| l.starts_with("evil")), "{fast}");
+        assert!(
+            fast.contains(r#"request="a\"} 1\nevil_total{x=\"\\",group="g\nroup""#),
+            "{fast}"
+        );
     }
 }

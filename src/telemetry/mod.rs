@@ -7,11 +7,21 @@
 //! schedule, reload) go through methods on `Metrics`. Every label set created for a scenario is
 //! remembered so that [`Metrics::remove_scenario`] can drop exactly that scenario's series.
 
+mod expose;
 mod families;
+mod hist;
+mod histfamily;
 mod labels;
+mod process;
+mod proto;
 mod sink;
 
-pub use labels::{DEFAULT_LATENCY_BUCKETS, LAG_BUCKETS, StatusClass, latency_buckets};
+pub use expose::Format;
+pub use hist::{Hist, TraceId};
+pub use labels::{
+    LAG_BUCKETS, StatusClass, WS_LATENCY_BUCKETS, default_latency_buckets, escape_label_value,
+    latency_buckets,
+};
 pub use sink::ScenarioSink;
 
 use crate::plan::threshold::Metric;
@@ -119,16 +129,27 @@ impl Metrics {
         })
     }
 
-    /// The whole registry as OpenMetrics text, ending in `# EOF`.
+    /// The whole registry as OpenMetrics text, ending in `# EOF` (see [`Metrics::expose`] for
+    /// the other formats).
     pub fn encode(&self) -> String {
+        String::from_utf8(self.expose(Format::OpenMetrics)).unwrap_or_default()
+    }
+
+    /// The crate-encoded families (counters, gauges) as OpenMetrics text without `# EOF`.
+    fn encode_registry(&self) -> String {
         use std::sync::atomic::Ordering::Relaxed;
         let hint = self.last_len.load(Relaxed);
         let mut out = String::with_capacity(hint + hint / 8);
-        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+        if let Err(e) = prometheus_client::encoding::text::encode_registry(&mut out, &self.registry)
+        {
             tracing::warn!(error = %e, "encoding /metrics failed; the exposition is truncated");
         }
         self.last_len.store(out.len(), Relaxed);
         out
+    }
+
+    fn refresh_process(&self) {
+        self.f.process.refresh();
     }
 
     /// The hot-path sink of one run of `scenario`; `requests` is `Scenario::requests` (the
@@ -265,8 +286,21 @@ impl Metrics {
         });
     }
 
-    /// Next scheduled start; None (manual-only or paused) removes the series.
+    /// Next scheduled start; None (manual-only or paused) removes the series. Every skip
+    /// reason of the scenario is exported (at 0) from here on, so alerts see the first skip.
     pub fn schedule_next(&self, scenario: &str, at_unix: Option<f64>) {
+        self.known.with(scenario, |k| {
+            for reason in SKIP_REASONS {
+                let l = SkipLabels {
+                    scenario: scenario.to_owned(),
+                    reason: reason.to_owned(),
+                };
+                if !k.skipped.contains(&l) {
+                    let _ = self.f.skipped.get_or_create(&l);
+                    k.skipped.insert(l);
+                }
+            }
+        });
         let s = scen(scenario);
         match at_unix {
             Some(t) => {

@@ -9,12 +9,12 @@
 
 use super::Tracker;
 use super::families::Families;
+use super::hist::{Hist as Histogram, TraceId};
 use super::labels::*;
 use crate::client::FailureReason;
 use crate::plan::RequestMeta;
 use crate::record::{Sink, WsEvent};
 use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::histogram::Histogram;
 use std::sync::{OnceLock, RwLock};
 use std::time::Duration;
 
@@ -267,11 +267,23 @@ impl Sink for ScenarioSink {
         failure: Option<FailureReason>,
         checks: &[bool],
     ) {
+        self.request_traced(request, status, latency, failure, checks, None);
+    }
+
+    fn request_traced(
+        &self,
+        request: usize,
+        status: Option<u16>,
+        latency: Duration,
+        failure: Option<FailureReason>,
+        checks: &[bool],
+        trace: Option<TraceId>,
+    ) {
         let Some(r) = self.requests.get(request) else {
             return;
         };
         self.duration(r, StatusClass::of(status))
-            .observe(latency.as_secs_f64());
+            .observe_traced(latency.as_secs_f64(), trace);
         self.count_status(r, status.unwrap_or(0));
         // Same counting as the recorder: a failed check counts under `check` even when the
         // request also failed for another reason.

@@ -400,8 +400,10 @@ impl Daemon {
         d
     }
 
+    /// /metrics as OpenMetrics (asked for, as Prometheus does; without `Accept` it is 0.0.4).
     pub fn metrics(&self) -> Exposition {
-        let r = http(self.addr, "GET", "/metrics", &[], None)
+        let accept = [("Accept", "application/openmetrics-text; version=1.0.0")];
+        let r = http(self.addr, "GET", "/metrics", &accept, None)
             .unwrap_or_else(|e| self.proc.fail(&format!("GET /metrics: {e}")));
         assert_eq!(r.status, 200, "/metrics: {r:?}");
         assert!(

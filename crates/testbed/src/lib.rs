@@ -16,6 +16,7 @@ mod portal;
 mod routes;
 mod rsvp;
 mod sut;
+mod trace;
 mod ws;
 
 use std::net::SocketAddr;

@@ -109,6 +109,10 @@ pub struct TargetStats {
     pub notifications_rejected: u64,
     /// Requests answered 503 by `failover_5xx`.
     pub failover_5xx_served: u64,
+    /// Requests that carried a valid W3C `traceparent` (`trace.rs`).
+    pub traces_seen: u64,
+    /// Their trace ids, the last `trace::MAX_TRACE_IDS`, oldest first.
+    pub recent_trace_ids: Vec<String>,
     /// The demo staging API's counters (`demo.rs`), flattened into the same object.
     #[serde(flatten)]
     pub demo: DemoStats,
@@ -151,6 +155,7 @@ pub(crate) struct Shared {
     pub(crate) demo: Demo,
     /// Opt-in arrival times (`TargetHandle::record_arrivals`).
     pub(crate) arrivals: super::arrivals::ArrivalLog,
+    pub(crate) traces: super::trace::Traces,
 }
 
 impl Shared {
@@ -161,6 +166,7 @@ impl Shared {
         self.chat.fill(&mut s);
         self.sut.fill(&mut s);
         self.demo.fill(&mut s);
+        self.traces.fill(&mut s);
         s
     }
 }
@@ -201,8 +207,9 @@ pub(crate) async fn handle(
     shared.arrivals.record();
     counters.requests.fetch_add(1, Relaxed);
     counters.by_kind[kind as usize].fetch_add(1, Relaxed);
+    shared.traces.record(req.headers());
 
-    let resp = if kind == Kind::Metrics {
+    let mut resp = if kind == Kind::Metrics {
         let demo = super::demo::prometheus(&shared.stats());
         shared.sut.metrics(counters.requests.load(Relaxed), &demo)
     } else if matches!(kind, Kind::Control | Kind::Stats) {
@@ -214,6 +221,8 @@ pub(crate) async fn handle(
     };
     let class = usize::from(resp.status().as_u16() / 100).clamp(1, 5) - 1;
     counters.by_class[class].fetch_add(1, Relaxed);
+    resp.headers_mut()
+        .insert("x-request-id", shared.traces.request_id());
     Ok(resp)
 }
 
