@@ -42,8 +42,17 @@ use Want::*;
 // ------------------------------------------------------------------ threshold expressions
 
 /// (k6 file, line, metric key, expression, outcome, aggregation when it parses).
+type ExpressionCase = (
+    &'static str,
+    u32,
+    &'static str,
+    &'static str,
+    Want,
+    Option<Aggregation>,
+);
+
 #[rustfmt::skip]
-const EXPRESSIONS: &[(&str, u32, &str, &str, Want, Option<Aggregation>)] = &[
+const EXPRESSIONS: &[ExpressionCase] = &[
     (PARSER, 21, "http_reqs", "count!20", Err, None),
     (PARSER, 27, "http_reqs", "foo>20", Err, None),
     (PARSER, 33, "http_reqs", "count>abc", Err, None),

@@ -99,7 +99,7 @@ fn trend(h: &Histogram<u64>, aggregation: Aggregation) -> Option<f64> {
         Aggregation::Min => h.min() as f64,
         Aggregation::Max => h.max() as f64,
         Aggregation::Med => quantile(0.5),
-        Aggregation::P(n) if n == 0.0 => h.min() as f64,
+        Aggregation::P(0.0) => h.min() as f64,
         Aggregation::P(n) if n > 0.0 && n <= 100.0 => quantile(n / 100.0),
         Aggregation::P(_) | Aggregation::Rate | Aggregation::Count | Aggregation::Value => {
             return None;
