@@ -479,3 +479,39 @@ fn every_case_cites_a_k6_file_and_line() {
         "all five k6 test files and the k6 source are cited"
     );
 }
+
+/// The errors these rules add name the file, the field and the rule, like every config error.
+#[test]
+fn the_new_refusals_say_which_field_and_why() {
+    let l = "k6.yaml: scenarios.s.load";
+    for (block, line) in [
+        (
+            "{ executor: constant-vus, duration: 0s }",
+            format!(r#"{l}.duration: "0s" must be longer than 0"#),
+        ),
+        (
+            "{ executor: shared-iterations, max_duration: 0s }",
+            format!(r#"{l}.max_duration: "0s" must be longer than 0"#),
+        ),
+        (
+            "{ executor: shared-iterations, vus: 10 }",
+            format!(
+                "{l}.iterations: 1 is less than vus (10): every VU needs at least one iteration"
+            ),
+        ),
+        (
+            "{ executor: ramping-vus, stages: [ { duration: 1m, target: 0 } ] }",
+            format!(
+                "{l}.stages: either start_vus or one of the stage targets must be greater than 0"
+            ),
+        ),
+    ] {
+        assert_eq!(compile_load(block).unwrap_err(), vec![line], "{block}");
+    }
+    assert_eq!(
+        parse_metric_key("http_req_duration{}")
+            .unwrap_err()
+            .to_string(),
+        r#""http_req_duration{}": empty tag filter (drop the braces or name a tag)"#
+    );
+}

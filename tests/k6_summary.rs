@@ -397,3 +397,30 @@ fn the_daemon_writes_a_k6_export_beside_each_summary_when_results_format_asks() 
         );
     }
 }
+
+/// `results.format` lists known formats and always soakd's own.
+#[test]
+fn results_format_refuses_unknown_formats_and_a_list_without_soakd() {
+    let check = |format: &str| -> Vec<String> {
+        let yaml = format!(
+            "results: {{ format: {format} }}\nscenarios:\n  s:\n    target: {{ base_url: \"http://127.0.0.1:8080\" }}\n    load: {{ executor: shared-iterations }}\n    mix: [ {{ name: home, request: {{ url: \"/\" }} }} ]\n"
+        );
+        let loaded = soakd::config::load_str("f.yaml", &yaml, Some(BTreeMap::new())).unwrap();
+        match soakd::plan::compile_loaded(&loaded) {
+            Ok(plan) => vec![format!("ok k6={}", plan.results_k6)],
+            Err(errors) => errors.iter().map(|e| e.to_string()).collect(),
+        }
+    };
+    assert_eq!(check("[soakd, k6]"), ["ok k6=true"]);
+    assert_eq!(check("[soakd]"), ["ok k6=false"]);
+    assert_eq!(
+        check("[soakd, junit]"),
+        [r#"f.yaml: results.format[1]: unknown format "junit" (use soakd, k6)"#]
+    );
+    assert_eq!(
+        check("[k6]"),
+        [
+            "f.yaml: results.format: must list soakd (the API, reports and baselines read it); add k6 beside it"
+        ]
+    );
+}
