@@ -479,3 +479,65 @@ fn every_case_cites_a_k6_file_and_line() {
         "all five k6 test files and the k6 source are cited"
     );
 }
+
+/// The errors these rules add name the file, the field and the rule, like every config error.
+#[test]
+fn the_new_refusals_say_which_field_and_why() {
+    let l = "k6.yaml: scenarios.s.load";
+    for (block, line) in [
+        (
+            "{ executor: constant-vus, duration: 0s }",
+            format!(r#"{l}.duration: "0s" must be longer than 0"#),
+        ),
+        (
+            "{ executor: shared-iterations, max_duration: 0s }",
+            format!(r#"{l}.max_duration: "0s" must be longer than 0"#),
+        ),
+        (
+            "{ executor: shared-iterations, vus: 10 }",
+            format!(
+                "{l}.iterations: 1 is less than vus (10): every VU needs at least one iteration"
+            ),
+        ),
+        (
+            "{ executor: ramping-vus, stages: [ { duration: 1m, target: 0 } ] }",
+            format!(
+                "{l}.stages: either start_vus or one of the stage targets must be greater than 0"
+            ),
+        ),
+    ] {
+        assert_eq!(compile_load(block).unwrap_err(), vec![line], "{block}");
+    }
+    assert_eq!(
+        parse_metric_key("http_req_duration{}")
+            .unwrap_err()
+            .to_string(),
+        r#""http_req_duration{}": empty tag filter (drop the braces or name a tag)"#
+    );
+}
+
+/// The terminal summary says why a threshold with no data failed.
+#[test]
+fn an_empty_trend_breach_says_it_was_judged_on_0() {
+    let t = |name: &str, breached: bool| serde_json::json!({ "threshold": name, "observed": null, "limit": 10.0, "breached": breached });
+    let times =
+        serde_json::json!({"avg":0.0,"min":0.0,"max":0.0,"p50":0.0,"p90":0.0,"p95":0.0,"p99":0.0});
+    let s: soakd::report::Summary = serde_json::from_value(serde_json::json!({
+        "run_id": "r", "scenario": "s", "started_at": "", "ended_at": "", "duration_seconds": 1.0,
+        "result": "fail", "executor": "constant-vus",
+        "metrics": { "requests_total": 0, "requests_per_second": 0.0, "error_rate": 0.0,
+            "iterations": 0, "dropped_iterations": 0, "response_times_ms": times },
+        "requests": {}, "checks": {}, "consecutive_breaches": {},
+        "thresholds": [t("http_req_duration:avg>10", true), t("http_req_failed:rate<0.01", false)],
+    }))
+    .unwrap();
+    let text = soakd::report::render(&s);
+    assert!(
+        text.contains("http_req_duration:avg>10  observed no data, judged as 0 like k6"),
+        "{text}"
+    );
+    assert!(
+        text.contains("http_req_failed:rate<0.01  observed no data (limit"),
+        "{text}"
+    );
+}

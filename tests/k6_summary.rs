@@ -10,6 +10,9 @@
 //! refuses any key it does not know, so a shape soakd invents would fail here.
 
 mod common;
+#[path = "daemon/support.rs"]
+#[allow(dead_code)]
+mod support;
 
 use common::start_target;
 use serde::Deserialize;
@@ -348,4 +351,76 @@ async fn soakd_report_takes_a_k6_export_as_its_baseline() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(99), "{stdout}");
     assert!(stdout.contains("✗ regression"), "{stdout}");
+}
+
+/// `results.format: [soakd, k6]`: the daemon writes k6's export beside each run summary
+/// (`<scenario>-<run id>.k6.json`), and its API still lists only the soakd summaries.
+#[test]
+fn the_daemon_writes_a_k6_export_beside_each_summary_when_results_format_asks() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = support::Target::start(dir.path());
+    let head = support::config_head(dir.path(), "")
+        .replace("retention: 1d }", "retention: 1d, format: [soakd, k6] }");
+    let config = format!(
+        "{head}scenarios:\n  steady:\n    schedule: {{ continuous: true }}\n    target: {{ base_url: \"{}\" }}\n    load: {{ executor: shared-iterations, vus: 2, iterations: 20 }}\n    mix: [ {{ name: ok, request: {{ url: /ok }} }} ]\n    thresholds: {{ http_req_duration: [\"p(95)<1000\"] }}\n",
+        target.url()
+    );
+    let mut d = support::Daemon::start(dir.path(), "k6-results", &config);
+    let results = dir.path().join("results");
+    let (k6, summary) = d.wait(std::time::Duration::from_secs(30), "a k6 export", || {
+        let files = support::files(&results);
+        let k6 = files
+            .iter()
+            .find(|p| p.to_string_lossy().ends_with(".k6.json"))?;
+        let summary = Path::new(&k6.to_string_lossy().replace(".k6.json", ".json")).to_path_buf();
+        summary.exists().then(|| (k6.clone(), summary))
+    });
+    let runs = d.get("/api/v1/runs?scenario=steady&limit=100").json();
+    d.proc.signal("TERM");
+    d.proc.wait_exit(std::time::Duration::from_secs(10));
+    let e = reader::read(&k6);
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    assert_eq!(
+        counter(&e, "http_reqs").count,
+        s["metrics"]["requests_total"].as_f64().unwrap()
+    );
+    assert_eq!(counter(&e, "iterations").count, 20.0);
+    let passed = BTreeMap::from([("p(95)<1000".to_string(), false)]);
+    assert_eq!(trend(&e, "http_req_duration").thresholds, passed);
+    let listed = runs["runs"].as_array().expect("a list of runs");
+    assert!(!listed.is_empty(), "{runs}");
+    for r in listed {
+        let path = r["path"].as_str().unwrap_or_default();
+        assert!(
+            path.ends_with(".json") && !path.ends_with(".k6.json"),
+            "{r}"
+        );
+    }
+}
+
+/// `results.format` lists known formats and always soakd's own.
+#[test]
+fn results_format_refuses_unknown_formats_and_a_list_without_soakd() {
+    let check = |format: &str| -> Vec<String> {
+        let yaml = format!(
+            "results: {{ format: {format} }}\nscenarios:\n  s:\n    target: {{ base_url: \"http://127.0.0.1:8080\" }}\n    load: {{ executor: shared-iterations }}\n    mix: [ {{ name: home, request: {{ url: \"/\" }} }} ]\n"
+        );
+        let loaded = soakd::config::load_str("f.yaml", &yaml, Some(BTreeMap::new())).unwrap();
+        match soakd::plan::compile_loaded(&loaded) {
+            Ok(plan) => vec![format!("ok k6={}", plan.results_k6)],
+            Err(errors) => errors.iter().map(|e| e.to_string()).collect(),
+        }
+    };
+    assert_eq!(check("[soakd, k6]"), ["ok k6=true"]);
+    assert_eq!(check("[soakd]"), ["ok k6=false"]);
+    assert_eq!(
+        check("[soakd, junit]"),
+        [r#"f.yaml: results.format[1]: unknown format "junit" (use soakd, k6)"#]
+    );
+    assert_eq!(
+        check("[k6]"),
+        [
+            "f.yaml: results.format: must list soakd (the API, reports and baselines read it); add k6 beside it"
+        ]
+    );
 }

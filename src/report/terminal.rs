@@ -198,9 +198,15 @@ pub fn render(s: &Summary) -> String {
     if !s.thresholds.is_empty() {
         let _ = writeln!(o, "\n  thresholds");
         for t in &s.thresholds {
+            // A breach with no data is an empty trend judged on 0, as k6 judges it.
+            let zero = if t.observed.is_none() && t.breached {
+                ", judged as 0 like k6"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 o,
-                "    {} {}  observed {} (limit {})",
+                "    {} {}  observed {}{zero} (limit {})",
                 mark(!t.breached),
                 t.threshold,
                 num(t.observed),
