@@ -5,9 +5,12 @@
 
 mod common;
 
-use common::{assert_within_pct, compile_scenario, config_yaml, run, scenario, start_target};
+use common::{
+    assert_within_pct, compile_scenario, config_yaml, run, run_ctl, sample_value, scenario,
+    start_target,
+};
 use soakd::report::Summary;
-use soakd::run::{NO_RESPONSE, RunResult};
+use soakd::run::{NO_RESPONSE, RunControl, RunResult};
 use std::time::Duration;
 use testbed::FaultConfig;
 
