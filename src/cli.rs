@@ -88,7 +88,8 @@ pub struct OnceArgs {
     /// Write the summary JSON here.
     #[arg(long)]
     pub summary_export: Option<PathBuf>,
-    /// Multiply every duration by F (0 < F ≤ 1), rates unchanged.
+    /// Multiply the timeline by F (0 < F ≤ 1): durations, stages, drills; never rates, think
+    /// time or `send_every` (same requests per second, for less time).
     #[arg(long)]
     pub time_scale: Option<f64>,
     /// Ad-hoc: GET this URL (no config file).
