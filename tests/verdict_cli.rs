@@ -264,3 +264,57 @@ fn once_against_a_stalled_target_exits_99() {
     );
     assert!(took < Duration::from_secs(30), "{took:?}");
 }
+
+#[test]
+fn sigterm_past_shutdown_timeout_records_the_requests_in_flight_as_interrupted() {
+    let (_rt, t) = target();
+    t.faults()
+        .set(testbed::FaultConfig {
+            stall_ms: Some(60_000),
+            ..Default::default()
+        })
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let addr = free_addr();
+    let cfg = config_head(tmp.path(), "").replace("${LISTEN}", &addr.to_string())
+        + "shutdown_timeout: 1s\n"
+        + &format!(
+            "scenarios:\n\
+            \x20 stuck:\n\
+            \x20   schedule: {{ continuous: true }}\n\
+            \x20   target: {{ base_url: \"{}\" }}\n\
+            \x20   load: {{ executor: constant-arrival-rate, rate: 5, time_unit: 1s, duration: 30s, pre_allocated_vus: 20, max_vus: 40 }}\n\
+            \x20   mix: [ {{ name: ok, request: {{ url: /ok }} }} ]\n",
+            t.url()
+        );
+    let path = tmp.path().join("soakd.yaml");
+    std::fs::write(&path, cfg).unwrap();
+    let mut d = Proc::soakd(
+        "stuck",
+        &["run", "--config", path.to_str().unwrap()],
+        tmp.path(),
+        &[],
+    );
+    wait_for(Duration::from_secs(20), "requests in flight", || {
+        (t.stats().stalls_injected >= 5).then_some(())
+    });
+    d.signal("TERM");
+    let status = d
+        .wait_exit(Duration::from_secs(5))
+        .unwrap_or_else(|| d.fail("no exit within shutdown_timeout (1 s) + 4 s"));
+    assert!(status.success(), "exit {status}");
+    let all = summaries(tmp.path());
+    assert_eq!(all.len(), 1, "{all:?}");
+    let s = &all[0];
+    let started = t.stats().stalls_injected;
+    println!(
+        "SIGTERM with {started} stalled requests: result {}, {} requests, failures {}",
+        s["result"], s["metrics"]["requests_total"], s["requests"]["ok"]["failures"]
+    );
+    assert_eq!(s["result"], "aborted");
+    assert_eq!(
+        s["metrics"]["requests_total"], started,
+        "every started request"
+    );
+    assert_eq!(s["requests"]["ok"]["failures"]["interrupted"], started);
+}

@@ -95,6 +95,23 @@ impl Scenario {
     pub fn time_scaled(&self, factor: f64) -> Scenario {
         let mut s = self.clone();
         s.load = s.load.scaled(factor);
+        // Grace periods let iterations finish, and an iteration lasts as long as its think time
+        // and the target's latency make it, neither of which is scaled: a scaled grace would cut
+        // (and fail as `interrupted`) requests that the real run lets finish.
+        s.load.graceful_stop = self.load.graceful_stop;
+        if let (
+            Executor::RampingVus {
+                graceful_ramp_down: scaled,
+                ..
+            },
+            Executor::RampingVus {
+                graceful_ramp_down: written,
+                ..
+            },
+        ) = (&mut s.load.executor, &self.load.executor)
+        {
+            *scaled = *written;
+        }
         s.sut = s.sut.scaled(factor);
         for entry in &mut s.mix {
             for step in &mut entry.steps {
