@@ -100,7 +100,8 @@ pub struct OnceArgs {
     /// Shape of `--summary-export`: soakd's summary, or k6's `--summary-export` JSON.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Soakd)]
     pub summary_format: SummaryFormat,
-    /// Multiply every duration by F (0 < F ≤ 1), rates unchanged.
+    /// Multiply the timeline by F (0 < F ≤ 1): durations, stages, drills; never rates, think
+    /// time or `send_every` (same requests per second, for less time).
     #[arg(long)]
     pub time_scale: Option<f64>,
     /// Ad-hoc: GET this URL (no config file).

@@ -177,7 +177,7 @@ const INVALID: &[(&str, &[&str])] = &[
     (
         "invalid-unknown-scenario-key.yaml",
         &[
-            r#"tests/fixtures/config/invalid-unknown-scenario-key.yaml: scenarios.feed.thresolds: unknown field `thresolds`, expected one of `schedule`, `target`, `load`, `mix`, `thresholds`, `incident`, `baseline`, `sut_checks`, `drills`"#,
+            r#"tests/fixtures/config/invalid-unknown-scenario-key.yaml: scenarios.feed.thresolds: unknown field `thresolds`, expected one of `schedule`, `target`, `load`, `mix`, `thresholds`, `incident`, `baseline`, `sut_checks`, `drills`, `circuit_breaker`, `blackouts`"#,
         ],
     ),
     (
@@ -267,7 +267,7 @@ const INVALID: &[(&str, &[&str])] = &[
     (
         "invalid-series-budget-exceeded.yaml",
         &[
-            r#"tests/fixtures/config/invalid-series-budget-exceeded.yaml: scenarios.feed: could create up to 1315 Prometheus series, above safety.max_series_per_scenario (50); use fewer requests or checks, or raise the budget"#,
+            r#"tests/fixtures/config/invalid-series-budget-exceeded.yaml: scenarios.feed: could create up to 1331 Prometheus series, above safety.max_series_per_scenario (50); use fewer requests or checks, or raise the budget"#,
         ],
     ),
     (

@@ -571,7 +571,11 @@ async fn a_closed_model_iteration_that_outlives_graceful_stop_is_interrupted() {
         0,
         "interrupted iterations are not counted"
     );
-    assert_eq!(r.result, RunResult::Pass);
+    assert_eq!(r.snapshot.interrupted, 2, "but counted as interrupted");
+    // Issue 12: the two requests still in flight are samples (failures `interrupted`), and a
+    // run whose every request went unanswered never passes (this used to be `Pass`).
+    assert_eq!(r.snapshot.requests(&TagFilter::default()), (2, 2));
+    assert_eq!(r.result, RunResult::Fail);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -85,7 +85,7 @@ scenarios:
     );
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert!(
-        errs[0].starts_with("safety.yaml: scenarios.t: could create up to 1304 Prometheus series, above safety.max_series_per_scenario (300)"),
+        errs[0].starts_with("safety.yaml: scenarios.t: could create up to 1320 Prometheus series, above safety.max_series_per_scenario (300)"),
         "{}",
         errs[0]
     );

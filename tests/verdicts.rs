@@ -5,9 +5,12 @@
 
 mod common;
 
-use common::{assert_within_pct, compile_scenario, config_yaml, run, scenario, start_target};
+use common::{
+    assert_within_pct, compile_scenario, config_yaml, run, run_ctl, sample_value, scenario,
+    start_target,
+};
 use soakd::report::Summary;
-use soakd::run::{NO_RESPONSE, RunResult};
+use soakd::run::{NO_RESPONSE, RunControl, RunResult};
 use std::time::Duration;
 use testbed::FaultConfig;
 
@@ -138,9 +141,22 @@ async fn under_resets(retry: bool) -> (u64, u64, u64) {
         "#
         ),
     );
-    let (r, _) = run(s).await;
+    let metrics = soakd::telemetry::Metrics::with_latency_limits(&[]);
+    let sink = metrics.scenario_sink("t", &s.requests);
+    let (r, _) = run_ctl(RunControl::new(s, Some(sink))).await;
     let sum = Summary::from_report(&r);
     let injected = t.stats().resets_injected;
+    // The Prometheus counter agrees with the summary.
+    let text = metrics.encode();
+    let series = |reason: &str| {
+        let want = format!("reason=\"{reason}\"");
+        sample_value(&text, "soakd_http_request_retries_total", &[&want]).unwrap_or(-1.0)
+    };
+    assert_eq!(
+        series("reset") + series("closed"),
+        sum.metrics.retried_requests as f64,
+        "soakd_http_request_retries_total"
+    );
     (
         injected,
         failures(&sum, "ok", "reset"),

@@ -9,6 +9,7 @@
 mod checks;
 mod data;
 mod extract;
+mod guards;
 mod limiter;
 mod prepare;
 pub mod ws;
@@ -19,6 +20,7 @@ use crate::client::{FailureReason, HttpClient, Response};
 use crate::plan::{RequestStep, Scenario, Step};
 use crate::record::Recorder;
 use data::Picker;
+use guards::{Cut, InFlight};
 use minijinja::Value;
 use prepare::Prepared;
 use rand::rngs::SmallRng;
@@ -384,48 +386,6 @@ impl Actor {
         }
     }
 }
-
-/// A request on the wire: if its future is dropped before the outcome (the run's hard stop),
-/// it still ends as a sample, a failure `interrupted` lasting from its (intended) start until now.
-struct InFlight<'a> {
-    recorder: &'a Recorder,
-    vu: u32,
-    request: usize,
-    checks: usize,
-    from: Instant,
-    armed: bool,
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            let checks = vec![false; self.checks];
-            self.recorder.request(
-                self.vu,
-                self.request,
-                None,
-                self.from.elapsed(),
-                Some(FailureReason::Interrupted),
-                &checks,
-            );
-        }
-    }
-}
-
-/// An iteration under way: dropped before its end, it counts as interrupted.
-struct Cut<'a> {
-    recorder: &'a Recorder,
-    armed: bool,
-}
-
-impl Drop for Cut<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            self.recorder.interrupted_iteration();
-        }
-    }
-}
-
 /// `traceparent: 00-<trace id>-<span id>-01` (W3C trace context, sampled flag set).
 fn with_traceparent<B>(
     mut req: hyper::Request<B>,

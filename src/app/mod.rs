@@ -225,6 +225,13 @@ impl App {
         let limit = self.plan().shutdown_timeout;
         if tokio::time::timeout(limit, self.runs.wait()).await.is_err() {
             tracing::warn!(?limit, "runs did not finish within shutdown_timeout");
+            // Cut their iterations: in-flight requests become `interrupted` samples and the runs
+            // end on their own; the few that still do not are recorded below.
+            for r in self.active_runs() {
+                r.hard_stop();
+            }
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_millis(300), self.runs.wait()).await;
             // Their in-flight requests are cut at exit: record them as aborted now.
             for ctl in self.claim_unfinished() {
                 self.finish(runs::aborted_now(&ctl));

@@ -113,4 +113,29 @@ mod tests {
         assert_eq!(v.len(), 10);
         assert!((v[3].as_secs_f64() - 0.3).abs() < 1e-9);
     }
+
+    /// 3 replicas of a 0 → 90/s ramp (0 → 30/s each, phases 0, 1/3, 2/3) start together the
+    /// iterations of the whole ramp, at the same moments.
+    #[test]
+    fn phased_replicas_of_a_ramp_interleave_into_the_whole_ramp() {
+        let stages = |target| {
+            vec![Stage {
+                duration: Duration::from_secs(2),
+                target,
+            }]
+        };
+        let mut merged: Vec<Duration> = (0..3)
+            .flat_map(|i| {
+                let mut a = RampingArrivals::new(0.0, stages(30.0)).with_phase(i as f64 / 3.0);
+                std::iter::from_fn(move || a.next_offset()).collect::<Vec<_>>()
+            })
+            .collect();
+        merged.sort();
+        let mut whole = RampingArrivals::new(0.0, stages(90.0));
+        let expected: Vec<Duration> = std::iter::from_fn(|| whole.next_offset()).collect();
+        assert_eq!(merged.len(), expected.len());
+        for (a, e) in merged.iter().zip(&expected) {
+            assert!(a.abs_diff(*e) < Duration::from_micros(1), "{a:?} vs {e:?}");
+        }
+    }
 }

@@ -106,6 +106,23 @@ impl Scenario {
     pub fn time_scaled(&self, factor: f64) -> Scenario {
         let mut s = self.clone();
         s.load = s.load.scaled(factor);
+        // The scale must never cut a request the real run lets finish: `graceful_stop` (scaled
+        // like the timeline) is at least the longest request timeout, capped at the written
+        // grace. (`graceful_ramp_down` belongs to the stages and scales with them.)
+        let longest = s
+            .mix
+            .iter()
+            .flat_map(|m| m.steps.iter())
+            .filter_map(|st| match st {
+                Step::Request(r) => Some(r.timeout),
+                _ => None,
+            })
+            .max()
+            .unwrap_or_default();
+        s.load.graceful_stop = s
+            .load
+            .graceful_stop
+            .max(longest.min(self.load.graceful_stop));
         s.sut = s.sut.scaled(factor);
         for entry in &mut s.mix {
             for step in &mut entry.steps {

@@ -481,3 +481,41 @@ impl Threshold {
         t
     }
 }
+
+#[cfg(test)]
+mod shard_tests {
+    use super::parse;
+
+    fn limit_on_replica(key: &str, expr: &str) -> f64 {
+        parse(key, expr).expect("valid threshold").sharded(4).limit
+    }
+
+    #[test]
+    fn volume_limits_are_divided_by_the_replica_count() {
+        assert_eq!(limit_on_replica("http_reqs", "rate>=100"), 25.0);
+        assert_eq!(limit_on_replica("http_reqs", "count>=400"), 100.0);
+        assert_eq!(limit_on_replica("iterations", "rate>=8"), 2.0);
+        assert_eq!(limit_on_replica("iterations", "count>4"), 1.0);
+        assert_eq!(limit_on_replica("dropped_iterations", "count<40"), 10.0);
+        assert_eq!(limit_on_replica("ws_msgs_received", "count>=80"), 20.0);
+    }
+
+    #[test]
+    fn ratios_percentiles_and_durations_are_judged_as_written() {
+        assert_eq!(limit_on_replica("http_req_failed", "rate<0.01"), 0.01);
+        assert_eq!(limit_on_replica("checks", "rate>=0.99"), 0.99);
+        assert_eq!(limit_on_replica("http_req_duration", "p(95)<250"), 250.0);
+        assert_eq!(limit_on_replica("iteration_duration", "avg<1000"), 1000.0);
+    }
+
+    #[test]
+    fn one_replica_judges_everything_as_written() {
+        let t = parse("http_reqs", "rate>=100").unwrap();
+        assert_eq!(t.sharded(1).limit, 100.0);
+        assert_eq!(
+            t.sharded(4).label,
+            t.label,
+            "the label stays the one written"
+        );
+    }
+}

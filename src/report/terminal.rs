@@ -179,6 +179,15 @@ pub fn render(s: &Summary) -> String {
         dotted("dropped_iterations"),
         m.dropped_iterations
     );
+    if m.interrupted_iterations > 0 || m.retried_requests > 0 {
+        let _ = writeln!(
+            o,
+            "  {} {}  (re-sent requests: {})",
+            dotted("interrupted_iterations"),
+            m.interrupted_iterations,
+            m.retried_requests
+        );
+    }
     journeys(&mut o, s);
     websocket(&mut o, s);
     let _ = writeln!(
@@ -221,6 +230,7 @@ pub fn render(s: &Summary) -> String {
         s.result,
         s.error
             .as_ref()
+            .or(s.reason.as_ref())
             .map(|e| format!(" ({e})"))
             .unwrap_or_default()
     );

@@ -16,11 +16,12 @@ pub async fn drive(
     budget: Box<dyn Budget>,
     graceful_stop: Duration,
     stop: &CancellationToken,
+    // Cancelled at the hard stop: the end of `graceful_stop`, or the daemon's shutdown timeout.
+    hard: CancellationToken,
     vus_gauge: &Arc<AtomicU32>,
 ) {
     let budget: Arc<dyn Budget> = Arc::from(budget);
     let ended = Arc::new(AtomicBool::new(false));
-    let hard = CancellationToken::new();
     let tracker = TaskTracker::new();
     for id in 0..budget.vus() {
         let (actor, budget, ended, hard) =

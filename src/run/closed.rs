@@ -27,6 +27,8 @@ pub async fn drive(
     ramp_grace: Duration,
     graceful_stop: Duration,
     stop: &CancellationToken,
+    // Cancelled at the hard stop: the end of `graceful_stop`, or the daemon's shutdown timeout.
+    hard: CancellationToken,
     vus_gauge: &Arc<AtomicU32>,
 ) {
     let start = Instant::now();
@@ -35,7 +37,6 @@ pub async fn drive(
         ended: false,
     };
     let (tx, rx) = watch::channel(first);
-    let hard = CancellationToken::new();
     let tracker = TaskTracker::new();
     for id in 0..profile.max_vus() {
         tracker.spawn(vu_loop(

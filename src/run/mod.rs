@@ -77,6 +77,8 @@ pub struct RunControl {
     pub vus: Arc<AtomicU32>,
     /// The process-wide `safety.max_rps` ceiling, when one is configured.
     limiter: std::sync::OnceLock<Arc<Limiter>>,
+    /// Cuts every iteration now (see `hard_stop`).
+    hard: CancellationToken,
 }
 
 impl RunControl {
@@ -95,6 +97,7 @@ impl RunControl {
             stop_reason: AtomicU8::new(STOP_NONE),
             vus: Arc::new(AtomicU32::new(0)),
             limiter: std::sync::OnceLock::new(),
+            hard: CancellationToken::new(),
         })
     }
 
@@ -122,6 +125,14 @@ impl RunControl {
     /// Makes every request of this run take a slot of `limiter` first (`safety.max_rps`).
     pub fn limit_with(&self, limiter: Arc<Limiter>) {
         let _ = self.limiter.set(limiter);
+    }
+
+    /// Cuts the run's iterations now, without waiting for `graceful_stop` (the daemon's
+    /// shutdown timeout ran out): their in-flight requests are recorded as `interrupted` and the
+    /// run ends (`aborted` after `abort`).
+    pub fn hard_stop(&self) {
+        self.abort();
+        self.hard.cancel();
     }
 
     pub fn is_stopping(&self) -> bool {
@@ -191,6 +202,7 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
                 graceful_ramp_down,
                 grace,
                 &exhausted,
+                ctl.hard.child_token(),
                 &ctl.vus,
             )
             .await
@@ -209,10 +221,26 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
                 peak_rate: s.load.executor.peak_rate().unwrap_or(0.0),
                 grid: s.arrival_phase.map(|_| open::grid(&s.load.executor)),
             };
-            open::drive(actor, load, grace, &exhausted, &ctl.vus).await
+            open::drive(
+                actor,
+                load,
+                grace,
+                &exhausted,
+                ctl.hard.child_token(),
+                &ctl.vus,
+            )
+            .await
         }
         Model::Budgeted(budget) => {
-            budgeted::drive(actor, budget, grace, &exhausted, &ctl.vus).await
+            budgeted::drive(
+                actor,
+                budget,
+                grace,
+                &exhausted,
+                ctl.hard.child_token(),
+                &ctl.vus,
+            )
+            .await
         }
     }
     watcher.abort();

@@ -93,6 +93,8 @@ pub async fn drive(
     load: OpenLoad,
     graceful_stop: Duration,
     stop: &CancellationToken,
+    // Cancelled at the hard stop: the end of `graceful_stop`, or the daemon's shutdown timeout.
+    hard: CancellationToken,
     busy: &Arc<AtomicU32>,
 ) {
     let OpenLoad {
@@ -106,7 +108,6 @@ pub async fn drive(
     let pool: Arc<Mutex<Vec<Vu>>> =
         Arc::new(Mutex::new((0..pre_allocated).rev().map(Vu::new).collect()));
     let mut allocated = pre_allocated;
-    let hard = CancellationToken::new();
     let tracker = TaskTracker::new();
     let start = Instant::now() + grid.map_or(Duration::ZERO, until_grid);
     let mut starts = if peak_rate <= PACER_THREAD_MAX_RATE {
