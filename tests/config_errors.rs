@@ -177,7 +177,7 @@ const INVALID: &[(&str, &[&str])] = &[
     (
         "invalid-unknown-scenario-key.yaml",
         &[
-            r#"tests/fixtures/config/invalid-unknown-scenario-key.yaml: scenarios.feed.thresolds: unknown field `thresolds`, expected one of `schedule`, `target`, `load`, `mix`, `thresholds`, `incident`, `baseline`, `sut_checks`, `drills`"#,
+            r#"tests/fixtures/config/invalid-unknown-scenario-key.yaml: scenarios.feed.thresolds: unknown field `thresolds`, expected one of `schedule`, `target`, `load`, `mix`, `thresholds`, `incident`, `baseline`, `sut_checks`, `drills`, `circuit_breaker`, `blackouts`"#,
         ],
     ),
     (
