@@ -239,6 +239,10 @@ impl App {
         let now = Utc::now();
         for name in self.plan().scenarios.keys() {
             let v = self.hold_view(name);
+            // A reload may have removed it (and its series) meanwhile: do not bring them back.
+            if !self.plan().scenarios.contains_key(name) {
+                continue;
+            }
             self.metrics.scenario_paused(name, "paused", v.paused);
             self.metrics.scenario_paused(
                 name,
