@@ -113,7 +113,9 @@ async fn healthy(file: &str) {
             "{file} {scenario} must pass on a healthy target: {}",
             out.describe()
         );
-        assert!(out.took.as_secs() <= 20, "{scenario} took {:?}", out.took);
+        // A bound against a hang, not a speed test: scaled seed runs last ~10 s here, and a
+        // loaded 2-core machine has been seen to stretch one to 23 s.
+        assert!(out.took.as_secs() <= 45, "{scenario} took {:?}", out.took);
         let stats = t.stats();
         assert_counters(scenario, &stats, &out);
         let drills = out.summary["drills"]
