@@ -131,6 +131,13 @@ pub struct Summary {
     /// Drills: when each fired, measured recovery, errors during the fault.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drills: Vec<crate::sut::DrillResult>,
+    /// The 10 slowest and first 10 failed requests, with status, reason, latency, trace id and
+    /// the target's request id (issue 15).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::record::NotableRequests::is_empty"
+    )]
+    pub notable_requests: crate::record::NotableRequests,
 }
 
 fn ws_summary(w: &crate::record::WsCell) -> Option<WsSummary> {
@@ -231,6 +238,7 @@ impl Summary {
             error: r.error.clone(),
             sut_checks: r.sut.checks.clone(),
             drills: r.sut.drills.clone(),
+            notable_requests: snap.notable.clone(),
         }
     }
 }
