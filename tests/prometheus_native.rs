@@ -233,6 +233,11 @@ fn prometheus_2_42_ingests_native_histograms_and_exemplars_that_agree_with_the_v
     );
 
     scraped_formats_hold(&d);
+    let (n, problems) = dashboards_evaluate(&p);
+    if !problems.is_empty() {
+        fail(&format!("dashboard PromQL:\n  {}", problems.join("\n  ")));
+    }
+    eprintln!("{n} dashboard expressions evaluated against Prometheus 2.42");
     eprintln!("whole test: {:.1} s", started.elapsed().as_secs_f64());
 }
 
@@ -304,4 +309,68 @@ fn scraped_formats_hold(d: &support::Daemon) {
     };
     assert_eq!(families(&unzipped), families(&om));
     assert!(tools::openmetrics_parse(&unzipped).is_ok());
+}
+
+/// Every PromQL `expr` of grafana/*.json, evaluated against the test's Prometheus (native and
+/// classic series both present) with `$scenario` = lat and the other variables at "all". Each
+/// must evaluate; panel queries must return data, except filters (a comparison with a number,
+/// e.g. the next scheduled run of a continuous scenario) and annotations, which mark events
+/// and are empty when none happened.
+/// Returns (expressions evaluated, problems).
+fn dashboards_evaluate(p: &prom::Prometheus) -> (usize, Vec<String>) {
+    fn collect(v: &serde_json::Value, events: bool, out: &mut Vec<(String, bool)>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    match (k.as_str(), v) {
+                        ("expr", serde_json::Value::String(e)) if !e.trim().is_empty() => {
+                            out.push((e.clone(), events))
+                        }
+                        _ => collect(v, events || k == "annotations", out),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| collect(v, events, out)),
+            _ => {}
+        }
+    }
+    // A comparison with a number filters: `next_run > 0` is empty for a continuous scenario.
+    let condition = regex::Regex::new(r"(==|!=|>=|<=|>|<)\s*-?[0-9.]+\s*(\)|$)").expect("regex");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("grafana");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("grafana/")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "{files:?}");
+    let mut problems = Vec::new();
+    let mut n = 0;
+    for f in &files {
+        let d: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(f).expect("read")).expect("JSON");
+        let mut exprs = Vec::new();
+        collect(&d, false, &mut exprs);
+        for (expr, event) in exprs {
+            n += 1;
+            let q = expr
+                .replace("${scenario}", "lat")
+                .replace("$scenario", "lat")
+                .replace("$job", ".+")
+                .replace("$namespace", ".*")
+                .replace("$threshold", ".*")
+                .replace("$__rate_interval", "1m")
+                .replace("$__interval", "1s")
+                .replace("$__range", "5m");
+            match p.query(&q) {
+                Err(e) => problems.push(format!("{}: {e}", f.display())),
+                Ok(r) if r.is_empty() && !event && !condition.is_match(q.trim()) => {
+                    problems.push(format!("{}: no data: {q}", f.display()))
+                }
+                Ok(_) => {}
+            }
+        }
+    }
+    (n, problems)
 }

@@ -338,6 +338,31 @@ impl Actor {
         Some((crate::client::TraceId(id), span))
     }
 
+    /// Offers a request to the summary's slowest / failed lists.
+    fn note(
+        &self,
+        r: &RequestStep,
+        status: Option<u16>,
+        failure: Option<FailureReason>,
+        latency: Duration,
+        trace: Option<crate::client::TraceId>,
+        request_id: Option<&hyper::header::HeaderValue>,
+    ) {
+        let failed = failure.is_some();
+        let entry = crate::record::NotableRequest {
+            request: self.scenario.requests[r.index].name.clone(),
+            status: status.unwrap_or(0),
+            reason: failure.map(|f| f.as_str().to_owned()),
+            latency_ms: latency.as_secs_f64() * 1e3,
+            trace_id: trace.map(|t| t.hex()),
+            // Bounded: a hostile target cannot grow the summary through this header.
+            request_id: request_id
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().take(128).collect()),
+        };
+        self.recorder.note(entry, latency, failed);
+    }
+
     /// Records one response or failure; `(latency, trace)`: the trace id it was sent with.
     fn record(
         &self,
@@ -359,6 +384,10 @@ impl Actor {
                     None
                 };
                 *ok &= failure.is_none();
+                if self.recorder.notable_wants(latency, failure.is_some()) {
+                    let id = resp.headers.get(&self.scenario.request_id_header);
+                    self.note(r, Some(resp.status), failure, latency, trace, id);
+                }
                 self.recorder.request_traced(
                     vu,
                     r.index,
@@ -373,6 +402,9 @@ impl Actor {
                 *ok = false;
                 // Checks of a request that got no response all fail.
                 let results = vec![false; r.checks.len()];
+                if self.recorder.notable_wants(latency, true) {
+                    self.note(r, None, Some(*reason), latency, trace, None);
+                }
                 self.recorder.request_traced(
                     vu,
                     r.index,

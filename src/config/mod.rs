@@ -124,6 +124,9 @@ pub struct RawTrace {
     pub propagate: Option<String>,
     /// Fraction of requests that carry a traceparent, 0..=1 (default 1).
     pub sample: Option<f64>,
+    /// Response header kept as the request id of the summary's slowest and failed requests
+    /// (default `X-Request-Id`).
+    pub request_id_header: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -63,6 +63,7 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
     }
     let default_timeout = e.duration_or("defaults.timeout", &raw.defaults.timeout, DEFAULT_TIMEOUT);
     let trace_sample = compile_trace(raw.defaults.trace.as_ref(), &mut e);
+    let request_id_header = compile_request_id_header(raw.defaults.trace.as_ref(), &mut e);
 
     let base = std::path::Path::new(file)
         .parent()
@@ -79,6 +80,7 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
             .blackouts
             .splice(0..0, blackouts.iter().cloned());
         s.trace_sample = trace_sample;
+        s.request_id_header = request_id_header.clone();
         s.sut = super::sut::compile_sut(rs, raw, &prometheus, &format!("scenarios.{name}"), &mut e);
         scenarios.insert(name.clone(), Arc::new(s));
     }
@@ -281,6 +283,25 @@ fn compile_scenario(
         fingerprint: h.finish(),
         // Set by `compile` from `defaults.trace`.
         trace_sample: 1.0,
+        request_id_header: hyper::header::HeaderName::from_static("x-request-id"),
+    }
+}
+
+/// `defaults.trace.request_id_header` (default `X-Request-Id`) as a header name.
+fn compile_request_id_header(
+    t: Option<&crate::config::RawTrace>,
+    e: &mut Errors,
+) -> hyper::header::HeaderName {
+    let default = hyper::header::HeaderName::from_static("x-request-id");
+    match t.and_then(|t| t.request_id_header.as_deref()) {
+        None => default,
+        Some(h) => hyper::header::HeaderName::from_bytes(h.as_bytes()).unwrap_or_else(|_| {
+            e.push(
+                "defaults.trace.request_id_header",
+                format!("{h:?} is not a valid header name"),
+            );
+            default
+        }),
     }
 }
 

@@ -96,6 +96,8 @@ pub struct Scenario {
     pub fingerprint: u64,
     /// Fraction of requests sent with a W3C `traceparent` (`defaults.trace`; 0 = none).
     pub trace_sample: f64,
+    /// Response header kept as the request id (`defaults.trace.request_id_header`).
+    pub request_id_header: hyper::header::HeaderName,
 }
 
 impl Scenario {

@@ -6,10 +6,12 @@
 //! microseconds with 3 significant figures. A `Sink` (the Prometheus families, attached by the
 //! daemon) sees every sample as it happens.
 
+mod notable;
 mod snapshot;
 mod timeline;
 mod ws;
 
+pub use notable::{NotableRequest, NotableRequests};
 pub use snapshot::RunSnapshot;
 pub use timeline::Point;
 pub use ws::{WsCell, WsEvent};
@@ -150,6 +152,8 @@ pub struct Recorder {
     timeline: Mutex<timeline::Timeline>,
     pub live: Live,
     sink: Option<Arc<dyn Sink>>,
+    /// The slowest and first failed requests, with trace and request ids.
+    notable: notable::Notable,
 }
 
 impl Recorder {
@@ -170,7 +174,19 @@ impl Recorder {
             timeline: timeline::Timeline::new(),
             live: Live::default(),
             sink,
+            notable: Default::default(),
         }
+    }
+
+    /// Whether a request of `latency` (failed or not) would enter the summary's slowest or
+    /// failed lists; callers build a [`NotableRequest`] for [`Recorder::note`] only then.
+    pub fn notable_wants(&self, latency: Duration, failed: bool) -> bool {
+        self.notable.wants(latency, failed)
+    }
+
+    /// Offers one request to the slowest / failed lists (see `notable.rs`).
+    pub fn note(&self, entry: NotableRequest, latency: Duration, failed: bool) {
+        self.notable.add(entry, latency, failed);
     }
 
     pub fn started(&self) -> Instant {
@@ -325,6 +341,7 @@ impl Recorder {
                 l.vus_max.load(Ordering::Relaxed),
             )
         });
+        snap.notable = self.notable.snapshot();
         snap
     }
 }

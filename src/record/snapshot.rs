@@ -12,6 +12,8 @@ use std::time::Duration;
 pub struct RunSnapshot {
     /// Per-window throughput, errors and percentiles (see `Recorder::roll_window`).
     pub timeline: Vec<super::Point>,
+    /// The run's slowest and first failed requests (`notable.rs`).
+    pub notable: super::NotableRequests,
     meta: Arc<[RequestMeta]>,
     journeys: Arc<[String]>,
     shard: Shard,
@@ -37,6 +39,7 @@ impl RunSnapshot {
     ) -> Self {
         RunSnapshot {
             timeline: Vec::new(),
+            notable: Default::default(),
             meta,
             journeys,
             shard,

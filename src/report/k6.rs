@@ -248,6 +248,7 @@ pub fn summary_from_export(v: &Value, name: &str) -> Result<Summary, String> {
         sut_checks: Vec::new(),
         drills: Vec::new(),
         regression: Vec::new(),
+        notable_requests: Default::default(),
     })
 }
 

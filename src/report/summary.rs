@@ -144,6 +144,13 @@ pub struct Summary {
     /// The statistical baseline's tests: effect size and p-value of each (`regression:*`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regression: Vec<crate::verdict::regression::Finding>,
+    /// The 10 slowest and first 10 failed requests, with status, reason, latency, trace id and
+    /// the target's request id (issue 15).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::record::NotableRequests::is_empty"
+    )]
+    pub notable_requests: crate::record::NotableRequests,
 }
 
 fn ws_summary(w: &crate::record::WsCell) -> Option<WsSummary> {
@@ -248,6 +255,7 @@ impl Summary {
             sut_checks: r.sut.checks.clone(),
             drills: r.sut.drills.clone(),
             regression: Vec::new(),
+            notable_requests: snap.notable.clone(),
         }
     }
 }
