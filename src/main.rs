@@ -36,6 +36,11 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Check { config } => cmd::check::run(&config),
             Command::Schema => cmd::schema(),
+            Command::Healthcheck {
+                config,
+                address,
+                timeout,
+            } => cmd::health::run(&config, address, timeout.into()).await,
             Command::Once(args) => cmd::once::run(args).await,
             Command::Target { listen } => cmd::target(listen).await,
             Command::Report {
