@@ -11,8 +11,9 @@ use std::path::PathBuf;
     about = "Continuous synthetic load that speaks Prometheus"
 )]
 pub struct Cli {
-    /// Log format on stderr.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    /// Log format on stderr: `text` (colour only on a terminal) or `json` (one object a line).
+    /// Level filter: env SOAKD_LOG, else RUST_LOG (EnvFilter directives), else info.
+    #[arg(long, global = true, value_enum, env = "SOAKD_LOG_FORMAT", default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,

@@ -74,14 +74,10 @@ fn main() -> ExitCode {
     }
 }
 
+/// Every command logs through the one subscriber `soakd::logs` builds.
 fn init_logs(format: LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("SOAKD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => b.json().init(),
-        LogFormat::Text => b.init(),
-    }
+    soakd::logs::init(match format {
+        LogFormat::Json => soakd::logs::Format::Json,
+        LogFormat::Text => soakd::logs::Format::Text,
+    });
 }

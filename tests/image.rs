@@ -279,6 +279,7 @@ fn soakd_builds_locked_from_exactly_the_docker_context() {
         .env("CARGO_TARGET_DIR", &out_dir)
         .env("CARGO_BUILD_BUILD_DIR", repo_target_dir())
         .env_remove("RUSTFLAGS")
+        .env("CARGO_INCREMENTAL", "0")
         .output()
         .expect("run cargo");
     assert!(

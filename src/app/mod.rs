@@ -31,6 +31,13 @@ pub struct Shard {
     pub count: u32,
 }
 
+/// `INDEX/COUNT`, as written on the command line (logs print it this way).
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
 impl Shard {
     pub const WHOLE: Shard = Shard { index: 0, count: 1 };
 
@@ -214,7 +221,10 @@ impl App {
         self.runs.close();
         let limit = self.plan().shutdown_timeout;
         if tokio::time::timeout(limit, self.runs.wait()).await.is_err() {
-            tracing::warn!(?limit, "runs did not finish within shutdown_timeout");
+            tracing::warn!(
+                limit = %humantime::format_duration(limit),
+                "runs did not finish within shutdown_timeout"
+            );
             // Their in-flight requests are cut at exit: record them as aborted now.
             for ctl in self.claim_unfinished() {
                 self.finish(runs::aborted_now(&ctl));

@@ -73,7 +73,7 @@ async fn daemon(plan: Plan, path: Option<PathBuf>, shard: Shard, banner: Option<
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    tracing::info!(listen = %bound, scenarios = app.plan().scenarios.len(), ?shard, "soakd running");
+    tracing::info!(listen = %bound, scenarios = app.plan().scenarios.len(), shard = %shard, "soakd running");
     if let Some(b) = banner {
         println!("{b}");
     }
