@@ -246,6 +246,25 @@ impl Runner for App {
     fn next_fire(&self, scenario: &str, at: Option<DateTime<Utc>>) {
         self.metrics
             .schedule_next(scenario, at.map(|t| t.timestamp_millis() as f64 / 1000.0));
+        let interval = self
+            .plan()
+            .scenarios
+            .get(scenario)
+            .and_then(|s| expected_interval(s));
+        self.metrics.schedule_interval(scenario, interval);
+    }
+}
+
+/// Seconds expected between two runs' ends (SoakdScenarioStale): a continuous scenario's run
+/// length, a cron scenario's time between its next two fires; None for manual.
+fn expected_interval(s: &crate::plan::Scenario) -> Option<f64> {
+    match &s.schedule {
+        crate::plan::Schedule::Manual => None,
+        crate::plan::Schedule::Continuous => Some(s.load.executor.duration().as_secs_f64()),
+        crate::plan::Schedule::Cron { .. } => match s.schedule.next_fires(Utc::now(), 2)[..] {
+            [a, b] => Some((b - a).as_seconds_f64()),
+            _ => None,
+        },
     }
 }
 
