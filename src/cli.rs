@@ -50,6 +50,10 @@ pub enum Command {
         /// Address of the demo target.
         #[arg(long, default_value = "127.0.0.1:8080")]
         target: SocketAddr,
+        /// Keep state and results here (kept after exit). Default: a fresh temp dir per start,
+        /// removed on exit, so no incident of an earlier demo is already open.
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
     },
     /// The demo / calibration target alone.
     Target {

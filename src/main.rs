@@ -57,7 +57,11 @@ fn main() -> ExitCode {
                 max_regression,
             ),
             Command::Run { config, shard } => cmd::daemon::run(&config, shard.as_deref()).await,
-            Command::Demo { listen, target } => cmd::daemon::demo(listen, target).await,
+            Command::Demo {
+                listen,
+                target,
+                state_dir,
+            } => cmd::daemon::demo(listen, target, state_dir).await,
         }
     });
     match exit {
