@@ -25,11 +25,12 @@ fn last_run_info_links_the_report_and_the_interval_is_exported() {
     let dir = tempfile::tempdir().expect("tempdir");
     let target = Target::start(dir.path());
     let cfg = format!(
-        "{}scenarios:\n  soak:\n    schedule: {{ continuous: true }}\n    target: {{ base_url: \"{}\" }}\n    load: {{ executor: constant-vus, vus: 1, duration: 1s }}\n    mix: [ {{ name: ok, request: {{ method: GET, url: /ok }} }} ]\n  by_hand:\n    target: {{ base_url: \"{}\" }}\n    load: {{ executor: constant-vus, vus: 1, duration: 1s }}\n    mix: [ {{ name: ok, request: {{ method: GET, url: /ok }} }} ]\n",
+        "{}scenarios:\n  soak:\n    schedule: {{ continuous: true }}\n    target: {{ base_url: \"{}\" }}\n    load: {{ executor: constant-vus, vus: 1, duration: 1s }}\n    mix: [ {{ name: ok, request: {{ method: GET, url: /ok }} }} ]\n  quarterly:\n    schedule: {{ cron: \"*/15 * * * *\", timezone: UTC }}\n    target: {{ base_url: \"{}\" }}\n    load: {{ executor: constant-vus, vus: 1, duration: 1s }}\n    mix: [ {{ name: ok, request: {{ method: GET, url: /ok }} }} ]\n  by_hand:\n    target: {{ base_url: \"{}\" }}\n    load: {{ executor: constant-vus, vus: 1, duration: 1s }}\n    mix: [ {{ name: ok, request: {{ method: GET, url: /ok }} }} ]\n",
         config_head(
             dir.path(),
             ", external_url: \"https://soakd.staging.example.com/\", grafana_url: \"https://grafana.example.com\""
         ),
+        target.url(),
         target.url(),
         target.url()
     );
@@ -42,7 +43,12 @@ fn last_run_info_links_the_report_and_the_interval_is_exported() {
     let info: Vec<&Sample> = m
         .samples
         .iter()
-        .filter(|s| s.0 == "soakd_run_last_info")
+        .filter(|s| {
+            s.0 == "soakd_run_last_info"
+                && s.1
+                    .iter()
+                    .any(|l| l == &("scenario".to_string(), "soak".to_string()))
+        })
         .collect();
     assert_eq!(
         info.len(),
