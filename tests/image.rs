@@ -11,7 +11,7 @@
 //! The context build is a dev-profile `cargo build --locked --offline --bin soakd` whose
 //! intermediate files live in this repo's target dir (`CARGO_BUILD_BUILD_DIR`), so the
 //! dependencies already built for the tests are reused and only soakd's own crates compile; the
-//! binaries land in a temp dir and never replace the repo's. The Dockerfile's release build adds
+//! binaries land in `<target>/image-context/out` and never replace the repo's. The Dockerfile's release build adds
 //! optimisation only, not files.
 
 #[path = "daemon/support.rs"]
@@ -211,8 +211,14 @@ fn soakd_builds_locked_from_exactly_the_docker_context() {
     let context = docker_context_files();
     let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).expect("read Dockerfile");
     let copies = build_stage_copies(&dockerfile);
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let src = tmp.path().join("src");
+    // A fixed place under the target dir (not a fresh temp dir): the workspace path is part of
+    // cargo's unit hashes, so a stable path reuses (and overwrites) the previous run's artifacts
+    // instead of leaving a new set behind on every run.
+    let work = repo_target_dir().join("image-context");
+    if work.exists() {
+        std::fs::remove_dir_all(&work).expect("clear the previous image context");
+    }
+    let src = work.join("src");
     let mut copied = 0;
     for file in &context {
         // Later COPYs overwrite earlier ones, as in the image.
@@ -235,7 +241,7 @@ fn soakd_builds_locked_from_exactly_the_docker_context() {
         "context holds more than the build needs"
     );
 
-    let out_dir = tmp.path().join("out");
+    let out_dir = work.join("out");
     let started = std::time::Instant::now();
     let out = Command::new(env!("CARGO"))
         .args(["build", "--locked", "--offline", "--bin", "soakd"])
