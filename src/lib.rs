@@ -11,6 +11,7 @@ pub mod client;
 pub mod cmd;
 pub mod config;
 pub mod load;
+pub mod logs;
 pub mod plan;
 pub mod record;
 pub mod report;

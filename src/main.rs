@@ -40,6 +40,11 @@ fn main() -> ExitCode {
                 time_scale,
             } => cmd::check::run(&config, shard.as_deref(), time_scale),
             Command::Schema => cmd::schema(),
+            Command::Healthcheck {
+                config,
+                address,
+                timeout,
+            } => cmd::health::run(&config, address, timeout.into()).await,
             Command::Once(args) => cmd::once::run(args).await,
             Command::Target { listen } => cmd::target(listen).await,
             Command::Report {
@@ -56,7 +61,11 @@ fn main() -> ExitCode {
                 max_regression,
             ),
             Command::Run { config, shard } => cmd::daemon::run(&config, shard.as_deref()).await,
-            Command::Demo { listen, target } => cmd::daemon::demo(listen, target).await,
+            Command::Demo {
+                listen,
+                target,
+                state_dir,
+            } => cmd::daemon::demo(listen, target, state_dir).await,
         }
     });
     match exit {
@@ -73,14 +82,10 @@ fn main() -> ExitCode {
     }
 }
 
+/// Every command logs through the one subscriber `soakd::logs` builds.
 fn init_logs(format: LogFormat) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("SOAKD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => b.json().init(),
-        LogFormat::Text => b.init(),
-    }
+    soakd::logs::init(match format {
+        LogFormat::Json => soakd::logs::Format::Json,
+        LogFormat::Text => soakd::logs::Format::Text,
+    });
 }

@@ -30,6 +30,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("telemetry", 10),
     ("server", 11),
     ("app", 12),
+    ("logs", 12),
     ("cli", 12),
     ("cmd", 13),
 ];

@@ -49,6 +49,9 @@ const DESIGN_METRICS: &[&str] = &[
     "soakd_build_info",
     // docs/contract-extensions.md (issue 17)
     "soakd_circuit_open",
+    // additions (docs/contract-extensions.md)
+    "soakd_run_last_info",
+    "soakd_schedule_interval_seconds",
 ];
 
 /// Other words a PromQL expression of ours may contain: functions, keywords, label names of §5,
@@ -301,6 +304,7 @@ fn rules_define_every_alert_with_tests() {
         "SoakdConfigReloadFailed",
         "SoakdDown",
         "SoakdCircuitOpen",
+        "SoakdScenarioStale",
     ] {
         assert!(
             rules.contains(&format!("- alert: {alert}\n")),
@@ -311,7 +315,10 @@ fn rules_define_every_alert_with_tests() {
             "no promtool test for {alert}"
         );
     }
-    assert!(rules.contains("max by (scenario, threshold) (soakd_incident_open) == 1"));
+    // Aggregated with max over replicas, keeping the labels that say where (issue 16).
+    assert!(rules.contains(
+        "max by (cluster, namespace, job, scenario, threshold) (\n              soakd_incident_open == 1"
+    ));
     assert!(rules.contains("severity: ticket"));
 }
 
@@ -386,6 +393,34 @@ fn amtool_check_config_and_routes() {
     );
     assert_eq!(warn.trim(), "default");
     let am = read("config/alertmanager/alertmanager.yml");
+    let critical = run_ok(
+        "amtool",
+        &[
+            "config",
+            "routes",
+            "test",
+            cfg,
+            "severity=critical",
+            "alertname=SoakdDown",
+        ],
+        &root(),
+    );
+    assert_eq!(critical.trim(), "pager");
+    // Every receiver delivers somewhere: an empty receiver silently drops notifications.
+    let receivers = am
+        .split("\nreceivers:\n")
+        .nth(1)
+        .expect("receivers section");
+    let receivers = receivers
+        .split("\ninhibit_rules:")
+        .next()
+        .unwrap_or(receivers);
+    for block in receivers.split("\n  - name: ").skip(1) {
+        assert!(
+            block.contains("_configs:"),
+            "receiver without any integration: {block}"
+        );
+    }
     assert!(am.contains("url: http://127.0.0.1:9099/incident"));
     assert!(am.contains("send_resolved: true"));
     assert!(am.contains("group_by: [alertname, scenario, threshold]"));
@@ -859,4 +894,33 @@ fn identifiers_tokenizer() {
             "a"
         ]
     );
+}
+
+/// Every alert's `runbook_url` anchor is a section of docs/runbook.md (GitHub's anchors are the
+/// lower-cased heading), and every alert has one.
+#[test]
+fn every_alert_links_a_runbook_section_that_exists() {
+    let rules = read("config/prometheus/soakd-rules.yaml");
+    let runbook = read("docs/runbook.md");
+    let sections: BTreeSet<String> = runbook
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .map(|h| h.trim().to_lowercase())
+        .collect();
+    let alerts: Vec<&str> = rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- alert: "))
+        .collect();
+    assert!(alerts.len() >= 7, "{alerts:?}");
+    for alert in alerts {
+        let anchor = alert.to_lowercase();
+        assert!(
+            rules.contains(&format!("docs/runbook.md#{anchor}'")),
+            "{alert} has no runbook_url to docs/runbook.md#{anchor}"
+        );
+        assert!(
+            sections.contains(&anchor),
+            "docs/runbook.md has no section `## {alert}`"
+        );
+    }
 }

@@ -35,6 +35,13 @@ pub struct Shard {
     pub count: u32,
 }
 
+/// `INDEX/COUNT`, as written on the command line (logs print it this way).
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
 impl Shard {
     pub const WHOLE: Shard = Shard { index: 0, count: 1 };
 
@@ -224,7 +231,10 @@ impl App {
         self.runs.close();
         let limit = self.plan().shutdown_timeout;
         if tokio::time::timeout(limit, self.runs.wait()).await.is_err() {
-            tracing::warn!(?limit, "runs did not finish within shutdown_timeout");
+            tracing::warn!(
+                limit = %humantime::format_duration(limit),
+                "runs did not finish within shutdown_timeout"
+            );
             // Cut their iterations: in-flight requests become `interrupted` samples and the runs
             // end on their own; the few that still do not are recorded below.
             for r in self.active_runs() {
@@ -253,6 +263,25 @@ impl Runner for App {
     fn next_fire(&self, scenario: &str, at: Option<DateTime<Utc>>) {
         self.metrics
             .schedule_next(scenario, at.map(|t| t.timestamp_millis() as f64 / 1000.0));
+        let interval = self
+            .plan()
+            .scenarios
+            .get(scenario)
+            .and_then(|s| expected_interval(s));
+        self.metrics.schedule_interval(scenario, interval);
+    }
+}
+
+/// Seconds expected between two runs' ends (SoakdScenarioStale): a continuous scenario's run
+/// length, a cron scenario's time between its next two fires; None for manual.
+fn expected_interval(s: &crate::plan::Scenario) -> Option<f64> {
+    match &s.schedule {
+        crate::plan::Schedule::Manual => None,
+        crate::plan::Schedule::Continuous => Some(s.load.executor.duration().as_secs_f64()),
+        crate::plan::Schedule::Cron { .. } => match s.schedule.next_fires(Utc::now(), 2)[..] {
+            [a, b] => Some((b - a).as_seconds_f64()),
+            _ => None,
+        },
     }
 }
 

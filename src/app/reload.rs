@@ -77,7 +77,12 @@ impl App {
             }
         }
         self.metrics.config_reloaded(true, unix_now());
-        tracing::info!(?added, ?removed, ?changed, "config reloaded");
+        tracing::info!(
+            added = %added.join(","),
+            removed = %removed.join(","),
+            changed = %changed.join(","),
+            "config reloaded"
+        );
         true
     }
 }

@@ -7,6 +7,7 @@ use super::{App, unix_now};
 use crate::report::Summary;
 use crate::run::{self, RunControl, RunReport};
 use crate::schedule::Skip;
+use crate::telemetry::RunInfoLabels;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -167,13 +168,16 @@ impl App {
             .map(|(th, r)| (th.clone(), r.consecutive))
             .collect();
         if self.plan().scenarios.contains_key(&name) {
+            let ended = unix_now();
             self.metrics.run_finished(
                 &name,
                 report.result.as_str(),
-                unix_now(),
+                ended,
                 &report.outcomes,
                 &consecutive,
             );
+            self.metrics
+                .run_info(run_info(&self.plan(), &name, &report.run_id), ended);
             let drills: Vec<_> = report
                 .sut
                 .drills
@@ -274,5 +278,23 @@ pub(super) fn aborted_now(ctl: &RunControl) -> RunReport {
         error: None,
         reason,
         sut: Default::default(),
+    }
+}
+
+/// The links alerts give for a run (soakd_run_last_info): its HTML report on this daemon and the
+/// scenario dashboard, absolute under `server.external_url` / `server.grafana_url` when set.
+fn run_info(plan: &crate::plan::Plan, scenario: &str, run_id: &str) -> RunInfoLabels {
+    let base = |u: &Option<String>| u.clone().unwrap_or_default();
+    RunInfoLabels {
+        scenario: scenario.to_string(),
+        run_id: run_id.to_string(),
+        report_url: format!(
+            "{}/api/v1/runs/{run_id}/report.html",
+            base(&plan.external_url)
+        ),
+        dashboard_url: format!(
+            "{}/d/soakd-scenario/soakd-scenario?var-scenario={scenario}",
+            base(&plan.grafana_url)
+        ),
     }
 }

@@ -24,12 +24,26 @@ pub async fn run(config: &Option<PathBuf>, shard: Option<&str>) -> Exit {
     daemon(plan, Some(path), shard, None).await
 }
 
-pub async fn demo(listen: SocketAddr, target_addr: SocketAddr) -> Exit {
+/// `soakd demo`: the demo target and the daemon with the embedded config. State lives in
+/// `state_dir` when given (kept), else in a fresh temp dir removed on exit: a second demo must
+/// not start with the first one's breach streaks and open incidents.
+pub async fn demo(listen: SocketAddr, target_addr: SocketAddr, state_dir: Option<PathBuf>) -> Exit {
+    let fresh = state_dir.is_none();
+    let dir = state_dir.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("soakd-demo-{}", uuid::Uuid::new_v4().simple()))
+    });
+    let exit = demo_in(listen, target_addr, dir.clone()).await;
+    if fresh {
+        let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&dir)).await;
+    }
+    exit
+}
+
+async fn demo_in(listen: SocketAddr, target_addr: SocketAddr, dir: PathBuf) -> Exit {
     let target = match testbed::spawn(target_addr).await {
         Ok(t) => t,
         Err(e) => return Exit::Error(anyhow::anyhow!("demo target on {target_addr}: {e}")),
     };
-    let dir = std::env::temp_dir().join("soakd-demo");
     let text = DEMO_CONFIG
         .replace("${TARGET}", &target.url())
         .replace("${LISTEN}", &listen.to_string())
@@ -73,7 +87,7 @@ async fn daemon(plan: Plan, path: Option<PathBuf>, shard: Shard, banner: Option<
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    tracing::info!(listen = %bound, scenarios = app.plan().scenarios.len(), ?shard, "soakd running");
+    tracing::info!(listen = %bound, scenarios = app.plan().scenarios.len(), shard = %shard, "soakd running");
     if let Some(b) = banner {
         println!("{b}");
     }

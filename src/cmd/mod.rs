@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod daemon;
+pub mod health;
 pub mod once;
 pub mod report;
 

@@ -69,6 +69,11 @@ pub struct RawServer {
     pub listen: Option<String>,
     /// File holding the admin bearer token; enables the write API.
     pub admin_token_file: Option<String>,
+    /// How users reach this daemon, e.g. "https://soakd.staging.example.com": alerts link run
+    /// reports under it (soakd_run_last_info report_url).
+    pub external_url: Option<String>,
+    /// Grafana's base URL, e.g. "https://grafana.example.com": alerts link the scenario dashboard.
+    pub grafana_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

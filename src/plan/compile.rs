@@ -42,6 +42,18 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
         );
         SocketAddr::from(([0, 0, 0, 0], 9464))
     });
+    let mut base_url = |path: &str, v: &Option<String>| {
+        let v = v.as_deref()?.trim().trim_end_matches('/');
+        match url::Url::parse(v) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => Some(v.to_string()),
+            _ => {
+                e.push(path, format!("{v:?} is not an absolute http(s) URL"));
+                None
+            }
+        }
+    };
+    let external_url = base_url("server.external_url", &raw.server.external_url);
+    let grafana_url = base_url("server.grafana_url", &raw.server.grafana_url);
     let retention = e.duration_or(
         "results.retention",
         &raw.results.retention,
@@ -102,6 +114,8 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
         source: file.to_string(),
         listen,
         admin_token_file: raw.server.admin_token_file.as_ref().map(PathBuf::from),
+        external_url,
+        grafana_url,
         state_dir: PathBuf::from(raw.state_dir.as_deref().unwrap_or("state")),
         results_dir: PathBuf::from(raw.results.dir.as_deref().unwrap_or("results")),
         results_k6,

@@ -45,6 +45,9 @@ pub struct Plan {
     pub source: String,
     pub listen: SocketAddr,
     pub admin_token_file: Option<PathBuf>,
+    /// `server.external_url` / `server.grafana_url` without a trailing slash.
+    pub external_url: Option<String>,
+    pub grafana_url: Option<String>,
     pub state_dir: PathBuf,
     pub results_dir: PathBuf,
     /// `results.format` has `k6`: write k6's summary export beside each run summary.

@@ -43,6 +43,8 @@ pub struct Families {
     pub last_start: ByScenario<F64Gauge>,
     pub last_end: ByScenario<F64Gauge>,
     pub last_passed: ByScenario<Gauge>,
+    pub last_info: Family<RunInfoLabels, F64Gauge>,
+    pub schedule_interval: ByScenario<F64Gauge>,
     pub observed: ByThreshold<F64Gauge>,
     pub limit: ByThreshold<F64Gauge>,
     pub breached: ByThreshold<Gauge>,
@@ -87,6 +89,8 @@ impl Families {
             last_start: Family::default(),
             last_end: Family::default(),
             last_passed: Family::default(),
+            last_info: Family::default(),
+            schedule_interval: Family::default(),
             observed: Family::default(),
             limit: Family::default(),
             breached: Family::default(),
@@ -184,6 +188,16 @@ impl Families {
             "soakd_run_last_passed",
             "1 if the last run passed, else 0",
             f.last_passed.clone(),
+        );
+        r.register(
+            "soakd_run_last_info",
+            "The scenario's last run (run_id, report_url, dashboard_url); value: its end, Unix time",
+            f.last_info.clone(),
+        );
+        r.register(
+            "soakd_schedule_interval_seconds",
+            "Expected time between runs: a continuous scenario's run duration, a cron scenario's time between fires",
+            f.schedule_interval.clone(),
         );
         r.register(
             "soakd_threshold_observed",

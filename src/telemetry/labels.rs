@@ -202,6 +202,17 @@ pub struct JourneyLabels {
     pub result: &'static str,
 }
 
+/// `soakd_run_last_info`: one series per scenario, its last run (value: the run's end time).
+/// `report_url` and `dashboard_url` are built from `server.external_url` / `server.grafana_url`
+/// (relative paths without them), so an alert can link the run's report.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RunInfoLabels {
+    pub scenario: String,
+    pub run_id: String,
+    pub report_url: String,
+    pub dashboard_url: String,
+}
+
 /// `soakd_runs_total`; `result` is `pass`, `fail`, `aborted` or `error`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct RunLabels {

@@ -19,8 +19,8 @@ mod sink;
 pub use expose::Format;
 pub use hist::{Hist, TraceId};
 pub use labels::{
-    LAG_BUCKETS, StatusClass, WS_LATENCY_BUCKETS, default_latency_buckets, escape_label_value,
-    latency_buckets,
+    LAG_BUCKETS, RunInfoLabels, StatusClass, WS_LATENCY_BUCKETS, default_latency_buckets,
+    escape_label_value, latency_buckets,
 };
 pub use sink::ScenarioSink;
 
@@ -50,6 +50,7 @@ struct Known {
     thresholds: HashSet<ThresholdLabels>,
     drills: HashSet<DrillLabels>,
     skipped: HashSet<SkipLabels>,
+    last_info: Option<RunInfoLabels>,
 }
 
 /// Known label sets per scenario, shared with the sinks (which add to it on first use only).
@@ -312,6 +313,32 @@ impl Metrics {
         }
     }
 
+    /// The scenario's last run, replacing the previous one's series.
+    pub fn run_info(&self, info: RunInfoLabels, ended_unix: f64) {
+        let scenario = info.scenario.clone();
+        self.f.last_info.get_or_create(&info).set(ended_unix);
+        self.known.with(&scenario, |k| {
+            if let Some(old) = k.last_info.replace(info.clone())
+                && old != info
+            {
+                self.f.last_info.remove(&old);
+            }
+        });
+    }
+
+    /// Expected seconds between runs; None (manual) removes the series.
+    pub fn schedule_interval(&self, scenario: &str, seconds: Option<f64>) {
+        let s = scen(scenario);
+        match seconds {
+            Some(v) => {
+                self.f.schedule_interval.get_or_create(&s).set(v);
+            }
+            None => {
+                self.f.schedule_interval.remove(&s);
+            }
+        }
+    }
+
     /// A scheduled run not started; `reason` is `overlap`, `max_concurrent`, `missed`,
     /// `paused`, `blackout` or `circuit_open`.
     pub fn schedule_skipped(&self, scenario: &str, reason: &str) {
@@ -384,6 +411,7 @@ impl Metrics {
             &f.last_start,
             &f.last_end,
             &f.next_run,
+            &f.schedule_interval,
         ] {
             fam.remove(&s);
         }
@@ -418,6 +446,9 @@ impl Metrics {
             .iter()
             .for_each(|l| _ = f.ws_messages.remove(l));
         k.runs.iter().for_each(|l| _ = f.runs.remove(l));
+        if let Some(l) = &k.last_info {
+            f.last_info.remove(l);
+        }
         k.skipped.iter().for_each(|l| _ = f.skipped.remove(l));
         k.thresholds.iter().for_each(|l| self.remove_threshold(l));
         k.drills.iter().for_each(|l| {
