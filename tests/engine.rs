@@ -419,6 +419,13 @@ async fn an_iteration_budget_stops_at_max_duration() {
         "about 2 VUs × 10 iterations, got {n}"
     );
     assert_eq!(r.result, RunResult::Pass);
+    // k6 (lib/executor/per_vu_iterations.go): the budget max_duration left unstarted is
+    // dropped_iterations, so every iteration of the plan is accounted for.
+    assert_eq!(
+        n + r.snapshot.interrupted + r.snapshot.dropped_iterations(),
+        2 * 1000,
+        "completed + interrupted + dropped = the whole budget"
+    );
 }
 
 // ---------------------------------------------------------------- thresholds and stopping

@@ -41,6 +41,9 @@ pub trait Budget: Send + Sync {
     fn claim(&self, vu: u32) -> bool;
     fn vus(&self) -> u32;
     fn max_duration(&self) -> Duration;
+    /// Iterations of the budget never claimed (k6 counts those left when `max_duration` runs
+    /// out as `dropped_iterations`). Call it once every VU has stopped claiming.
+    fn unclaimed(&self) -> u64;
 }
 
 /// What a driver needs to run a load.

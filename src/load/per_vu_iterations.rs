@@ -33,11 +33,25 @@ impl Budget for PerVuIterations {
     fn max_duration(&self) -> Duration {
         self.max_duration
     }
+    fn unclaimed(&self) -> u64 {
+        let left = |n: &AtomicU32| self.iterations - n.load(Ordering::Relaxed).min(self.iterations);
+        self.done.iter().map(|n| u64::from(left(n))).sum()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_vus_unrun_iterations_are_left_over() {
+        let b = PerVuIterations::new(2, 3, Duration::from_secs(1));
+        assert!(b.claim(0));
+        for _ in 0..4 {
+            b.claim(1);
+        }
+        assert_eq!(b.unclaimed(), 2, "VU 0 ran 1 of 3, VU 1 all of them");
+    }
 
     #[test]
     fn every_vu_gets_exactly_its_iterations() {

@@ -32,6 +32,10 @@ impl Budget for SharedIterations {
     fn max_duration(&self) -> Duration {
         self.max_duration
     }
+    fn unclaimed(&self) -> u64 {
+        let claimed = self.claimed.load(Ordering::Relaxed).min(self.iterations);
+        u64::from(self.iterations - claimed)
+    }
 }
 
 #[cfg(test)]
@@ -46,5 +50,14 @@ mod tests {
         assert!(b.claim(1));
         assert!(!b.claim(1));
         assert!(!b.claim(0));
+        assert_eq!(b.unclaimed(), 0);
+    }
+
+    #[test]
+    fn iterations_nobody_claimed_are_left_over() {
+        let b = SharedIterations::new(2, 5, Duration::from_secs(1));
+        assert!(b.claim(0));
+        assert!(b.claim(1));
+        assert_eq!(b.unclaimed(), 3);
     }
 }

@@ -1,7 +1,8 @@
 //! Driver of iteration-budget models (per-vu-iterations, shared-iterations).
 //!
 //! All VUs start at once and loop while the budget grants them iterations, for at most
-//! `max_duration`; then unfinished iterations get `graceful_stop`.
+//! `max_duration`; then unfinished iterations get `graceful_stop`. Iterations never started
+//! because `max_duration` ran out count as `dropped_iterations`, as in k6.
 
 use crate::action::{Actor, Vu};
 use crate::load::Budget;
@@ -43,11 +44,11 @@ pub async fn drive(
         });
     }
     tracker.close();
-    tokio::select! {
+    let timed_out = tokio::select! {
         _ = tracker.wait() => return,
-        _ = tokio::time::sleep(budget.max_duration()) => {}
-        _ = stop.cancelled() => {}
-    }
+        _ = tokio::time::sleep(budget.max_duration()) => true,
+        _ = stop.cancelled() => false,
+    };
     ended.store(true, Ordering::Relaxed);
     if tokio::time::timeout(graceful_stop, tracker.wait())
         .await
@@ -55,5 +56,11 @@ pub async fn drive(
     {
         hard.cancel();
         tracker.wait().await;
+    }
+    if timed_out {
+        // Every VU has stopped claiming: what is left of the budget was never started.
+        for _ in 0..budget.unclaimed() {
+            actor.recorder().dropped();
+        }
     }
 }
