@@ -294,6 +294,157 @@ const INVALID: &[(&str, &[&str])] = &[
             r#"tests/fixtures/config/invalid-websocket-send-every-without-message.yaml: scenarios.feed.mix[0].websocket: send_every and message go together"#,
         ],
     ),
+    (
+        "invalid-continuous-sub-second-run.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-continuous-sub-second-run.yaml: scenarios.feed.schedule: a continuous scenario needs runs of at least 1s; its load lasts 500ms"#,
+        ],
+    ),
+    (
+        "invalid-continuous-zero-duration.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-continuous-zero-duration.yaml: scenarios.feed.schedule: a continuous scenario needs runs of at least 1s; its load lasts 0s"#,
+        ],
+    ),
+    (
+        "invalid-duration-ten-million-hours.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-duration-ten-million-hours.yaml: scenarios.feed.load.duration: "10000000h" is longer than the limit of 10 years"#,
+        ],
+    ),
+    (
+        "invalid-empty-file.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-empty-file.yaml: scenarios: no scenarios: a config needs at least one"#,
+        ],
+    ),
+    (
+        "invalid-graceful-stop-overflows.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-graceful-stop-overflows.yaml: scenarios.feed.load.graceful_stop: "584942417355y" is not a duration (use e.g. 250ms, 30s, 3m, 1h)"#,
+        ],
+    ),
+    (
+        "invalid-max-body-bytes-huge.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-max-body-bytes-huge.yaml: scenarios.feed.target.max_body_bytes: 1099511627776 is above the limit of 1073741824 (1 GiB)"#,
+        ],
+    ),
+    (
+        "invalid-max-duration-longer-than-30-days.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-max-duration-longer-than-30-days.yaml: scenarios.feed.load.max_duration: a run of 60d is longer than the limit of 30d"#,
+        ],
+    ),
+    (
+        "invalid-max-rps-above-limit.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-max-rps-above-limit.yaml: safety.max_rps: 50000000 is above the limit of 1000000"#,
+        ],
+    ),
+    (
+        "invalid-max-rps-infinite.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-max-rps-infinite.yaml: safety.max_rps: .inf is not a finite number"#,
+        ],
+    ),
+    (
+        "invalid-max-vus-too-many.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-max-vus-too-many.yaml: scenarios.feed.load.max_vus: asks for 200000 VUs, above the limit of 100000 per scenario"#,
+        ],
+    ),
+    (
+        "invalid-only-comments.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-only-comments.yaml: scenarios: no scenarios: a config needs at least one"#,
+        ],
+    ),
+    (
+        "invalid-ramping-rate-target-too-high.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-ramping-rate-target-too-high.yaml: scenarios.feed.load.stages: asks for 1000000000 iterations/s, above the limit of 1000000 per scenario"#,
+        ],
+    ),
+    (
+        "invalid-ramping-vus-target-too-many.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-ramping-vus-target-too-many.yaml: scenarios.feed.load.stages: asks for 500000 VUs, above the limit of 100000 per scenario"#,
+        ],
+    ),
+    (
+        "invalid-rate-1e308.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-rate-1e308.yaml: scenarios.feed.load.rate: asks for 1e308 iterations/s, above the limit of 1000000 per scenario"#,
+        ],
+    ),
+    (
+        "invalid-rate-overflows-to-infinity.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-rate-overflows-to-infinity.yaml: scenarios.feed.load.rate: 1e400 is not a finite number"#,
+        ],
+    ),
+    (
+        "invalid-retention-too-long.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-retention-too-long.yaml: results.retention: "100y" is longer than the limit of 10 years"#,
+        ],
+    ),
+    (
+        "invalid-run-longer-than-30-days.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-run-longer-than-30-days.yaml: scenarios.feed.load.duration: a run of 31d is longer than the limit of 30d"#,
+        ],
+    ),
+    (
+        "invalid-stages-longer-than-30-days.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-stages-longer-than-30-days.yaml: scenarios.feed.load.stages: a run of 40d is longer than the limit of 30d"#,
+        ],
+    ),
+    (
+        "invalid-time-unit-one-microsecond.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-time-unit-one-microsecond.yaml: scenarios.feed.load.time_unit: "1us" is outside 1ms..1d"#,
+            r#"tests/fixtures/config/invalid-time-unit-one-microsecond.yaml: safety.max_rps: the scenarios together can ask for 1000000.0 requests/s, above max_rps 500"#,
+        ],
+    ),
+    (
+        "invalid-time-unit-two-days.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-time-unit-two-days.yaml: scenarios.feed.load.time_unit: "2d" is outside 1ms..1d"#,
+        ],
+    ),
+    (
+        "invalid-timeout-too-long.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-timeout-too-long.yaml: scenarios.feed.target.timeout: "20y" is longer than the limit of 10 years"#,
+        ],
+    ),
+    (
+        "invalid-vus-one-billion.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-vus-one-billion.yaml: scenarios.feed.load.vus: asks for 1000000000 VUs, above the limit of 100000 per scenario"#,
+        ],
+    ),
+    (
+        "invalid-weight-huge.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-weight-huge.yaml: scenarios.feed.mix[0].weight: 1e300 is above the limit of 1000000000"#,
+        ],
+    ),
+    (
+        "invalid-weight-nan.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-weight-nan.yaml: scenarios.feed.mix[0].weight: .nan is not a finite number"#,
+        ],
+    ),
+    (
+        "invalid-zero-scenarios.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-zero-scenarios.yaml: scenarios: no scenarios: a config needs at least one"#,
+        ],
+    ),
 ];
 
 fn read(file: &str) -> String {
@@ -527,7 +678,7 @@ fn an_env_variable_overrides_a_nested_key_and_its_value_is_parsed_as_a_number() 
 }
 
 #[test]
-fn env_override_names_are_case_insensitive_because_the_config_crate_lowercases_them() {
+fn env_override_names_are_case_insensitive() {
     assert_eq!(
         feed_rate(&[("soakd__scenarios__feed__load__rate", "50")]),
         Some(50.0)
@@ -556,7 +707,7 @@ fn env_overrides_reach_names_with_single_underscores_and_keys_in_the_file_keep_t
 }
 
 #[test]
-fn an_env_override_that_breaks_the_config_is_reported_like_a_file_mistake() {
+fn an_env_override_that_breaks_the_config_is_reported_against_the_variable_not_the_file() {
     let env = [("SOAKD__SCENARIOS__FEED__LOAD__RATE", "-1")];
     let env = env
         .iter()
@@ -570,7 +721,9 @@ fn an_env_override_that_breaks_the_config_is_reported_like_a_file_mistake() {
         .collect();
     assert_eq!(
         errors,
-        ["feed.yaml: scenarios.feed.load.rate: -1 must be a positive number"]
+        [
+            "env SOAKD__SCENARIOS__FEED__LOAD__RATE: scenarios.feed.load.rate: -1 must be a positive number"
+        ]
     );
 }
 
@@ -614,4 +767,89 @@ fn the_json_schema_describes_scenarios_and_names_every_executor() {
             "{executor} missing from {allowed:?}"
         );
     }
+}
+
+/// Loads `text` as `feed.yaml` with `env`, compiles it, and returns the error lines.
+fn errors_with_env(text: &str, env: &[(&str, &str)]) -> Vec<String> {
+    let env = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let lines = |errors: Vec<config::ConfigError>| errors.iter().map(|e| e.to_string()).collect();
+    match load_str("feed.yaml", text, Some(env)) {
+        Err(LoadError(errors)) => lines(errors),
+        Ok(loaded) => compile_loaded(&loaded).err().map(lines).unwrap_or_default(),
+    }
+}
+
+#[test]
+fn a_non_finite_max_rps_from_the_environment_is_rejected_and_blames_the_variable() {
+    for bad in ["inf", "NaN", "-inf", "1e400", "Infinity"] {
+        assert_eq!(
+            errors_with_env(FEED, &[("SOAKD__SAFETY__MAX_RPS", bad)]),
+            [format!(
+                "env SOAKD__SAFETY__MAX_RPS: safety.max_rps: \"{bad}\" is not a finite number"
+            )],
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn a_wrongly_typed_env_value_blames_the_variable() {
+    assert_eq!(
+        errors_with_env(
+            FEED,
+            &[("SOAKD__SCENARIOS__FEED__LOAD__PRE_ALLOCATED_VUS", "many")]
+        ),
+        [
+            "env SOAKD__SCENARIOS__FEED__LOAD__PRE_ALLOCATED_VUS: scenarios.feed.load.pre_allocated_vus: \"many\" is not a number"
+        ]
+    );
+}
+
+#[test]
+fn an_env_override_keeps_the_case_of_the_scenario_name_in_the_file() {
+    let text = FEED.replace("  feed:", "  CommunityFeed:");
+    let env = [("SOAKD__SCENARIOS__COMMUNITYFEED__LOAD__RATE", "50")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let loaded = load_str("feed.yaml", &text, Some(env)).expect("loads");
+    let plan = compile_loaded(&loaded).expect("compiles");
+    assert_eq!(
+        plan.scenarios.keys().collect::<Vec<_>>(),
+        ["CommunityFeed"],
+        "no second, lower-cased scenario"
+    );
+    assert_eq!(plan.scenarios["CommunityFeed"].peak_rate(), Some(50.0));
+}
+
+#[test]
+fn a_utf8_byte_order_mark_is_accepted() {
+    assert_eq!(
+        errors_with_env(&format!("\u{feff}{FEED}"), &[]),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_50_mb_bad_value_is_cut_in_the_message() {
+    let huge = "x".repeat(50 << 20);
+    let lines = errors_with_env(FEED, &[("SOAKD__SCENARIOS__FEED__LOAD__RATE", &huge)]);
+    assert_eq!(lines.len(), 1, "{}", lines.len());
+    let line = &lines[0];
+    assert!(line.len() < 1_000, "{} bytes", line.len());
+    assert!(
+        line.starts_with("env SOAKD__SCENARIOS__FEED__LOAD__RATE: scenarios.feed.load.rate: \"xxx"),
+        "{}",
+        &line[..200]
+    );
+    // The message is the value quoted (2) and " is not a number" (16).
+    let whole = (50 << 20) + 2 + 16;
+    assert!(
+        line.ends_with(&format!("… ({whole} bytes in all)")),
+        "{}",
+        &line[line.len() - 80..]
+    );
 }

@@ -5,10 +5,13 @@
 //! signed, so that `plan::compile` can report every mistake at once, quoting the bad value.
 //! Engine code never sees these types, only the `Plan` built from them.
 
+mod env;
 mod load;
+mod load_shape;
 mod sut;
+pub mod yaml;
 
-pub use load::{ConfigError, LoadError, Loaded, load_file, load_str};
+pub use load::{Bounded, ConfigError, LoadError, Loaded, load_file, load_str, read_bounded};
 pub use sut::{RawDrill, RawDrillAction, RawDrillExpect, RawPrometheus, RawRecovery, RawSutCheck};
 
 use schemars::JsonSchema;

@@ -20,13 +20,20 @@ const DEFAULT_MAX_BODY: usize = 10 << 20;
 
 /// Compiles a loaded file; its structural errors are reported together with the semantic ones.
 pub fn compile_loaded(loaded: &Loaded) -> Result<Plan, Vec<ConfigError>> {
+    let mut errors = loaded.errors.clone();
+    if loaded.raw.scenarios.is_empty() && errors.iter().all(|e| !e.path.starts_with("scenarios")) {
+        errors.push(ConfigError {
+            file: loaded.file.clone(),
+            path: "scenarios".into(),
+            message: "no scenarios: a config needs at least one".into(),
+        });
+    }
     match compile(&loaded.file, &loaded.raw) {
-        Ok(plan) if loaded.errors.is_empty() => Ok(plan),
-        Ok(_) => Err(loaded.errors.clone()),
-        Err(mut errs) => {
-            let mut all = loaded.errors.clone();
-            all.append(&mut errs);
-            Err(all)
+        Ok(plan) if errors.is_empty() => Ok(plan),
+        Ok(_) => Err(errors),
+        Err(errs) => {
+            errors.extend(loaded.blame_env(errs));
+            Err(errors)
         }
     }
 }
@@ -59,6 +66,13 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
         && !(r.is_finite() && r > 0.0)
     {
         e.push("safety.max_rps", format!("{r} must be a positive number"));
+    } else if let Some(r) = raw.safety.max_rps
+        && r > super::bounds::MAX_RATE
+    {
+        e.push(
+            "safety.max_rps",
+            format!("{r} is above the limit of {}", super::bounds::MAX_RATE),
+        );
     }
     let default_timeout = e.duration_or("defaults.timeout", &raw.defaults.timeout, DEFAULT_TIMEOUT);
 
@@ -71,6 +85,7 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
     let mut scenarios = BTreeMap::new();
     for (name, rs) in &raw.scenarios {
         let mut s = compile_scenario(name, rs, raw, default_timeout, &mut e);
+        super::bounds::check_scenario(&s, rs.load.as_ref(), &format!("scenarios.{name}"), &mut e);
         s.pools = pools.clone();
         s.sut = super::sut::compile_sut(rs, raw, &prometheus, &format!("scenarios.{name}"), &mut e);
         scenarios.insert(name.clone(), Arc::new(s));
@@ -150,6 +165,16 @@ fn compile_scenario(
             );
             DEFAULT_MAX_BODY
         }
+        Some(n) if n > super::bounds::MAX_BODY_BYTES => {
+            e.push(
+                p("target.max_body_bytes"),
+                format!(
+                    "{n} is above the limit of {} (1 GiB)",
+                    super::bounds::MAX_BODY_BYTES
+                ),
+            );
+            DEFAULT_MAX_BODY
+        }
         Some(n) => n as usize,
         None => DEFAULT_MAX_BODY,
     };
@@ -195,6 +220,15 @@ fn compile_scenario(
         let w = entry.weight.unwrap_or(1.0);
         if !(w.is_finite() && w >= 0.0) {
             e.push(format!("{ep}.weight"), format!("{w} must not be negative"));
+        } else if w > super::bounds::MAX_WEIGHT {
+            e.push(
+                format!("{ep}.weight"),
+                format!(
+                    "{} is above the limit of {}",
+                    super::bounds::number(w),
+                    super::bounds::number(super::bounds::MAX_WEIGHT)
+                ),
+            );
         }
         weights.push(w.max(0.0));
         mix.push(compile_entry(entry, &ep, &mut cx, e));

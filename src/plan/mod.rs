@@ -5,6 +5,7 @@
 //! parsed here, once, so the hot path never re-validates anything.
 
 mod body;
+pub mod bounds;
 pub mod checks;
 mod compile;
 pub mod data;
