@@ -445,6 +445,90 @@ const INVALID: &[(&str, &[&str])] = &[
             r#"tests/fixtures/config/invalid-zero-scenarios.yaml: scenarios: no scenarios: a config needs at least one"#,
         ],
     ),
+    (
+        "invalid-data-csv-header-only.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-data-csv-header-only.yaml: data.creds.file: tests/fixtures/config/invalid-data-header-only.csv has no rows"#,
+        ],
+    ),
+    (
+        "invalid-data-csv-unclosed-quote.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-data-csv-unclosed-quote.yaml: data.creds.file: tests/fixtures/config/invalid-data-unclosed-quote.csv: line 3: a quoted field is never closed"#,
+        ],
+    ),
+    (
+        "invalid-data-dev-zero.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-data-dev-zero.yaml: data.creds.file: /dev/zero: is a device, not a regular file"#,
+        ],
+    ),
+    (
+        "invalid-data-directory.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-data-directory.yaml: data.creds.file: tests/fixtures/config/.: is a directory, not a regular file"#,
+        ],
+    ),
+    (
+        "invalid-data-json-not-an-array.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-data-json-not-an-array.yaml: data.creds.file: tests/fixtures/config/invalid-data-not-array.json: expected a JSON array of objects"#,
+        ],
+    ),
+    (
+        "invalid-data-json-row-not-an-object.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-data-json-row-not-an-object.yaml: data.creds.file: tests/fixtures/config/invalid-data-row-not-object.json: row 1 is not an object"#,
+        ],
+    ),
+    (
+        "invalid-data-secret-fields-typo.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-data-secret-fields-typo.yaml: data.creds.secret_fields[0]: "pasword" is not a field of the pool (fields: email, user_id)"#,
+        ],
+    ),
+    (
+        "invalid-yaml-alias-bomb.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-yaml-alias-bomb.yaml: has more than 200000 YAML nodes once aliases are expanded (the limit; an alias bomb?)"#,
+        ],
+    ),
+    (
+        "invalid-yaml-list-as-key.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-yaml-list-as-key.yaml: scenarios: a mapping key must be a plain value, not a list or mapping"#,
+        ],
+    ),
+    (
+        "invalid-yaml-tab-indent.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-yaml-tab-indent.yaml: not valid YAML: tabs disallowed within this context (block indentation) at byte 41 line 3 column 2"#,
+        ],
+    ),
+    (
+        "invalid-yaml-two-documents.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-yaml-two-documents.yaml: not valid YAML: more than one document (---); a config is one document"#,
+        ],
+    ),
+    (
+        "invalid-yaml-unknown-alias.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-yaml-unknown-alias.yaml: not valid YAML: while parsing node, found unknown anchor at byte 34 line 2 column 9"#,
+        ],
+    ),
+    (
+        "invalid-top-level-list.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-top-level-list.yaml: expected a mapping at the top level, found a list"#,
+        ],
+    ),
+    (
+        "invalid-yaml-too-deep.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-yaml-too-deep.yaml: nested deeper than 64 levels at line 2 (the limit)"#,
+        ],
+    ),
 ];
 
 fn read(file: &str) -> String {

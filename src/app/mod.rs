@@ -7,7 +7,7 @@
 mod reload;
 mod runs;
 
-pub use reload::watch_config;
+pub use reload::{reload_blocking, watch_config};
 
 use crate::plan::Plan;
 use crate::run::RunControl;

@@ -10,11 +10,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 impl App {
-    /// Reloads the config file; true when the new plan is in force.
+    /// Reloads the config file; true when the new plan is in force. Reads files (the config,
+    /// data pools) and compiles: call it off the async workers (see [`reload_blocking`]).
     pub fn reload(&self) -> bool {
         let Some(path) = &self.config_path else {
             return false;
         };
+        // Two reloads at once (SIGHUP and the API) would each apply their plan: one at a time.
+        let _one = RELOADING.lock().unwrap_or_else(|p| p.into_inner());
         let compiled = config::load_file(path)
             .map_err(|e| e.0)
             .and_then(|loaded| plan::compile_loaded(&loaded));
@@ -82,6 +85,16 @@ impl App {
     }
 }
 
+static RELOADING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// [`App::reload`] on the blocking pool, so that a slow file (a large data pool, a slow disk)
+/// never stalls /metrics or the runs on the async workers.
+pub async fn reload_blocking(app: Arc<App>) -> bool {
+    tokio::task::spawn_blocking(move || app.reload())
+        .await
+        .unwrap_or(false)
+}
+
 /// Reloads on SIGHUP and when the config file's modification time or size changes.
 pub async fn watch_config(app: Arc<App>) {
     let Some(path) = app.config_path.clone() else {
@@ -104,7 +117,7 @@ pub async fn watch_config(app: Arc<App>) {
         if by_signal || (now != last && now.is_some()) {
             last = now;
             tracing::info!(by_signal, path = %path.display(), "reloading config");
-            app.reload();
+            reload_blocking(app.clone()).await;
         }
     }
 }

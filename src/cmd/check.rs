@@ -10,7 +10,12 @@ pub fn run(config: &Option<PathBuf>) -> Exit {
     let path = config_path(config);
     match load_plan(&path) {
         Ok(plan) => {
-            print!("{}", describe(&plan));
+            // `soakd check | head -1` closes the pipe early: a broken pipe is not an error
+            // (print! would panic on it).
+            use std::io::Write as _;
+            let _ = std::io::stdout()
+                .lock()
+                .write_all(describe(&plan).as_bytes());
             Exit::Ok
         }
         Err(msg) => Exit::Invalid(msg),

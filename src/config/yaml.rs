@@ -52,6 +52,8 @@ struct Builder {
     nodes: usize,
     root: Option<Value>,
     documents: usize,
+    /// Line of the event being handled (1-based), for messages without a useful path.
+    line: usize,
 }
 
 /// Parses one YAML document into a JSON tree (an empty file is `null`).
@@ -65,12 +67,14 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
         nodes: 0,
         root: None,
         documents: 0,
+        line: 1,
     };
     let mut parser = Parser::new_from_str(text);
     loop {
-        let (event, _) = parser
+        let (event, mark) = parser
             .next_token()
             .map_err(|e| whole(format!("not valid YAML: {e}")))?;
+        b.line = mark.line();
         match event {
             Event::StreamEnd => break,
             Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
@@ -141,10 +145,10 @@ impl Builder {
         let nodes_before = self.nodes;
         self.count(1)?;
         if self.stack.len() >= MAX_DEPTH {
-            return Err(YamlError {
-                path: self.path(),
-                message: format!("nested deeper than {MAX_DEPTH} levels (the limit)"),
-            });
+            return Err(whole(format!(
+                "nested deeper than {MAX_DEPTH} levels at line {} (the limit)",
+                self.line
+            )));
         }
         self.stack.push(Open {
             frame,

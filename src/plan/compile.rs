@@ -21,7 +21,11 @@ const DEFAULT_MAX_BODY: usize = 10 << 20;
 /// Compiles a loaded file; its structural errors are reported together with the semantic ones.
 pub fn compile_loaded(loaded: &Loaded) -> Result<Plan, Vec<ConfigError>> {
     let mut errors = loaded.errors.clone();
-    if loaded.raw.scenarios.is_empty() && errors.iter().all(|e| !e.path.starts_with("scenarios")) {
+    if loaded.raw.scenarios.is_empty()
+        && errors
+            .iter()
+            .all(|e| !e.path.is_empty() && !e.path.starts_with("scenarios"))
+    {
         errors.push(ConfigError {
             file: loaded.file.clone(),
             path: "scenarios".into(),
