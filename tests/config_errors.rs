@@ -267,7 +267,7 @@ const INVALID: &[(&str, &[&str])] = &[
     (
         "invalid-series-budget-exceeded.yaml",
         &[
-            r#"tests/fixtures/config/invalid-series-budget-exceeded.yaml: scenarios.feed: could create up to 451 Prometheus series, above safety.max_series_per_scenario (50); use fewer requests or checks, or raise the budget"#,
+            r#"tests/fixtures/config/invalid-series-budget-exceeded.yaml: scenarios.feed: could create up to 455 Prometheus series, above safety.max_series_per_scenario (50); use fewer requests or checks, or raise the budget"#,
         ],
     ),
     (

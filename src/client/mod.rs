@@ -46,11 +46,15 @@ pub enum FailureReason {
     BodyTooLarge,
     /// A check on the response failed (decided by the caller).
     Check,
+    /// A template did not render: nothing was sent (decided by the caller).
+    Template,
+    /// The URL's host is not in `safety.allowed_hosts`: nothing was sent (decided by the caller).
+    NotAllowed,
 }
 
 impl FailureReason {
     /// Every reason, in label order; lets metrics pre-create all series.
-    pub const ALL: [FailureReason; 8] = [
+    pub const ALL: [FailureReason; 10] = [
         FailureReason::Status,
         FailureReason::Timeout,
         FailureReason::Connect,
@@ -59,6 +63,8 @@ impl FailureReason {
         FailureReason::Protocol,
         FailureReason::BodyTooLarge,
         FailureReason::Check,
+        FailureReason::Template,
+        FailureReason::NotAllowed,
     ];
 
     /// The metric label value.
@@ -72,6 +78,8 @@ impl FailureReason {
             FailureReason::Protocol => "protocol",
             FailureReason::BodyTooLarge => "body_too_large",
             FailureReason::Check => "check",
+            FailureReason::Template => "template",
+            FailureReason::NotAllowed => "not_allowed",
         }
     }
 }

@@ -255,7 +255,7 @@ fn compile_scenario(
 
     if !raw.safety.allowed_hosts.is_empty() {
         for h in &hosts {
-            if !raw.safety.allowed_hosts.iter().any(|a| a == h) {
+            if !super::allow::host_allowed(h, &raw.safety.allowed_hosts) {
                 e.push(
                     p("target"),
                     format!(
@@ -365,9 +365,9 @@ fn compile_thresholds(
 /// Upper bound of the series one scenario can create: label values come only from config names
 /// and fixed enums, so this is a product of known sizes. Per request: the duration histogram per
 /// status class (6 × ~20 buckets + sum/count), requests per status code (bounded at ~60 codes
-/// seen in practice), 8 failure reasons, 2 results per check; per threshold 5 gauges.
+/// seen in practice), 10 failure reasons, 2 results per check; per threshold 5 gauges.
 pub fn estimated_series(requests: &[super::RequestMeta], thresholds: usize) -> u64 {
-    let per_request = |r: &super::RequestMeta| 6 * 22 + 60 + 8 + 2 * r.checks.len() as u64;
+    let per_request = |r: &super::RequestMeta| 6 * 22 + 60 + 10 + 2 * r.checks.len() as u64;
     requests.iter().map(per_request).sum::<u64>() + 5 * thresholds as u64 + 40
 }
 

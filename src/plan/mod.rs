@@ -4,6 +4,7 @@
 //! parsed, weights normalised, rates converted to per second, templates compiled and thresholds
 //! parsed here, once, so the hot path never re-validates anything.
 
+pub mod allow;
 mod body;
 pub mod bounds;
 pub mod checks;

@@ -176,7 +176,7 @@ impl Templates {
                 .env
                 .get_template(name)
                 .and_then(|tpl| tpl.render(ctx))
-                .map_err(|e| short(&e)),
+                .map_err(|e| format!("{name}: {}", short(&e))),
         }
     }
 }
