@@ -529,6 +529,42 @@ const INVALID: &[(&str, &[&str])] = &[
             r#"tests/fixtures/config/invalid-yaml-too-deep.yaml: nested deeper than 64 levels at line 2 (the limit)"#,
         ],
     ),
+    (
+        "invalid-template-filter-unknown.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-template-filter-unknown.yaml: scenarios.feed.mix[0].request.headers.X-Trace: template does not render with sample values: unknown filter (filter shout is unknown)"#,
+        ],
+    ),
+    (
+        "invalid-template-function-error.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-template-function-error.yaml: scenarios.feed.mix[0].request.headers.X-Trace: template does not render with sample values: invalid operation (random_int(a, b) needs a <= b)"#,
+        ],
+    ),
+    (
+        "invalid-template-loop-out-of-fuel.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-template-loop-out-of-fuel.yaml: scenarios.feed.mix[0].request.headers.X-Trace: template does not render with sample values: engine ran out of fuel"#,
+        ],
+    ),
+    (
+        "invalid-template-renders-to-host-not-allowed.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-template-renders-to-host-not-allowed.yaml: scenarios.feed.mix[0].request.url: renders to host "staging.api.example.com" (with sample values), which is not in safety.allowed_hosts ["127.0.0.1"]"#,
+        ],
+    ),
+    (
+        "invalid-template-undefined-function.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-template-undefined-function.yaml: scenarios.feed.mix[0].request.url: template does not render with sample values: unknown function (user_uuid is unknown)"#,
+        ],
+    ),
+    (
+        "invalid-template-undefined-pool.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-template-undefined-pool.yaml: scenarios.feed.mix[0].request.url: template does not render with sample values: undefined value"#,
+        ],
+    ),
 ];
 
 fn read(file: &str) -> String {

@@ -300,3 +300,48 @@ fn an_alias_bomb_on_reload_is_refused_and_the_daemon_keeps_serving() {
     let bomb = std::fs::read_to_string(fixtures().join("invalid-yaml-alias-bomb.yaml")).unwrap();
     reload_is_refused_while_metrics_keep_answering(dir.path(), &bomb);
 }
+
+#[test]
+fn a_template_loop_at_run_time_is_stopped_by_fuel_while_healthz_keeps_answering() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Row 1 (n = 1) is what the check-time render sees; row 2 makes a 10^10-step loop.
+    std::fs::write(dir.path().join("n.csv"), "n\n1\n100000\n").unwrap();
+    let cfg = small(dir.path(), "data:\n  n: { file: n.csv, pick: round_robin }")
+        .replace(
+            "    load: { executor: constant-vus, vus: 1, duration: 1s }\n",
+            "    schedule: { continuous: true }\n    load: { executor: constant-vus, vus: 2, duration: 2s }\n",
+        )
+        .replace(
+            r#"request: { url: "/ok" }"#,
+            r#"request: { url: "/ok", headers: { X-Loop: "{% for i in range(data.n.n|int) %}{% for j in range(data.n.n|int) %}{% endfor %}{% endfor %}" } }"#,
+        );
+    let d = Daemon::start(dir.path(), "daemon", &cfg);
+    let end = Instant::now() + Duration::from_secs(3);
+    let mut answered = 0;
+    while Instant::now() < end {
+        let t0 = Instant::now();
+        let r = d.get("/healthz");
+        assert_eq!(r.status, 200);
+        assert!(
+            t0.elapsed() < Duration::from_secs(1),
+            "/healthz took {:?}",
+            t0.elapsed()
+        );
+        answered += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(answered >= 10, "{answered}");
+    let failed = d.wait(Duration::from_secs(10), "template failures", || {
+        let n = d.metrics().sum(
+            "soakd_http_request_failures_total",
+            &[("scenario", "feed"), ("reason", "template")],
+        );
+        (n > 0.0).then_some(n)
+    });
+    assert!(failed > 0.0);
+    assert!(
+        d.proc.stderr_text().contains("template did not render")
+            || d.proc.stdout_text().contains("template did not render"),
+        "the render error is logged"
+    );
+}

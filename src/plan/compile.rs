@@ -91,6 +91,7 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
         let mut s = compile_scenario(name, rs, raw, default_timeout, &mut e);
         super::bounds::check_scenario(&s, rs.load.as_ref(), &format!("scenarios.{name}"), &mut e);
         s.pools = pools.clone();
+        super::template_check::check_renders(&s, &mut e);
         s.sut = super::sut::compile_sut(rs, raw, &prometheus, &format!("scenarios.{name}"), &mut e);
         scenarios.insert(name.clone(), Arc::new(s));
     }

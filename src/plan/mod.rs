@@ -17,6 +17,7 @@ pub mod request;
 pub mod schedule;
 pub mod sut;
 pub mod template;
+mod template_check;
 pub mod threshold;
 pub mod ws;
 

@@ -31,6 +31,10 @@ impl Tmpl {
     }
 }
 
+/// Instructions one render may execute (the limit of a render's time; a request template
+/// typically uses fewer than 100).
+pub const MAX_FUEL: u64 = 100_000;
+
 /// All templates of one scenario with the functions they may call.
 pub struct Templates {
     env: Environment<'static>,
@@ -67,6 +71,9 @@ impl Object for EnvVars {
 impl Templates {
     pub fn new() -> Self {
         let mut env = Environment::new();
+        // Every render may run at most this many instructions: a loop of `range(100000)` inside
+        // another ends in an error (failure reason `template`) instead of freezing a worker.
+        env.set_fuel(Some(MAX_FUEL));
         env.add_function("uuid", || uuid::Uuid::new_v4().to_string());
         env.add_function("now_unix", || {
             std::time::SystemTime::now()
@@ -167,6 +174,14 @@ impl Templates {
     /// `ctx` plus `body` (the rendered request body), for header templates.
     pub fn with_body(ctx: &Value, body: &str) -> Value {
         minijinja::context! { body => body, ..ctx.clone() }
+    }
+
+    /// Renders every template with `ctx`: (name, result), for the check-time render.
+    pub fn render_all(&self, ctx: &Value) -> Vec<(String, Result<String, String>)> {
+        self.env
+            .templates()
+            .map(|(name, tpl)| (name.to_string(), tpl.render(ctx).map_err(|e| short(&e))))
+            .collect()
     }
 
     pub fn render(&self, t: &Tmpl, ctx: &Value) -> Result<String, String> {
