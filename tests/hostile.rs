@@ -345,3 +345,36 @@ fn a_template_loop_at_run_time_is_stopped_by_fuel_while_healthz_keeps_answering(
         "the render error is logged"
     );
 }
+
+#[test]
+fn with_a_state_dir_that_refuses_writes_the_incident_still_opens_and_the_error_counter_moves() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Nothing listens on port 9: every request fails, every run breaches.
+    let cfg = small(dir.path(), "").replace(
+        "    load: { executor: constant-vus, vus: 1, duration: 1s }\n",
+        "    schedule: { continuous: true }\n    load: { executor: constant-vus, vus: 1, duration: 1s }\n    thresholds: { http_req_failed: [\"rate<0.01\"] }\n    incident: { consecutive_breaches: 2 }\n",
+    );
+    let d = Daemon::start(dir.path(), "daemon", &cfg);
+    // Tests run as root, for whom a read-only mode is no obstacle: a non-empty directory where
+    // the state file goes makes every atomic rename onto it fail, as a full or read-only disk.
+    let state_file = dir.path().join("state").join(soakd::state::STATE_FILE);
+    std::fs::create_dir_all(state_file.join("blocker")).unwrap();
+    let th = [
+        ("scenario", "feed"),
+        ("threshold", "http_req_failed:rate<0.01"),
+    ];
+    let errors = d.wait(Duration::from_secs(30), "an open incident", || {
+        let m = d.metrics();
+        (m.value("soakd_incident_open", &th) == Some(1.0))
+            .then(|| m.value("soakd_state_write_errors_total", &[]))
+    });
+    assert!(errors.is_some_and(|n| n >= 2.0), "{errors:?}");
+    let m = d.metrics();
+    assert!(m.value("soakd_threshold_consecutive_breaches", &th) >= Some(2.0));
+    // The disk accepts writes again: the next run persists the streak, by itself.
+    std::fs::remove_dir_all(&state_file).unwrap();
+    let saved = d.wait(Duration::from_secs(30), "the state file", || {
+        std::fs::read_to_string(&state_file).ok()
+    });
+    assert!(saved.contains("http_req_failed:rate<0.01"), "{saved}");
+}

@@ -47,6 +47,7 @@ const DESIGN_METRICS: &[&str] = &[
     "soakd_config_last_reload_successful",
     "soakd_config_last_reload_timestamp_seconds",
     "soakd_build_info",
+    "soakd_state_write_errors_total",
 ];
 
 /// Other words a PromQL expression of ours may contain: functions, keywords, label names of §5,
@@ -297,6 +298,7 @@ fn rules_define_every_alert_with_tests() {
         "SoakdScenarioOverdue",
         "SoakdGeneratorSaturated",
         "SoakdConfigReloadFailed",
+        "SoakdStateWriteFailing",
         "SoakdDown",
     ] {
         assert!(

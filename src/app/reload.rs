@@ -77,6 +77,7 @@ impl App {
             let mut t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
             if let Err(e) = t.retain_scenarios(&keep) {
                 tracing::error!(error = %e, "cannot persist breach state");
+                self.metrics.state_write_failed();
             }
         }
         self.metrics.config_reloaded(true, unix_now());

@@ -142,7 +142,8 @@ impl App {
             ) {
                 Ok(r) => r,
                 Err(e) => {
-                    tracing::error!(scenario = %name, error = %e, "cannot persist breach state");
+                    tracing::error!(scenario = %name, error = %e, "cannot persist breach state; kept in memory, retried at the next run");
+                    self.metrics.state_write_failed();
                     t.scenario(&name)
                 }
             }
@@ -201,10 +202,12 @@ impl App {
                             html.as_bytes(),
                         ) {
                             tracing::error!(scenario = %name, error = %e, "cannot write the run report");
+                            self.metrics.state_write_failed();
                         }
                     }
                     Err(e) => {
-                        tracing::error!(scenario = %name, error = %e, "cannot write the run summary")
+                        tracing::error!(scenario = %name, error = %e, "cannot write the run summary");
+                        self.metrics.state_write_failed();
                     }
                 }
             }

@@ -63,6 +63,7 @@ pub struct Families {
     pub reload_ok: Gauge,
     pub reload_at: F64Gauge,
     pub build_info: Family<BuildLabels, Gauge>,
+    pub state_write_errors: Counter,
 }
 
 impl Families {
@@ -102,6 +103,7 @@ impl Families {
             reload_ok: Gauge::default(),
             reload_at: F64Gauge::default(),
             build_info: Family::default(),
+            state_write_errors: Counter::default(),
         };
         let r = reg;
         r.register(
@@ -259,6 +261,11 @@ impl Families {
             "soakd_build_info",
             "Always 1; labels carry the build",
             f.build_info.clone(),
+        );
+        r.register(
+            "soakd_state_write_errors",
+            "Failed writes of breach state or run summaries (disk full, read-only)",
+            f.state_write_errors.clone(),
         );
         f
     }
