@@ -13,6 +13,7 @@ pub mod config;
 pub mod load;
 pub mod plan;
 pub mod record;
+pub mod redact;
 pub mod report;
 pub mod run;
 pub mod schedule;

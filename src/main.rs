@@ -76,7 +76,7 @@ fn init_logs(format: LogFormat) {
     let filter = EnvFilter::try_from_env("SOAKD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(soakd::redact::Redacting::new(std::io::stderr));
     match format {
         LogFormat::Json => b.json().init(),
         LogFormat::Text => b.init(),

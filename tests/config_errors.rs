@@ -295,18 +295,6 @@ const INVALID: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "invalid-continuous-sub-second-run.yaml",
-        &[
-            r#"tests/fixtures/config/invalid-continuous-sub-second-run.yaml: scenarios.feed.schedule: a continuous scenario needs runs of at least 1s; its load lasts 500ms"#,
-        ],
-    ),
-    (
-        "invalid-continuous-zero-duration.yaml",
-        &[
-            r#"tests/fixtures/config/invalid-continuous-zero-duration.yaml: scenarios.feed.schedule: a continuous scenario needs runs of at least 1s; its load lasts 0s"#,
-        ],
-    ),
-    (
         "invalid-duration-ten-million-hours.yaml",
         &[
             r#"tests/fixtures/config/invalid-duration-ten-million-hours.yaml: scenarios.feed.load.duration: "10000000h" is longer than the limit of 10 years"#,
@@ -565,6 +553,84 @@ const INVALID: &[(&str, &[&str])] = &[
             r#"tests/fixtures/config/invalid-template-undefined-pool.yaml: scenarios.feed.mix[0].request.url: template does not render with sample values: undefined value"#,
         ],
     ),
+    (
+        "invalid-check-name-with-comma.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-check-name-with-comma.yaml: scenarios.feed: check name "ok, really" of request "feed_read" is not valid (printable, no " \ { } or comma, at most 128)"#,
+        ],
+    ),
+    (
+        "invalid-continuous-sub-second-run.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-continuous-sub-second-run.yaml: scenarios.feed.schedule: a continuous scenario needs runs of at least 100ms; its load lasts 50ms"#,
+        ],
+    ),
+    (
+        "invalid-continuous-zero-duration.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-continuous-zero-duration.yaml: scenarios.feed.schedule: a continuous scenario needs runs of at least 100ms; its load lasts 0s"#,
+        ],
+    ),
+    (
+        "invalid-group-name-with-braces.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-group-name-with-braces.yaml: scenarios.feed: group name "api{read}" is not valid (letters, digits, _ - . :, at most 64)"#,
+        ],
+    ),
+    (
+        "invalid-request-name-with-quote.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-request-name-with-quote.yaml: scenarios.feed: request name "feed\"read\n" is not valid (letters, digits, _ - . :, at most 64)"#,
+        ],
+    ),
+    (
+        "invalid-scenario-name-200-chars.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-scenario-name-200-chars.yaml: scenarios.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa: scenario name is 200 characters, above the limit of 64"#,
+        ],
+    ),
+    (
+        "invalid-scenario-name-with-slash.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-scenario-name-with-slash.yaml: scenarios.../feed: "../feed" is not a valid scenario name (letters, digits, _ and -)"#,
+        ],
+    ),
+    (
+        "invalid-threshold-status-not-a-number.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-threshold-status-not-a-number.yaml: scenarios.feed.thresholds.http_req_duration{status:abc}[0]: "abc" is not an HTTP status code (e.g. status:200)"#,
+        ],
+    ),
+    (
+        "invalid-request-file-url.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-request-file-url.yaml: scenarios.feed.mix[0].request.url: "file:///etc/passwd" is not a valid http(s) URL (expected http://host/... or a path starting with /)"#,
+        ],
+    ),
+    (
+        "invalid-load-wrong-type.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-load-wrong-type.yaml: scenarios.feed.load.vus: invalid type: sequence, expected i64"#,
+        ],
+    ),
+    (
+        "invalid-continuous-not-boolean.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-continuous-not-boolean.yaml: scenarios.feed.schedule.continuous: invalid type: string "yes-please", expected a boolean"#,
+        ],
+    ),
+    (
+        "invalid-schedule-unknown-key.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-schedule-unknown-key.yaml: scenarios.feed.schedule.timezon: unknown field `timezon`, expected `cron` or `timezone`"#,
+        ],
+    ),
+    (
+        "invalid-threshold-entry-unknown-key.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-threshold-entry-unknown-key.yaml: scenarios.feed.thresholds.checks[0].abort_on_fial: unknown field `abort_on_fial`, expected one of `threshold`, `abort_on_fail`, `delay_abort_eval`"#,
+        ],
+    ),
 ];
 
 fn read(file: &str) -> String {
@@ -629,7 +695,7 @@ fn each_invalid_fixture_reports_exactly_its_pinned_errors() {
 fn every_invalid_fixture_has_a_row_in_the_table_and_every_row_a_fixture() {
     let in_table: BTreeSet<String> = INVALID.iter().map(|(name, _)| name.to_string()).collect();
     assert_eq!(fixtures("invalid-"), in_table);
-    assert!(in_table.len() >= 42, "only {} fixtures", in_table.len());
+    assert!(in_table.len() >= 100, "only {} fixtures", in_table.len());
 }
 
 #[test]

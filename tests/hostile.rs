@@ -378,3 +378,70 @@ fn with_a_state_dir_that_refuses_writes_the_incident_still_opens_and_the_error_c
     });
     assert!(saved.contains("http_req_failed:rate<0.01"), "{saved}");
 }
+
+#[test]
+fn a_trace_level_websocket_run_leaks_no_secret_on_any_channel() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = Target::start(dir.path());
+    let token = format!("wstok{}", uuid::Uuid::new_v4().simple());
+    let key = format!("poolkey{}", uuid::Uuid::new_v4().simple());
+    std::fs::write(
+        dir.path().join("creds.json"),
+        format!(r#"[{{"key": "{key}"}}]"#),
+    )
+    .unwrap();
+    let addr = free_addr();
+    let cfg = format!(
+        "server: {{ listen: \"{addr}\" }}\n\
+         state_dir: \"{d}/state\"\n\
+         results: {{ dir: \"{d}/results\" }}\n\
+         safety: {{ allowed_hosts: [\"127.0.0.1\"] }}\n\
+         data:\n  creds: {{ file: creds.json, secret_fields: [key] }}\n\
+         scenarios:\n\
+         \x20 chat:\n\
+         \x20   schedule: {{ continuous: true }}\n\
+         \x20   target: {{ base_url: \"{t}\" }}\n\
+         \x20   load: {{ executor: constant-vus, vus: 1, duration: 1s }}\n\
+         \x20   mix:\n\
+         \x20     - name: ws\n\
+         \x20       websocket:\n\
+         \x20         url: /ws/chat\n\
+         \x20         duration: 300ms\n\
+         \x20         headers: {{ Authorization: \"Bearer {{{{ env.SOAKD_TEST_WS_TOKEN }}}}\", X-Api-Key: \"{{{{ data.creds.key }}}}\" }}\n",
+        d = dir.path().display(),
+        t = target.url(),
+    );
+    let path = dir.path().join("soakd.yaml");
+    std::fs::write(&path, cfg).unwrap();
+    let mut proc = Proc::soakd(
+        "trace",
+        &["run", "--config", path.to_str().expect("utf-8")],
+        dir.path(),
+        &[("SOAKD_LOG", "trace"), ("SOAKD_TEST_WS_TOKEN", &token)],
+    );
+    let sessions = wait_for(Duration::from_secs(30), "WebSocket sessions", || {
+        let r = http(addr, "GET", "/metrics", &[], None).ok()?;
+        let m = Exposition::parse(r.body);
+        let n = m.sum("soakd_ws_sessions_total", &[("scenario", "chat")]);
+        (n >= 2.0).then_some(n)
+    });
+    assert!(sessions >= 2.0);
+    proc.signal("TERM");
+    proc.wait_exit(Duration::from_secs(20));
+    let logs = proc.stderr_text() + &proc.stdout_text();
+    assert!(
+        logs.len() > 10_000,
+        "trace output is there: {} bytes",
+        logs.len()
+    );
+    assert!(
+        logs.contains("[redacted]"),
+        "the handshake was logged, masked"
+    );
+    for secret in [&token, &key] {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "{secret} leaked into the logs"
+        );
+    }
+}

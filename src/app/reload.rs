@@ -22,7 +22,10 @@ impl App {
             .map_err(|e| e.0)
             .and_then(|loaded| plan::compile_loaded(&loaded));
         let new = match compiled {
-            Ok(p) => shard_plan(p, self.shard),
+            Ok(p) => {
+                crate::redact::register(plan::secret_values(&p));
+                shard_plan(p, self.shard)
+            }
             Err(errors) => {
                 for e in &errors {
                     tracing::error!(error = %e, "config reload rejected; the old plan keeps running");
@@ -32,7 +35,10 @@ impl App {
             }
         };
         let token = match read_token(&new) {
-            Ok(t) => t,
+            Ok(t) => {
+                crate::redact::register(t.clone());
+                t
+            }
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "config reload rejected; the old plan keeps running");
                 self.metrics.config_reloaded(false, unix_now());

@@ -301,10 +301,10 @@ fn section<T: DeserializeOwned>(
     v: Value,
     errors: &mut Vec<ConfigError>,
 ) -> Option<T> {
-    let load = v
-        .get("load")
-        .filter(|_| prefix.starts_with("scenarios."))
-        .cloned();
+    let scenario = prefix.starts_with("scenarios.");
+    let load = v.get("load").filter(|_| scenario).cloned();
+    let schedule = v.get("schedule").filter(|_| scenario).cloned();
+    let thresholds = v.get("thresholds").filter(|_| scenario).cloned();
     match serde_path_to_error::deserialize::<_, T>(v) {
         Ok(t) => Some(t),
         Err(e) => {
@@ -315,6 +315,30 @@ fn section<T: DeserializeOwned>(
                 errors.push(ConfigError {
                     file: file.into(),
                     path: format!("{prefix}.load.{field}"),
+                    message: explain(&message),
+                });
+                return None;
+            }
+            // Untagged enums (schedule, a threshold entry) say only "did not match any variant":
+            // read the block again as the variant its keys choose, for the field.
+            let again = match inner.as_str() {
+                "schedule" => schedule
+                    .as_ref()
+                    .and_then(super::load_shape::diagnose_schedule)
+                    .map(|(p, m)| (format!("schedule.{p}"), m)),
+                t if t.starts_with("thresholds.") => {
+                    let at = &t["thresholds.".len()..];
+                    thresholds
+                        .as_ref()
+                        .and_then(|th| super::load_shape::diagnose_threshold(th, at))
+                        .map(|(p, m)| (format!("thresholds.{at}.{p}"), m))
+                }
+                _ => None,
+            };
+            if let Some((field, message)) = again {
+                errors.push(ConfigError {
+                    file: file.into(),
+                    path: format!("{prefix}.{field}"),
                     message: explain(&message),
                 });
                 return None;

@@ -73,3 +73,28 @@ pub fn diagnose(load: &Value) -> Option<(String, String)> {
     let inner = path.split_once('.').map(|(_, p)| p.to_string())?;
     Some((inner, err.into_inner().to_string()))
 }
+
+/// The field and message of a mistake in a `schedule:` mapping (`{ cron, timezone }` or
+/// `{ continuous }`), chosen by its keys.
+pub fn diagnose_schedule(v: &Value) -> Option<(String, String)> {
+    let map = v.as_object()?;
+    let err = if map.contains_key("cron") {
+        serde_path_to_error::deserialize::<_, super::RawCron>(v.clone()).err()?
+    } else if map.contains_key("continuous") {
+        serde_path_to_error::deserialize::<_, super::RawContinuous>(v.clone()).err()?
+    } else {
+        return None;
+    };
+    Some((err.path().to_string(), err.into_inner().to_string()))
+}
+
+/// The field and message of a mistake in the threshold entry at `KEY[I]` (the error path)
+/// when it is a `{ threshold, abort_on_fail, delay_abort_eval }` mapping.
+pub fn diagnose_threshold(thresholds: &Value, at: &str) -> Option<(String, String)> {
+    let (key, index) = at.strip_suffix(']')?.rsplit_once('[')?;
+    let entry = thresholds.get(key)?.get(index.parse::<usize>().ok()?)?;
+    entry.as_object()?;
+    let err =
+        serde_path_to_error::deserialize::<_, super::RawThresholdFull>(entry.clone()).err()?;
+    Some((err.path().to_string(), err.into_inner().to_string()))
+}

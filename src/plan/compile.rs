@@ -138,6 +138,14 @@ fn compile_scenario(
             &path,
             format!("{name:?} is not a valid scenario name (letters, digits, _ and -)"),
         );
+    } else if name.len() > MAX_NAME_LEN {
+        e.push(
+            &path,
+            format!(
+                "scenario name is {} characters, above the limit of {MAX_NAME_LEN}",
+                name.len()
+            ),
+        );
     }
     let schedule = compile_schedule(&rs.schedule, &p("schedule"), e);
     let target = rs.target.as_ref();
@@ -268,6 +276,7 @@ fn compile_scenario(
         }
     }
 
+    check_names(&requests, &path, e);
     let thresholds = compile_thresholds(rs, &requests, &p("thresholds"), e);
     let budget = raw.safety.max_series_per_scenario.unwrap_or(20_000);
     let series = estimated_series(&requests, thresholds.len());
@@ -337,6 +346,15 @@ fn compile_thresholds(
                     t.abort_on_fail = abort;
                     t.delay_abort_eval = delay;
                     for (k, v) in &t.filter.0 {
+                        if *k == TagKey::Status
+                            && !v.parse::<u16>().is_ok_and(|c| (100..=599).contains(&c))
+                        {
+                            e.push(
+                                &tp,
+                                format!("{v:?} is not an HTTP status code (e.g. status:200)"),
+                            );
+                            continue;
+                        }
                         let known = match k {
                             TagKey::Request => requests.iter().any(|r| &r.name == v),
                             TagKey::Group => requests.iter().any(|r| &r.group == v),
@@ -398,6 +416,44 @@ fn compile_baseline(rs: &RawScenario, path: &str, e: &mut Errors) -> Option<f64>
                 format!("{:?} is not a percentage such as 10%", b.max_regression),
             );
             None
+        }
+    }
+}
+
+/// Longest scenario, request or group name: names become file names and label values.
+pub const MAX_NAME_LEN: usize = 64;
+/// Longest check name (derived names quote a JSON path or a header).
+pub const MAX_CHECK_NAME_LEN: usize = 128;
+
+/// Request and group names: letters, digits, `_ - . :`, at most 64; check names: printable,
+/// no `"`, `\`, `{`, `}` or `,`, at most 128. These reach labels, summaries and thresholds.
+fn check_names(requests: &[super::RequestMeta], path: &str, e: &mut Errors) {
+    let simple = |s: &str| {
+        s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+    };
+    for r in requests {
+        for (what, v) in [("request", &r.name), ("group", &r.group)] {
+            if !simple(v) || v.len() > MAX_NAME_LEN {
+                e.push(
+                    path,
+                    format!(
+                        "{what} name {v:?} is not valid (letters, digits, _ - . :, at most {MAX_NAME_LEN})"
+                    ),
+                );
+            }
+        }
+        for c in &r.checks {
+            let bad = |ch: char| ch.is_control() || matches!(ch, '"' | '\\' | '{' | '}' | ',');
+            if c.chars().any(bad) || c.len() > MAX_CHECK_NAME_LEN {
+                e.push(
+                    path,
+                    format!(
+                        "check name {c:?} of request {:?} is not valid (printable, no \" \\ {{ }} or comma, at most {MAX_CHECK_NAME_LEN})",
+                        r.name
+                    ),
+                );
+            }
         }
     }
 }

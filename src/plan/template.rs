@@ -176,6 +176,25 @@ impl Templates {
         minijinja::context! { body => body, ..ctx.clone() }
     }
 
+    /// Names of the environment variables the templates read (`env.X`): their values are
+    /// secrets for the log redactor.
+    pub fn env_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (_, tpl) in self.env.templates() {
+            let src = tpl.source();
+            for (i, _) in src.match_indices("env.") {
+                let name: String = src[i + 4..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() && !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+        }
+        out
+    }
+
     /// Renders every template with `ctx`: (name, result), for the check-time render.
     pub fn render_all(&self, ctx: &Value) -> Vec<(String, Result<String, String>)> {
         self.env
@@ -232,6 +251,11 @@ impl Object for Secret {
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// The text of a value made by [`secret`], if it is one.
+pub fn secret_text(v: &Value) -> Option<String> {
+    v.downcast_object_ref::<Secret>().map(|s| s.0.clone())
 }
 
 /// Wraps a data value as a secret (strings as they are, other JSON as its text).
