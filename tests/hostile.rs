@@ -445,3 +445,24 @@ fn a_trace_level_websocket_run_leaks_no_secret_on_any_channel() {
         );
     }
 }
+
+#[test]
+fn an_idle_half_sent_api_request_is_cut_by_the_header_timeout() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = Daemon::start(dir.path(), "daemon", &small(dir.path(), ""));
+    let mut s = std::net::TcpStream::connect(d.addr).expect("connect");
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: soakd\r\n")
+        .expect("half a request");
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let t0 = Instant::now();
+    let mut rest = Vec::new();
+    // The server closes the connection (perhaps after a 408): the read ends, it does not hang.
+    let _ = s.read_to_end(&mut rest);
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_secs(5) && took < Duration::from_secs(40),
+        "cut after {took:?} (timeout 10 s)"
+    );
+    assert_eq!(d.get("/healthz").status, 200, "the daemon serves others");
+}
