@@ -226,7 +226,7 @@ impl App {
 }
 
 impl Runner for App {
-    fn start(&self, scenario: &str) -> Result<oneshot::Receiver<()>, Skip> {
+    fn start(&self, scenario: &str) -> Result<oneshot::Receiver<bool>, Skip> {
         self.start_run(scenario).map(|(_, done)| done)
     }
     fn skipped(&self, scenario: &str, reason: &str) {

@@ -13,7 +13,9 @@ use tokio::sync::oneshot;
 impl App {
     /// Starts a run of `name` now. Err(Overlap) if one is running, Err(MaxConcurrent) when the
     /// global bound is reached, Err(Gone) if unknown or shutting down.
-    pub fn start_run(&self, name: &str) -> Result<(String, oneshot::Receiver<()>), Skip> {
+    /// Starts a run; the receiver resolves when it ends, with true if it ended in `error` or
+    /// `aborted` (a continuous schedule backs off before the next one).
+    pub fn start_run(&self, name: &str) -> Result<(String, oneshot::Receiver<bool>), Skip> {
         if self.shutdown.is_cancelled() {
             return Err(Skip::Gone);
         }
@@ -50,6 +52,10 @@ impl App {
             let vus_feed = tokio::spawn(feed_vus(me.clone(), ctl.clone()));
             let report = run::execute(ctl.clone()).await;
             vus_feed.abort();
+            let hard = matches!(
+                report.result,
+                run::RunResult::Error | run::RunResult::Aborted
+            );
             if me.claim_finish(&ctl.id) {
                 me.finish(report);
             }
@@ -61,7 +67,7 @@ impl App {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&ctl.id);
-            let _ = done_tx.send(());
+            let _ = done_tx.send(hard);
         });
         Ok((id, done_rx))
     }
