@@ -29,7 +29,7 @@ scenarios:
     target: {{ base_url: "{url}" }}
     load: {{ executor: shared-iterations, vus: 2, iterations: 20 }}
     mix:
-      - {{ name: sneaky, request: {{ url: "http://{{{{ 'localhost' }}}}:{port}/ok" }} }}
+      - {{ name: sneaky, request: {{ url: "http://{{{{ var.host | default('localhost') }}}}:{port}/ok" }} }}
 "#,
         url = target.url()
     );
@@ -180,7 +180,7 @@ scenarios:
     load: {{ executor: shared-iterations, vus: 2, iterations: 6 }}
     mix:
       - name: chat
-        websocket: {{ url: "ws://{{{{ '127.0.0.2' }}}}:{port}/ws", duration: 200ms, reconnect: false }}
+        websocket: {{ url: "ws://{{{{ var.host | default('127.0.0.2') }}}}:{port}/ws", duration: 200ms, reconnect: false }}
 "#
     );
     let (report, _) = run(compile_scenario(&yaml, "t")).await;
@@ -208,8 +208,8 @@ scenarios:
   t:
     load: {{ executor: shared-iterations, vus: 1, iterations: 4 }}
     mix:
-      - {{ name: hex, request: {{ url: "http://{{{{ '0x7f000002' }}}}:{port}/ok" }} }}
-      - {{ name: userinfo, request: {{ url: "http://{{{{ '127.0.0.1' }}}}@127.0.0.2:{port}/ok" }} }}
+      - {{ name: hex, request: {{ url: "http://{{{{ var.host | default('0x7f000002') }}}}:{port}/ok" }} }}
+      - {{ name: userinfo, request: {{ url: "http://{{{{ var.user | default('127.0.0.1') }}}}@127.0.0.2:{port}/ok" }} }}
 "#
     );
     let (report, _) = run(compile_scenario(&yaml, "t")).await;

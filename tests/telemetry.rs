@@ -185,7 +185,7 @@ fn counters_are_exposed_with_total_suffix() {
         .lines()
         .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
         .collect();
-    assert_eq!(counters.len(), 11);
+    assert_eq!(counters.len(), 12);
     for c in counters {
         assert!(!c.ends_with("_total"), "{c} registered with _total");
         for line in text.lines().filter(|l| l.starts_with(c)) {

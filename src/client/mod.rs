@@ -419,7 +419,9 @@ mod tests {
                 "tls",
                 "protocol",
                 "body_too_large",
-                "check"
+                "check",
+                "template",
+                "not_allowed"
             ]
         );
     }

@@ -195,11 +195,14 @@ impl Templates {
         out
     }
 
-    /// Renders every template with `ctx`: (name, result), for the check-time render.
-    pub fn render_all(&self, ctx: &Value) -> Vec<(String, Result<String, String>)> {
+    /// Renders every template with `ctx`: (name, source, result), for the check-time render.
+    pub fn render_all(&self, ctx: &Value) -> Vec<(String, String, Result<String, String>)> {
         self.env
             .templates()
-            .map(|(name, tpl)| (name.to_string(), tpl.render(ctx).map_err(|e| short(&e))))
+            .map(|(name, tpl)| {
+                let out = tpl.render(ctx).map_err(|e| short(&e));
+                (name.to_string(), tpl.source().to_string(), out)
+            })
             .collect()
     }
 

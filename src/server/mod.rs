@@ -70,7 +70,8 @@ pub async fn serve(listener: tokio::net::TcpListener, app: Arc<App>) -> std::io:
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let Ok((stream, peer)) = accepted else { continue };
+                tracing::trace!(%peer, "API connection accepted");
                 let svc = hyper_util::service::TowerToHyperService::new(router.clone());
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
