@@ -47,13 +47,17 @@ impl App {
         };
         let old = self.plan();
         let (mut added, mut removed, mut changed) = (vec![], vec![], vec![]);
+        // Triggers start once the new plan is in force: a trigger's first run looks its
+        // scenario up in the plan (this runs on a blocking thread, so a trigger task can run
+        // before this function returns).
+        let mut to_start = Vec::new();
         for (name, s) in &old.scenarios {
             match new.scenarios.get(name) {
                 None => removed.push(name.clone()),
                 Some(n) if n.fingerprint != s.fingerprint => {
                     changed.push(name.clone());
                     if !n.schedule.same_as(&s.schedule) {
-                        self.start_trigger(name, &n.schedule);
+                        to_start.push((name.clone(), n.schedule.clone()));
                     }
                 }
                 Some(_) => {}
@@ -62,11 +66,14 @@ impl App {
         for (name, s) in &new.scenarios {
             if !old.scenarios.contains_key(name) {
                 added.push(name.clone());
-                self.start_trigger(name, &s.schedule);
+                to_start.push((name.clone(), s.schedule.clone()));
             }
         }
         *self.plan.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
         *self.admin_token.write().unwrap_or_else(|p| p.into_inner()) = token;
+        for (name, schedule) in &to_start {
+            self.start_trigger(name, schedule);
+        }
         if self.plan().max_rps != old.max_rps {
             *self.limiter.write().unwrap_or_else(|p| p.into_inner()) =
                 super::plan_limiter(&self.plan());
