@@ -14,6 +14,7 @@ pub mod load;
 pub mod logs;
 pub mod plan;
 pub mod record;
+pub mod redact;
 pub mod report;
 pub mod run;
 pub mod schedule;

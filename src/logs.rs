@@ -53,9 +53,10 @@ pub fn directives(soakd_log: Option<&str>, rust_log: Option<&str>) -> String {
     out
 }
 
-/// Where log lines go: stderr.
+/// Where log lines go: stderr, through the redaction of every registered secret and credential
+/// shape (`crate::redact`).
 fn writer() -> impl for<'w> MakeWriter<'w> + Send + Sync + 'static {
-    std::io::stderr
+    crate::redact::Redacting::new(std::io::stderr)
 }
 
 /// Installs the global subscriber. A bad filter is reported once and the default used.

@@ -71,7 +71,9 @@ fn main() -> ExitCode {
     match exit {
         Exit::Ok => ExitCode::SUCCESS,
         Exit::Invalid(msg) => {
-            eprintln!("{msg}");
+            // Not eprintln!: it panics when stderr is a closed pipe (`soakd check 2>&1 | head -1`).
+            let _ =
+                std::io::Write::write_all(&mut std::io::stderr(), format!("{msg}\n").as_bytes());
             ExitCode::from(2)
         }
         Exit::ThresholdsFailed => ExitCode::from(99),

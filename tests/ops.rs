@@ -52,6 +52,7 @@ const DESIGN_METRICS: &[&str] = &[
     // additions (docs/contract-extensions.md)
     "soakd_run_last_info",
     "soakd_schedule_interval_seconds",
+    "soakd_state_write_errors_total",
 ];
 
 /// Other words a PromQL expression of ours may contain: functions, keywords, label names of §5,
@@ -302,6 +303,7 @@ fn rules_define_every_alert_with_tests() {
         "SoakdScenarioOverdue",
         "SoakdGeneratorSaturated",
         "SoakdConfigReloadFailed",
+        "SoakdStateWriteFailing",
         "SoakdDown",
         "SoakdCircuitOpen",
         "SoakdScenarioStale",

@@ -29,7 +29,7 @@ scenarios:
     target: {{ base_url: "{url}" }}
     load: {{ executor: shared-iterations, vus: 2, iterations: 20 }}
     mix:
-      - {{ name: sneaky, request: {{ url: "http://{{{{ 'localhost' }}}}:{port}/ok" }} }}
+      - {{ name: sneaky, request: {{ url: "http://{{{{ var.host | default('localhost') }}}}:{port}/ok" }} }}
 "#,
         url = target.url()
     );
@@ -45,7 +45,10 @@ scenarios:
         .request_reasons(0)
         .filter(|(_, n)| *n > 0)
         .collect();
-    assert_eq!(reasons, vec![(soakd::client::FailureReason::Connect, 20)]);
+    assert_eq!(
+        reasons,
+        vec![(soakd::client::FailureReason::NotAllowed, 20)]
+    );
     assert_eq!(target.stats().requests_total, 0, "the target saw nothing");
 }
 
@@ -148,4 +151,82 @@ scenarios:
         &[[2, 0]],
         "status 302 seen, nothing followed"
     );
+}
+
+/// A listener on `ip` that counts the connections it accepts, until the test ends.
+fn counting_listener(ip: &str) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let l = std::net::TcpListener::bind((ip, 0)).expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let n = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = n.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            if s.is_ok() {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    });
+    (port, n)
+}
+
+#[tokio::test]
+async fn a_templated_websocket_url_to_a_loopback_host_outside_the_allow_list_connects_nowhere() {
+    let (port, accepted) = counting_listener("127.0.0.2");
+    let yaml = format!(
+        r#"
+safety: {{ allowed_hosts: ["127.0.0.1"] }}
+scenarios:
+  t:
+    load: {{ executor: shared-iterations, vus: 2, iterations: 6 }}
+    mix:
+      - name: chat
+        websocket: {{ url: "ws://{{{{ var.host | default('127.0.0.2') }}}}:{port}/ws", duration: 200ms, reconnect: false }}
+"#
+    );
+    let (report, _) = run(compile_scenario(&yaml, "t")).await;
+    let ws = report.snapshot.ws();
+    assert_eq!(
+        (ws.sessions, ws.connect_failures, ws.sent),
+        (6, 6, 0),
+        "every session ended unconnected"
+    );
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "127.0.0.2 received no connection"
+    );
+}
+
+#[tokio::test]
+async fn a_rendered_url_is_checked_after_normalisation() {
+    let (port, accepted) = counting_listener("127.0.0.2");
+    // 0x7f000002 is 127.0.0.2; the userinfo "127.0.0.1@" does not make it 127.0.0.1.
+    let yaml = format!(
+        r#"
+safety: {{ allowed_hosts: ["127.0.0.1"] }}
+scenarios:
+  t:
+    load: {{ executor: shared-iterations, vus: 1, iterations: 4 }}
+    mix:
+      - {{ name: hex, request: {{ url: "http://{{{{ var.host | default('0x7f000002') }}}}:{port}/ok" }} }}
+      - {{ name: userinfo, request: {{ url: "http://{{{{ var.user | default('127.0.0.1') }}}}@127.0.0.2:{port}/ok" }} }}
+"#
+    );
+    let (report, _) = run(compile_scenario(&yaml, "t")).await;
+    let (total, failed) = report.snapshot.requests(&Default::default());
+    assert_eq!((total, failed), (4, 4));
+    for i in 0..2 {
+        let reasons: Vec<_> = report
+            .snapshot
+            .request_reasons(i)
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, _)| r)
+            .collect();
+        assert_eq!(
+            reasons,
+            [soakd::client::FailureReason::NotAllowed],
+            "request {i}"
+        );
+    }
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 0);
 }

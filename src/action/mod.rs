@@ -63,6 +63,8 @@ pub struct Actor {
     /// Cancelled when a `unique` data pool runs out: the run ends normally.
     exhausted: CancellationToken,
     host_warned: std::sync::atomic::AtomicBool,
+    /// Requests whose render error was logged already (once each per run).
+    template_warned: std::sync::Mutex<std::collections::BTreeSet<usize>>,
     /// `safety.max_rps`: every request waits for a slot.
     limiter: Option<Arc<Limiter>>,
     /// Some step renders templates: iterations read the clock for `ts`.
@@ -109,6 +111,7 @@ impl Actor {
             picker,
             exhausted,
             host_warned: Default::default(),
+            template_warned: Default::default(),
             limiter: None,
             templated,
         }
@@ -183,12 +186,18 @@ impl Actor {
                     let value = self.context(vu, &mut ctx).clone();
                     // Boxed: a session's state machine is ~12 KB, and inline it would sit in
                     // every VU's task whether or not the scenario uses WebSocket.
+                    let allowed = ws::Allowed {
+                        hosts: &self.scenario.allowed_hosts,
+                        warned: &self.host_warned,
+                        scenario: &self.scenario.name,
+                    };
                     ok &= Box::pin(ws::session(
                         w,
                         &self.scenario.templates,
                         &value,
                         &self.recorder,
                         vu.id,
+                        &allowed,
                     ))
                     .await;
                 }
@@ -279,17 +288,32 @@ impl Actor {
                     }
                     outcome
                 }
-                Err(e) if e.starts_with(prepare::HOST_NOT_ALLOWED) => {
-                    // Never sent: counted as a connect failure, reported once per run.
+                Err(e) if e == prepare::HOST_NOT_ALLOWED => {
+                    // Never sent; reported once per run, naming the request, not the URL (its
+                    // host may be built from a secret).
                     if !self
                         .host_warned
                         .swap(true, std::sync::atomic::Ordering::Relaxed)
                     {
-                        tracing::warn!(scenario = %self.scenario.name, "{e}; request not sent");
+                        let request = &self.scenario.requests[r.index].name;
+                        tracing::warn!(scenario = %self.scenario.name, request, "{e}; request not sent");
                     }
-                    Err(FailureReason::Connect)
+                    Err(FailureReason::NotAllowed)
                 }
-                Err(_) => Err(FailureReason::Protocol),
+                Err(e) => {
+                    // A render error (undefined value, a failing function, a rendered URL or
+                    // header that is not valid): nothing was sent. Logged once per template.
+                    let first = self
+                        .template_warned
+                        .lock()
+                        .map(|mut seen| seen.insert(r.index))
+                        .unwrap_or(false);
+                    if first {
+                        let request = &self.scenario.requests[r.index].name;
+                        tracing::warn!(scenario = %self.scenario.name, request, error = %e, "template did not render; request not sent");
+                    }
+                    Err(FailureReason::Template)
+                }
             };
             let latency = from.elapsed();
             self.record(

@@ -37,16 +37,13 @@ impl Prepared {
         let mut uri = match &self.uri {
             Some(u) => u.clone(),
             None => {
-                let u = t
-                    .render(&r.url, ctx)?
-                    .parse::<Uri>()
-                    .map_err(|e| e.to_string())?;
-                // Static URLs were checked at plan time; a rendered one is checked here.
-                let host = u.host().unwrap_or_default();
-                if !allowed_hosts.is_empty() && !allowed_hosts.iter().any(|h| h == host) {
-                    return Err(format!("{HOST_NOT_ALLOWED}: {host}"));
+                let rendered = t.render(&r.url, ctx)?;
+                // Static URLs were checked at plan time; a rendered one is checked here, by the
+                // same rule. The host may come from a secret: the error does not quote it.
+                if !crate::plan::allow::rendered_allowed(&rendered, allowed_hosts) {
+                    return Err(HOST_NOT_ALLOWED.to_string());
                 }
-                u
+                rendered.parse::<Uri>().map_err(|e| e.to_string())?
             }
         };
         if let Some((param, value)) = cursor {

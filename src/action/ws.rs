@@ -19,8 +19,23 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Where a session may connect: `safety.allowed_hosts`, and whether the scenario has logged a
+/// refusal already (once per run).
+pub struct Allowed<'a> {
+    pub hosts: &'a [String],
+    pub warned: &'a std::sync::atomic::AtomicBool,
+    pub scenario: &'a str,
+}
+
 /// Runs one session of `step` for VU `vu`; true when it was never dropped.
-pub async fn session(step: &WsStep, t: &Templates, ctx: &Value, rec: &Recorder, vu: u32) -> bool {
+pub async fn session(
+    step: &WsStep,
+    t: &Templates,
+    ctx: &Value,
+    rec: &Recorder,
+    vu: u32,
+    allowed: &Allowed<'_>,
+) -> bool {
     let ev = |e: WsEvent| rec.ws(vu, step.index, e);
     let deadline = Instant::now() + step.duration;
     let mut pending: HashMap<String, Instant> = HashMap::new();
@@ -31,6 +46,25 @@ pub async fn session(step: &WsStep, t: &Templates, ctx: &Value, rec: &Recorder, 
             ev(WsEvent::Reconnect);
         }
         first = false;
+        // The rendered URL is checked by the same rule as HTTP requests: a refused session
+        // opens no connection at all.
+        if let Ok(url) = t.render(&step.url, ctx)
+            && !crate::plan::allow::rendered_allowed(&url, allowed.hosts)
+        {
+            if !allowed
+                .warned
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+            {
+                tracing::warn!(
+                    scenario = allowed.scenario,
+                    step = step.index,
+                    "WebSocket host not in safety.allowed_hosts; session not opened"
+                );
+            }
+            ev(WsEvent::Connect(Duration::ZERO, false));
+            dropped = true;
+            break;
+        }
         let Some(request) = handshake_request(step, t, ctx) else {
             ev(WsEvent::Connect(Duration::ZERO, false));
             dropped = true;

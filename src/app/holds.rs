@@ -162,7 +162,7 @@ impl App {
     }
 
     /// Starts a run unless the scenario is held; what triggers and the API call.
-    pub fn start_checked(&self, name: &str) -> Result<(String, oneshot::Receiver<()>), Skip> {
+    pub fn start_checked(&self, name: &str) -> Result<(String, oneshot::Receiver<bool>), Skip> {
         if let Some(why) = self.held(name, Utc::now()) {
             return Err(why);
         }

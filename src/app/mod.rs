@@ -11,7 +11,7 @@ mod reload;
 mod runs;
 
 pub use holds::{HOLDS_FILE, HoldView, Paused};
-pub use reload::watch_config;
+pub use reload::{reload_blocking, watch_config};
 
 use crate::plan::Plan;
 use crate::run::RunControl;
@@ -253,7 +253,7 @@ impl App {
 }
 
 impl Runner for App {
-    fn start(&self, scenario: &str) -> Result<oneshot::Receiver<()>, Skip> {
+    fn start(&self, scenario: &str) -> Result<oneshot::Receiver<bool>, Skip> {
         self.start_checked(scenario).map(|(_, done)| done)
     }
     fn skipped(&self, scenario: &str, reason: &str) {

@@ -10,16 +10,22 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 impl App {
-    /// Reloads the config file; true when the new plan is in force.
+    /// Reloads the config file; true when the new plan is in force. Reads files (the config,
+    /// data pools) and compiles: call it off the async workers (see [`reload_blocking`]).
     pub fn reload(&self) -> bool {
         let Some(path) = &self.config_path else {
             return false;
         };
+        // Two reloads at once (SIGHUP and the API) would each apply their plan: one at a time.
+        let _one = RELOADING.lock().unwrap_or_else(|p| p.into_inner());
         let compiled = config::load_file(path)
             .map_err(|e| e.0)
             .and_then(|loaded| plan::compile_loaded(&loaded));
         let new = match compiled {
-            Ok(p) => shard_plan(p, self.shard),
+            Ok(p) => {
+                crate::redact::register(plan::secret_values(&p));
+                shard_plan(p, self.shard)
+            }
             Err(errors) => {
                 for e in &errors {
                     tracing::error!(error = %e, "config reload rejected; the old plan keeps running");
@@ -29,7 +35,10 @@ impl App {
             }
         };
         let token = match read_token(&new) {
-            Ok(t) => t,
+            Ok(t) => {
+                crate::redact::register(t.clone());
+                t
+            }
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "config reload rejected; the old plan keeps running");
                 self.metrics.config_reloaded(false, unix_now());
@@ -38,13 +47,17 @@ impl App {
         };
         let old = self.plan();
         let (mut added, mut removed, mut changed) = (vec![], vec![], vec![]);
+        // Triggers start once the new plan is in force: a trigger's first run looks its
+        // scenario up in the plan (this runs on a blocking thread, so a trigger task can run
+        // before this function returns).
+        let mut to_start = Vec::new();
         for (name, s) in &old.scenarios {
             match new.scenarios.get(name) {
                 None => removed.push(name.clone()),
                 Some(n) if n.fingerprint != s.fingerprint => {
                     changed.push(name.clone());
                     if !n.schedule.same_as(&s.schedule) {
-                        self.start_trigger(name, &n.schedule);
+                        to_start.push((name.clone(), n.schedule.clone()));
                     }
                 }
                 Some(_) => {}
@@ -53,11 +66,14 @@ impl App {
         for (name, s) in &new.scenarios {
             if !old.scenarios.contains_key(name) {
                 added.push(name.clone());
-                self.start_trigger(name, &s.schedule);
+                to_start.push((name.clone(), s.schedule.clone()));
             }
         }
         *self.plan.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
         *self.admin_token.write().unwrap_or_else(|p| p.into_inner()) = token;
+        for (name, schedule) in &to_start {
+            self.start_trigger(name, schedule);
+        }
         if self.plan().max_rps != old.max_rps {
             *self.limiter.write().unwrap_or_else(|p| p.into_inner()) =
                 super::plan_limiter(&self.plan());
@@ -74,6 +90,7 @@ impl App {
             let mut t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
             if let Err(e) = t.retain_scenarios(&keep) {
                 tracing::error!(error = %e, "cannot persist breach state");
+                self.metrics.state_write_failed();
             }
         }
         self.metrics.config_reloaded(true, unix_now());
@@ -85,6 +102,16 @@ impl App {
         );
         true
     }
+}
+
+static RELOADING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// [`App::reload`] on the blocking pool, so that a slow file (a large data pool, a slow disk)
+/// never stalls /metrics or the runs on the async workers.
+pub async fn reload_blocking(app: Arc<App>) -> bool {
+    tokio::task::spawn_blocking(move || app.reload())
+        .await
+        .unwrap_or(false)
 }
 
 /// Reloads on SIGHUP and when the config file's modification time or size changes.
@@ -109,7 +136,7 @@ pub async fn watch_config(app: Arc<App>) {
         if by_signal || (now != last && now.is_some()) {
             last = now;
             tracing::info!(by_signal, path = %path.display(), "reloading config");
-            app.reload();
+            reload_blocking(app.clone()).await;
         }
     }
 }

@@ -14,7 +14,9 @@ use tokio::sync::oneshot;
 impl App {
     /// Starts a run of `name` now. Err(Overlap) if one is running, Err(MaxConcurrent) when the
     /// global bound is reached, Err(Gone) if unknown or shutting down.
-    pub fn start_run(&self, name: &str) -> Result<(String, oneshot::Receiver<()>), Skip> {
+    /// Starts a run; the receiver resolves when it ends, with true if it ended in `error` or
+    /// `aborted` (a continuous schedule backs off before the next one).
+    pub fn start_run(&self, name: &str) -> Result<(String, oneshot::Receiver<bool>), Skip> {
         if self.shutdown.is_cancelled() {
             return Err(Skip::Gone);
         }
@@ -52,6 +54,10 @@ impl App {
             if me.plan().scenarios.contains_key(&ctl.scenario.name) {
                 me.metrics.set_vus(&ctl.scenario.name, 0.0);
             }
+            let hard = matches!(
+                report.result,
+                run::RunResult::Error | run::RunResult::Aborted
+            );
             if me.claim_finish(&ctl.id) {
                 me.finish(report);
             }
@@ -63,7 +69,7 @@ impl App {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&ctl.id);
-            let _ = done_tx.send(());
+            let _ = done_tx.send(hard);
         });
         Ok((id, done_rx))
     }
@@ -149,7 +155,8 @@ impl App {
             ) {
                 Ok(r) => r,
                 Err(e) => {
-                    tracing::error!(scenario = %name, error = %e, "cannot persist breach state");
+                    tracing::error!(scenario = %name, error = %e, "cannot persist breach state; kept in memory, retried at the next run");
+                    self.metrics.state_write_failed();
                     t.scenario(&name)
                 }
             }
@@ -214,10 +221,12 @@ impl App {
                             html.as_bytes(),
                         ) {
                             tracing::error!(scenario = %name, error = %e, "cannot write the run report");
+                            self.metrics.state_write_failed();
                         }
                     }
                     Err(e) => {
-                        tracing::error!(scenario = %name, error = %e, "cannot write the run summary")
+                        tracing::error!(scenario = %name, error = %e, "cannot write the run summary");
+                        self.metrics.state_write_failed();
                     }
                 }
             }

@@ -51,11 +51,15 @@ pub enum FailureReason {
     /// Still in flight at the run's hard stop (end of `graceful_stop`, abort, shutdown): the
     /// request is recorded anyway, so every started request ends as a sample.
     Interrupted,
+    /// A template did not render: nothing was sent (decided by the caller).
+    Template,
+    /// The URL's host is not in `safety.allowed_hosts`: nothing was sent (decided by the caller).
+    NotAllowed,
 }
 
 impl FailureReason {
     /// Every reason, in label order; lets metrics pre-create all series.
-    pub const ALL: [FailureReason; 9] = [
+    pub const ALL: [FailureReason; 11] = [
         FailureReason::Status,
         FailureReason::Timeout,
         FailureReason::Connect,
@@ -65,6 +69,8 @@ impl FailureReason {
         FailureReason::BodyTooLarge,
         FailureReason::Check,
         FailureReason::Interrupted,
+        FailureReason::Template,
+        FailureReason::NotAllowed,
     ];
 
     /// The metric label value.
@@ -79,6 +85,8 @@ impl FailureReason {
             FailureReason::BodyTooLarge => "body_too_large",
             FailureReason::Check => "check",
             FailureReason::Interrupted => "interrupted",
+            FailureReason::Template => "template",
+            FailureReason::NotAllowed => "not_allowed",
         }
     }
 }
@@ -428,7 +436,9 @@ mod tests {
                 "protocol",
                 "body_too_large",
                 "check",
-                "interrupted"
+                "interrupted",
+                "template",
+                "not_allowed"
             ]
         );
     }

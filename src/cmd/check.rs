@@ -47,7 +47,10 @@ pub fn run(config: &Option<PathBuf>, shard: Option<&str>, time_scale: Option<f64
                      send_every unchanged (same requests per second, for less time)"
                 );
             }
-            print!("{o}");
+            // `soakd check | head -1` closes the pipe early: a broken pipe is not an error
+            // (print! would panic on it).
+            use std::io::Write as _;
+            let _ = std::io::stdout().lock().write_all(o.as_bytes());
             Exit::Ok
         }
         Err(msg) => Exit::Invalid(msg),
@@ -73,8 +76,12 @@ pub fn describe(plan: &Plan) -> String {
 fn describe_scenario(o: &mut String, s: &Scenario) {
     let _ = writeln!(o, "\nscenario {}", s.name);
     let _ = writeln!(o, "  schedule: {}", s.schedule.describe());
-    for t in s.schedule.next_fires(chrono::Utc::now(), 3) {
+    let fires = s.schedule.next_fires(chrono::Utc::now(), 3);
+    for t in &fires {
         let _ = writeln!(o, "    next: {}", t.to_rfc3339());
+    }
+    if fires.is_empty() && matches!(s.schedule, crate::plan::Schedule::Cron { .. }) {
+        let _ = writeln!(o, "  warning: this cron expression never fires");
     }
     let e = &s.load.executor;
     let _ = write!(o, "  executor: {} ", e.name());

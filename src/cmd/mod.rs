@@ -24,7 +24,19 @@ pub enum Exit {
 /// Loads and compiles a config file; every error, one per line.
 pub fn load_plan(path: &Path) -> Result<Plan, String> {
     let loaded = config::load_file(path).map_err(|e| e.to_string())?;
-    plan::compile_loaded(&loaded).map_err(|errs| {
+    let compiled = plan::compile_loaded(&loaded);
+    if let Ok(p) = &compiled {
+        // From here on no log line may carry these values (see `redact`).
+        crate::redact::register(plan::secret_values(p));
+        if let Some(t) = p
+            .admin_token_file
+            .as_ref()
+            .and_then(|f| std::fs::read_to_string(f).ok())
+        {
+            crate::redact::register([t.trim().to_string()]);
+        }
+    }
+    compiled.map_err(|errs| {
         let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
         format!(
             "{}\n{} error(s) in {}",

@@ -6,11 +6,14 @@
 //! Engine code never sees these types, only the `Plan` built from them.
 
 mod always_on;
+mod env;
 mod load;
+mod load_shape;
 mod sut;
+pub mod yaml;
 
 pub use always_on::{RawBlackout, RawCircuitBreaker};
-pub use load::{ConfigError, LoadError, Loaded, load_file, load_str};
+pub use load::{Bounded, ConfigError, LoadError, Loaded, load_file, load_str, read_bounded};
 pub use sut::{RawDrill, RawDrillAction, RawDrillExpect, RawPrometheus, RawRecovery, RawSutCheck};
 
 use schemars::JsonSchema;

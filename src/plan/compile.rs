@@ -20,13 +20,24 @@ const DEFAULT_MAX_BODY: usize = 10 << 20;
 
 /// Compiles a loaded file; its structural errors are reported together with the semantic ones.
 pub fn compile_loaded(loaded: &Loaded) -> Result<Plan, Vec<ConfigError>> {
+    let mut errors = loaded.errors.clone();
+    if loaded.raw.scenarios.is_empty()
+        && errors
+            .iter()
+            .all(|e| !e.path.is_empty() && !e.path.starts_with("scenarios"))
+    {
+        errors.push(ConfigError {
+            file: loaded.file.clone(),
+            path: "scenarios".into(),
+            message: "no scenarios: a config needs at least one".into(),
+        });
+    }
     match compile(&loaded.file, &loaded.raw) {
-        Ok(plan) if loaded.errors.is_empty() => Ok(plan),
-        Ok(_) => Err(loaded.errors.clone()),
-        Err(mut errs) => {
-            let mut all = loaded.errors.clone();
-            all.append(&mut errs);
-            Err(all)
+        Ok(plan) if errors.is_empty() => Ok(plan),
+        Ok(_) => Err(errors),
+        Err(errs) => {
+            errors.extend(loaded.blame_env(errs));
+            Err(errors)
         }
     }
 }
@@ -72,6 +83,13 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
         && !(r.is_finite() && r > 0.0)
     {
         e.push("safety.max_rps", format!("{r} must be a positive number"));
+    } else if let Some(r) = raw.safety.max_rps
+        && r > super::bounds::MAX_RATE
+    {
+        e.push(
+            "safety.max_rps",
+            format!("{r} is above the limit of {}", super::bounds::MAX_RATE),
+        );
     }
     let default_timeout = e.duration_or("defaults.timeout", &raw.defaults.timeout, DEFAULT_TIMEOUT);
     let trace_sample = compile_trace(raw.defaults.trace.as_ref(), &mut e);
@@ -87,12 +105,14 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
     let mut scenarios = BTreeMap::new();
     for (name, rs) in &raw.scenarios {
         let mut s = compile_scenario(name, rs, raw, default_timeout, &mut e);
+        super::bounds::check_scenario(&s, rs.load.as_ref(), &format!("scenarios.{name}"), &mut e);
         s.pools = pools.clone();
         s.always_on
             .blackouts
             .splice(0..0, blackouts.iter().cloned());
         s.trace_sample = trace_sample;
         s.request_id_header = request_id_header.clone();
+        super::template_check::check_renders(&s, &mut e);
         s.sut = super::sut::compile_sut(rs, raw, &prometheus, &format!("scenarios.{name}"), &mut e);
         scenarios.insert(name.clone(), Arc::new(s));
     }
@@ -142,6 +162,14 @@ fn compile_scenario(
             &path,
             format!("{name:?} is not a valid scenario name (letters, digits, _ and -)"),
         );
+    } else if name.len() > MAX_NAME_LEN {
+        e.push(
+            &path,
+            format!(
+                "scenario name is {} characters, above the limit of {MAX_NAME_LEN}",
+                name.len()
+            ),
+        );
     }
     let schedule = compile_schedule(&rs.schedule, &p("schedule"), e);
     let target = rs.target.as_ref();
@@ -171,6 +199,16 @@ fn compile_scenario(
             e.push(
                 p("target.max_body_bytes"),
                 format!("{n} must be at least 1"),
+            );
+            DEFAULT_MAX_BODY
+        }
+        Some(n) if n > super::bounds::MAX_BODY_BYTES => {
+            e.push(
+                p("target.max_body_bytes"),
+                format!(
+                    "{n} is above the limit of {} (1 GiB)",
+                    super::bounds::MAX_BODY_BYTES
+                ),
             );
             DEFAULT_MAX_BODY
         }
@@ -219,6 +257,15 @@ fn compile_scenario(
         let w = entry.weight.unwrap_or(1.0);
         if !(w.is_finite() && w >= 0.0) {
             e.push(format!("{ep}.weight"), format!("{w} must not be negative"));
+        } else if w > super::bounds::MAX_WEIGHT {
+            e.push(
+                format!("{ep}.weight"),
+                format!(
+                    "{} is above the limit of {}",
+                    super::bounds::number(w),
+                    super::bounds::number(super::bounds::MAX_WEIGHT)
+                ),
+            );
         }
         weights.push(w.max(0.0));
         mix.push(compile_entry(entry, &ep, &mut cx, e));
@@ -241,7 +288,7 @@ fn compile_scenario(
 
     if !raw.safety.allowed_hosts.is_empty() {
         for h in &hosts {
-            if !raw.safety.allowed_hosts.iter().any(|a| a == h) {
+            if !super::allow::host_allowed(h, &raw.safety.allowed_hosts) {
                 e.push(
                     p("target"),
                     format!(
@@ -253,6 +300,7 @@ fn compile_scenario(
         }
     }
 
+    check_names(&requests, &path, e);
     let thresholds = compile_thresholds(rs, &requests, &p("thresholds"), e);
     let budget = raw.safety.max_series_per_scenario.unwrap_or(20_000);
     let series = estimated_series(&requests, thresholds.len());
@@ -375,6 +423,15 @@ fn compile_thresholds(
                     t.abort_on_fail = abort;
                     t.delay_abort_eval = delay;
                     for (k, v) in &t.filter.0 {
+                        if *k == TagKey::Status
+                            && !v.parse::<u16>().is_ok_and(|c| (100..=599).contains(&c))
+                        {
+                            e.push(
+                                &tp,
+                                format!("{v:?} is not an HTTP status code (e.g. status:200)"),
+                            );
+                            continue;
+                        }
                         let known = match k {
                             TagKey::Request => requests.iter().any(|r| &r.name == v),
                             TagKey::Group => requests.iter().any(|r| &r.group == v),
@@ -454,6 +511,44 @@ fn compile_baseline(rs: &RawScenario, path: &str, e: &mut Errors) -> Option<f64>
                 format!("{:?} is not a percentage such as 10%", b.max_regression),
             );
             None
+        }
+    }
+}
+
+/// Longest scenario, request or group name: names become file names and label values.
+pub const MAX_NAME_LEN: usize = 64;
+/// Longest check name (derived names quote a JSON path or a header).
+pub const MAX_CHECK_NAME_LEN: usize = 128;
+
+/// Request and group names: letters, digits, `_ - . :`, at most 64; check names: printable,
+/// no `"`, `\`, `{`, `}` or `,`, at most 128. These reach labels, summaries and thresholds.
+fn check_names(requests: &[super::RequestMeta], path: &str, e: &mut Errors) {
+    let simple = |s: &str| {
+        s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+    };
+    for r in requests {
+        for (what, v) in [("request", &r.name), ("group", &r.group)] {
+            if !simple(v) || v.len() > MAX_NAME_LEN {
+                e.push(
+                    path,
+                    format!(
+                        "{what} name {v:?} is not valid (letters, digits, _ - . :, at most {MAX_NAME_LEN})"
+                    ),
+                );
+            }
+        }
+        for c in &r.checks {
+            let bad = |ch: char| ch.is_control() || matches!(ch, '"' | '\\' | '{' | '}' | ',');
+            if c.chars().any(bad) || c.len() > MAX_CHECK_NAME_LEN {
+                e.push(
+                    path,
+                    format!(
+                        "check name {c:?} of request {:?} is not valid (printable, no \" \\ {{ }} or comma, at most {MAX_CHECK_NAME_LEN})",
+                        r.name
+                    ),
+                );
+            }
         }
     }
 }

@@ -100,6 +100,20 @@ pub fn compile_pools(raw: &BTreeMap<String, RawPool>, base: &Path, e: &mut Error
                 Vec::new()
             }
         };
+        if let Some(first) = rows.first() {
+            for (i, f) in p.secret_fields.iter().enumerate() {
+                if !rows.iter().any(|r| r.contains_key(f)) {
+                    let fields: Vec<&str> = first.keys().map(String::as_str).collect();
+                    e.push(
+                        format!("{path}.secret_fields[{i}]"),
+                        format!(
+                            "{f:?} is not a field of the pool (fields: {})",
+                            fields.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
         let rows: Vec<Value> = rows
             .into_iter()
             .map(|row| {
@@ -130,16 +144,36 @@ pub fn compile_pools(raw: &BTreeMap<String, RawPool>, base: &Path, e: &mut Error
 
 type Row = BTreeMap<String, serde_json::Value>;
 
+/// Largest data pool file read, in bytes.
+pub const MAX_POOL_BYTES: u64 = 16 << 20;
+/// Most rows of one pool.
+pub const MAX_POOL_ROWS: usize = 100_000;
+
+/// Reads a pool: only a regular file (a FIFO would block, `/dev/zero` never ends) of at most
+/// [`MAX_POOL_BYTES`], with at most [`MAX_POOL_ROWS`] rows.
 fn load_rows(file: &Path) -> Result<Vec<Row>, String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read: {e}"))?;
+    use crate::config::Bounded;
+    let text = crate::config::read_bounded(file, MAX_POOL_BYTES).map_err(|e| match e {
+        Bounded::Io(e) => format!("cannot read: {e}"),
+        Bounded::NotRegular(kind) => format!("is {kind}, not a regular file"),
+        Bounded::TooBig(len) => format!(
+            "is {len} bytes, above the limit of {MAX_POOL_BYTES} bytes for a data pool ({} MiB)",
+            MAX_POOL_BYTES >> 20
+        ),
+        Bounded::NotUtf8 => "is not UTF-8 text".into(),
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let is_json =
         file.extension().is_some_and(|x| x == "json") || text.trim_start().starts_with('[');
-    if is_json {
+    let rows = if is_json {
         let v: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))?;
+            serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
         let serde_json::Value::Array(items) = v else {
             return Err("expected a JSON array of objects".into());
         };
+        if items.len() > MAX_POOL_ROWS {
+            return Err(too_many_rows());
+        }
         items
             .into_iter()
             .enumerate()
@@ -147,55 +181,81 @@ fn load_rows(file: &Path) -> Result<Vec<Row>, String> {
                 serde_json::Value::Object(m) => Ok(m.into_iter().collect()),
                 _ => Err(format!("row {i} is not an object")),
             })
-            .collect()
+            .collect::<Result<Vec<Row>, String>>()?
     } else {
-        parse_csv(&text)
-    }
+        parse_csv(text)?
+    };
+    Ok(rows)
 }
 
-/// CSV with a header line; fields may be double-quoted (with `""` for a quote).
+fn too_many_rows() -> String {
+    format!("has more than {MAX_POOL_ROWS} rows (the limit for a data pool)")
+}
+
+/// CSV (RFC 4180: quoted fields, `""` for a quote, newlines inside quotes) with a header line.
 fn parse_csv(text: &str) -> Result<Vec<Row>, String> {
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header = split_csv(lines.next().ok_or("empty CSV file")?);
-    lines
-        .enumerate()
-        .map(|(i, line)| {
-            let cells = split_csv(line);
-            if cells.len() != header.len() {
-                return Err(format!(
-                    "line {} has {} fields, the header has {}",
-                    i + 2,
-                    cells.len(),
-                    header.len()
-                ));
-            }
-            Ok(header
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(line) = unclosed_quote(text) {
+        return Err(format!("line {line}: a quoted field is never closed"));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    if header.is_empty() || header.iter().all(String::is_empty) {
+        return Err("empty CSV file".into());
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| match e.kind() {
+            csv::ErrorKind::UnequalLengths { pos, len, .. } => format!(
+                "line {} has {len} fields, the header has {}",
+                pos.as_ref().map_or(0, |p| p.line()),
+                header.len()
+            ),
+            _ => e.to_string(),
+        })?;
+        if rows.len() == MAX_POOL_ROWS {
+            return Err(too_many_rows());
+        }
+        rows.push(
+            header
                 .iter()
                 .cloned()
-                .zip(cells.into_iter().map(serde_json::Value::String))
-                .collect())
-        })
-        .collect()
+                .zip(record.iter().map(|c| serde_json::Value::String(c.into())))
+                .collect(),
+        );
+    }
+    Ok(rows)
 }
 
-fn split_csv(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
+/// The line where a quoted field opens that never closes (the csv crate reads it to the end
+/// of the file as one field instead of saying so).
+fn unclosed_quote(text: &str) -> Option<usize> {
+    let (mut line, mut opened_at) = (1, None);
+    let mut at_field_start = true;
+    let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
+        match (c, opened_at) {
+            ('"', None) if at_field_start => opened_at = Some(line),
+            ('"', Some(_)) if chars.peek() == Some(&'"') => {
                 chars.next();
             }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
+            ('"', Some(_)) => opened_at = None,
+            _ => {}
         }
+        if c == '\n' {
+            line += 1;
+        }
+        at_field_start = opened_at.is_none() && matches!(c, ',' | '\n' | '\r');
     }
-    out.push(cur);
-    out.into_iter().map(|s| s.trim().to_string()).collect()
+    opened_at
 }
 
 #[cfg(test)]
@@ -207,6 +267,21 @@ mod tests {
         let rows = parse_csv("token,name\nabc,\"Doe, \"\"J\"\"\"\n").unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0]["name"], serde_json::json!("Doe, \"J\""));
+    }
+
+    #[test]
+    fn csv_quotes_may_hold_commas_and_newlines_and_a_bom_is_skipped() {
+        let rows = parse_csv("\u{feff}a,b\n\"x, y\",\"two\nlines\"\n").unwrap();
+        assert_eq!(rows[0]["a"], serde_json::json!("x, y"));
+        assert_eq!(rows[0]["b"], serde_json::json!("two\nlines"));
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_an_error_with_its_line() {
+        assert_eq!(
+            parse_csv("a,b\n1,2\n3,\"open\n4,5\n").unwrap_err(),
+            "line 3: a quoted field is never closed"
+        );
     }
 
     #[test]

@@ -29,6 +29,10 @@ impl Errors {
     /// Parses a duration or records `"3x" is not a duration`.
     pub fn duration(&mut self, path: &str, s: &str) -> Option<Duration> {
         let d = super::parse_duration(s);
+        if d.is_some_and(|d| d > super::bounds::MAX_DURATION) {
+            self.push(path, super::bounds::too_long(s));
+            return None;
+        }
         if d.is_none() {
             self.push(
                 path,

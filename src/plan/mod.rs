@@ -4,7 +4,9 @@
 //! parsed, weights normalised, rates converted to per second, templates compiled and thresholds
 //! parsed here, once, so the hot path never re-validates anything.
 
+pub mod allow;
 mod body;
+pub mod bounds;
 pub mod checks;
 mod compile;
 pub mod data;
@@ -18,6 +20,7 @@ pub mod schedule;
 pub mod sut;
 mod tag_filter;
 pub mod template;
+mod template_check;
 pub mod threshold;
 pub mod ws;
 
@@ -169,4 +172,39 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         return Some(Duration::ZERO);
     }
     humantime::parse_duration(t).ok()
+}
+
+/// Every secret value the plan can put on the wire, for the log redactor: the values of the
+/// environment variables its templates read and the secret fields of its data pools.
+pub fn secret_values(plan: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut pools_done = false;
+    for s in plan.scenarios.values() {
+        for name in s.templates.env_names() {
+            if let Ok(v) = std::env::var(&name) {
+                out.push(v);
+            }
+        }
+        if !pools_done {
+            // Every scenario shares the same pools.
+            pools_done = true;
+            for p in s.pools.iter() {
+                for row in p.rows.iter() {
+                    if let Ok(keys) = row.try_iter() {
+                        for k in keys {
+                            if let Some(v) = row
+                                .get_item(&k)
+                                .ok()
+                                .as_ref()
+                                .and_then(template::secret_text)
+                            {
+                                out.push(v);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
 }

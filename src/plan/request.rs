@@ -411,6 +411,16 @@ fn compile_url(raw: &str, path: &str, cx: &mut RequestCtx, e: &mut Errors) -> Tm
 /// base_url as a path and requested without complaint.
 fn mistyped_scheme(raw: &str) -> bool {
     let lower = raw.to_ascii_lowercase();
+    // Another scheme (`file:`, `ftp://`, `javascript:`) must not be glued onto base_url as a path.
+    if let Some((scheme, _)) = lower.split_once(':')
+        && !scheme.is_empty()
+        && !scheme.contains(['/', '?', '{', '%'])
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    {
+        return true;
+    }
     ["https", "http"].iter().any(|scheme| {
         lower
             .strip_prefix(scheme)

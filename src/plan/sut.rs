@@ -255,7 +255,7 @@ pub fn compile_sut(
 pub(super) fn host_allowed(raw: &RawConfig, url: &url::Url, path: &str, e: &mut Errors) {
     let allowed = &raw.safety.allowed_hosts;
     let host = url.host_str().unwrap_or_default();
-    if !allowed.is_empty() && !allowed.iter().any(|a| a == host) {
+    if !super::allow::url_allowed(url, allowed) {
         e.push(
             path,
             format!("host {host:?} is not in safety.allowed_hosts {allowed:?}"),

@@ -31,6 +31,10 @@ impl Tmpl {
     }
 }
 
+/// Instructions one render may execute (the limit of a render's time; a request template
+/// typically uses fewer than 100).
+pub const MAX_FUEL: u64 = 100_000;
+
 /// All templates of one scenario with the functions they may call.
 pub struct Templates {
     env: Environment<'static>,
@@ -67,6 +71,9 @@ impl Object for EnvVars {
 impl Templates {
     pub fn new() -> Self {
         let mut env = Environment::new();
+        // Every render may run at most this many instructions: a loop of `range(100000)` inside
+        // another ends in an error (failure reason `template`) instead of freezing a worker.
+        env.set_fuel(Some(MAX_FUEL));
         env.add_function("uuid", || uuid::Uuid::new_v4().to_string());
         env.add_function("now_unix", || {
             std::time::SystemTime::now()
@@ -188,6 +195,36 @@ impl Templates {
         minijinja::context! { body => body, ..ctx.clone() }
     }
 
+    /// Names of the environment variables the templates read (`env.X`): their values are
+    /// secrets for the log redactor.
+    pub fn env_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (_, tpl) in self.env.templates() {
+            let src = tpl.source();
+            for (i, _) in src.match_indices("env.") {
+                let name: String = src[i + 4..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() && !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+        }
+        out
+    }
+
+    /// Renders every template with `ctx`: (name, source, result), for the check-time render.
+    pub fn render_all(&self, ctx: &Value) -> Vec<(String, String, Result<String, String>)> {
+        self.env
+            .templates()
+            .map(|(name, tpl)| {
+                let out = tpl.render(ctx).map_err(|e| short(&e));
+                (name.to_string(), tpl.source().to_string(), out)
+            })
+            .collect()
+    }
+
     pub fn render(&self, t: &Tmpl, ctx: &Value) -> Result<String, String> {
         match t {
             Tmpl::Static(s) => Ok(s.clone()),
@@ -195,7 +232,7 @@ impl Templates {
                 .env
                 .get_template(name)
                 .and_then(|tpl| tpl.render(ctx))
-                .map_err(|e| short(&e)),
+                .map_err(|e| format!("{name}: {}", short(&e))),
         }
     }
 }
@@ -236,6 +273,11 @@ impl Object for Secret {
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// The text of a value made by [`secret`], if it is one.
+pub fn secret_text(v: &Value) -> Option<String> {
+    v.downcast_object_ref::<Secret>().map(|s| s.0.clone())
 }
 
 /// Wraps a data value as a secret (strings as they are, other JSON as its text).

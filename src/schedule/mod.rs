@@ -54,8 +54,9 @@ impl Skip {
 
 /// What a trigger needs from the daemon.
 pub trait Runner: Send + Sync + 'static {
-    /// Starts a run now; the receiver resolves when it ends.
-    fn start(&self, scenario: &str) -> Result<oneshot::Receiver<()>, Skip>;
+    /// Starts a run now; the receiver resolves when it ends, true if it ended in `error` or
+    /// `aborted`.
+    fn start(&self, scenario: &str) -> Result<oneshot::Receiver<bool>, Skip>;
     fn skipped(&self, scenario: &str, reason: &str);
     fn next_fire(&self, scenario: &str, at: Option<DateTime<Utc>>);
 }
@@ -79,16 +80,31 @@ pub fn spawn(
     })
 }
 
+/// Longest pause of a continuous scenario after runs that end in `error` or `aborted` (the
+/// pause doubles from 1 s with each such run in a row, and resets after a judged run).
+pub const MAX_CONTINUOUS_BACKOFF: Duration = Duration::from_secs(60);
+
 /// Back to back runs. A held scenario (paused, blackout, open circuit) is retried every second
-/// and its skip counted once per hold, not once per retry.
+/// and its skip counted once per hold, not once per retry; after a run that ends in `error` or
+/// `aborted` the next one waits (backoff).
 async fn continuous(name: &str, runner: &dyn Runner, stop: &CancellationToken) {
     runner.next_fire(name, None);
     let mut held: Option<Skip> = None;
+    let mut backoff = Duration::ZERO;
     while !stop.is_cancelled() {
         match runner.start(name) {
             Ok(done) => {
                 held = None;
-                let _ = done.await;
+                if done.await.unwrap_or(false) {
+                    backoff = (backoff * 2).clamp(Duration::from_secs(1), MAX_CONTINUOUS_BACKOFF);
+                    tracing::warn!(scenario = name, pause = %humantime::format_duration(backoff), "run ended in error or aborted; pausing before the next");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = stop.cancelled() => return,
+                    }
+                } else {
+                    backoff = Duration::ZERO;
+                }
             }
             Err(Skip::Gone) => return,
             Err(reason) => {
@@ -186,4 +202,38 @@ async fn wait_until(at: DateTime<Utc>, cron: &JobScheduler, stop: &CancellationT
         tokio::time::sleep(rest).await;
     }
     fired
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// Every run ends at once, in `error` when `hard`.
+    struct Instant(AtomicU32, bool);
+
+    impl Runner for Instant {
+        fn start(&self, _: &str) -> Result<oneshot::Receiver<bool>, Skip> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            let (tx, rx) = oneshot::channel();
+            let _ = tx.send(self.1);
+            Ok(rx)
+        }
+        fn skipped(&self, _: &str, _: &str) {}
+        fn next_fire(&self, _: &str, _: Option<DateTime<Utc>>) {}
+    }
+
+    #[tokio::test]
+    async fn a_continuous_scenario_backs_off_after_runs_that_end_in_error() {
+        let runner = Arc::new(Instant(AtomicU32::new(0), true));
+        let stop = CancellationToken::new();
+        let (r, s) = (runner.clone(), stop.clone());
+        let task = tokio::spawn(async move { continuous("c", r.as_ref(), &s).await });
+        // Pauses of 1 s then 2 s: starts at 0, 1 and 3 s; without the pause, thousands.
+        tokio::time::sleep(Duration::from_millis(3500)).await;
+        stop.cancel();
+        let _ = task.await;
+        let starts = runner.0.load(Ordering::SeqCst);
+        assert!((2..=4).contains(&starts), "{starts} starts in 3.5 s");
+    }
 }

@@ -240,7 +240,7 @@ pub async fn reload(State(app): State<Arc<App>>, headers: HeaderMap) -> Response
     if let Err(r) = authorize(&app, &headers) {
         return *r;
     }
-    if app.reload() {
+    if crate::app::reload_blocking(app.clone()).await {
         Json(json!({ "reloaded": true })).into_response()
     } else {
         error(

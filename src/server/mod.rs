@@ -95,9 +95,38 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> 
     tokio::net::TcpListener::bind(addr).await
 }
 
+/// How long a client may take to send a request's headers: an idle, half-sent request is cut
+/// (slowloris), instead of holding a connection and a task forever.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves until the app shuts down, then lets open requests finish. hyper's own connection
+/// builder (what `axum::serve` uses inside) with a header read timeout, which `axum::serve`
+/// does not expose.
 pub async fn serve(listener: tokio::net::TcpListener, app: Arc<App>) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     let stop = app.shutdown.clone();
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await
+    let router = router(app);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                tracing::trace!(%peer, "API connection accepted");
+                let svc = hyper_util::service::TowerToHyperService::new(router.clone());
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let mut b = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    b.http1()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(HEADER_READ_TIMEOUT);
+                    let conn = b.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+                    let _ = watcher.watch(conn).await;
+                });
+            }
+            _ = stop.cancelled() => break,
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }

@@ -104,7 +104,7 @@ impl BreachTracker {
     /// `consecutive + 1`, passed → 0; `incident_open = consecutive >= needed` (a `needed` of 0 is
     /// treated as 1, so a passing threshold never holds an incident open). Thresholds of this scenario absent
     /// from `outcomes` were deleted from the config and are dropped. If persisting fails the
-    /// tracker is left unchanged, so memory never runs ahead of disk.
+    /// error is returned but the tracker holds the new records (see `commit`).
     ///
     /// Returns the scenario's records after the update, ordered by threshold label.
     pub fn record_run(
@@ -179,12 +179,13 @@ impl BreachTracker {
         self.commit(next)
     }
 
-    /// Persists `next`, then adopts it.
+    /// Adopts `next`, then persists it. A failed write (disk full, read-only) keeps the new
+    /// records in memory: the streak and incident gauges stay exported and right, and the next
+    /// successful write (any later run) persists everything — recovery needs nobody.
     fn commit(&mut self, next: BTreeMap<Key, BreachRecord>) -> Result<(), StateError> {
-        let bytes = encode(&self.path, &next)?;
-        write_atomic(&self.path, &bytes).map_err(|e| StateError::io(&self.path, e))?;
         self.records = next;
-        Ok(())
+        let bytes = encode(&self.path, &self.records)?;
+        write_atomic(&self.path, &bytes).map_err(|e| StateError::io(&self.path, e))
     }
 }
 

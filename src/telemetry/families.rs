@@ -61,6 +61,7 @@ pub struct Families {
     /// `{scenario, reason}` with reason `paused` or `blackout` (same label set as skips).
     pub scenario_paused: Family<SkipLabels, Gauge>,
     pub process: super::process::ProcessFamilies,
+    pub state_write_errors: Counter,
 }
 
 impl Families {
@@ -106,6 +107,7 @@ impl Families {
             circuit_open: Family::default(),
             scenario_paused: Family::default(),
             process: Default::default(),
+            state_write_errors: Counter::default(),
         };
         let r = reg;
         r.register(
@@ -270,6 +272,11 @@ impl Families {
             f.scenario_paused.clone(),
         );
         f.process.register(r);
+        r.register(
+            "soakd_state_write_errors",
+            "Failed writes of breach state or run summaries (disk full, read-only)",
+            f.state_write_errors.clone(),
+        );
         f
     }
 

@@ -369,6 +369,11 @@ impl Metrics {
         self.f.scenario_paused.get_or_create(&l).set(i64::from(on));
     }
 
+    /// A write of breach state or of a run summary failed.
+    pub fn state_write_failed(&self) {
+        self.f.state_write_errors.inc();
+    }
+
     /// A config reload attempt (successful or not) at `at_unix`.
     pub fn config_reloaded(&self, ok: bool, at_unix: f64) {
         self.f.reload_ok.set(i64::from(ok));
