@@ -568,6 +568,7 @@ const INVALID: &[(&str, &[&str])] = &[
     (
         "invalid-continuous-zero-duration.yaml",
         &[
+            r#"tests/fixtures/config/invalid-continuous-zero-duration.yaml: scenarios.feed.load.duration: "0s" must be longer than 0"#,
             r#"tests/fixtures/config/invalid-continuous-zero-duration.yaml: scenarios.feed.schedule: a continuous scenario needs runs of at least 100ms; its load lasts 0s"#,
         ],
     ),

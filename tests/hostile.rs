@@ -417,7 +417,15 @@ fn a_trace_level_websocket_run_leaks_no_secret_on_any_channel() {
         "trace",
         &["run", "--config", path.to_str().expect("utf-8")],
         dir.path(),
-        &[("SOAKD_LOG", "trace"), ("SOAKD_TEST_WS_TOKEN", &token)],
+        // Dependencies stay at warn unless named (src/logs.rs): name them, so their own trace
+        // output (the WebSocket handshake with its headers) goes through the redaction too.
+        &[
+            (
+                "SOAKD_LOG",
+                "trace,hyper=trace,hyper_util=trace,h2=trace,rustls=trace,tungstenite=trace,tokio_tungstenite=trace",
+            ),
+            ("SOAKD_TEST_WS_TOKEN", &token),
+        ],
     );
     let sessions = wait_for(Duration::from_secs(30), "WebSocket sessions", || {
         let r = http(addr, "GET", "/metrics", &[], None).ok()?;

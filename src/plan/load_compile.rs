@@ -143,8 +143,11 @@ pub fn compile_load(raw: &RawLoad, path: &str, e: &mut Errors) -> Load {
 
 /// A run length that must be longer than zero (`duration`).
 fn positive(e: &mut Errors, path: &str, s: &str) -> Duration {
-    let d = e.duration(path, s).unwrap_or_default();
-    if d.is_zero() && super::parse_duration(s).is_some() {
+    // None: already reported (unparsable, or beyond the bounds).
+    let Some(d) = e.duration(path, s) else {
+        return Duration::ZERO;
+    };
+    if d.is_zero() {
         e.push(path, format!("{s:?} must be longer than 0"));
     }
     d
