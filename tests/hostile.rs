@@ -146,15 +146,20 @@ fn a_fifo_as_config_or_as_data_pool_is_refused_by_check_without_hanging() {
     );
 }
 
+/// A file of `len` bytes that takes no disk (sparse): sizes are real, the disk is not used.
+fn sparse_file(path: &std::path::Path, len: u64) {
+    std::fs::File::create(path)
+        .expect("create file")
+        .set_len(len)
+        .expect("set its length");
+}
+
 #[test]
 fn an_oversized_config_or_data_pool_is_refused_naming_the_limit() {
     let dir = tempfile::tempdir().expect("tempdir");
     // Sparse files: the size is real, the disk is not used.
     let big = dir.path().join("big.yaml");
-    std::fs::File::create(&big)
-        .unwrap()
-        .set_len(5 << 20)
-        .unwrap();
+    sparse_file(&big, 5 << 20);
     let (code, err, _) = check(&big, &[]);
     assert_eq!(code, Some(2), "{err}");
     assert!(
@@ -164,10 +169,7 @@ fn an_oversized_config_or_data_pool_is_refused_naming_the_limit() {
         "{err}"
     );
     let pool = dir.path().join("pool.csv");
-    std::fs::File::create(&pool)
-        .unwrap()
-        .set_len(300 << 20)
-        .unwrap();
+    sparse_file(&pool, 300 << 20);
     let cfg = dir.path().join("soakd.yaml");
     std::fs::write(
         &cfg,
