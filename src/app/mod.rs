@@ -16,6 +16,7 @@ pub use reload::{reload_blocking, watch_config};
 use crate::plan::Plan;
 use crate::run::RunControl;
 use crate::schedule::{self, Runner, Skip};
+use crate::state::upload::Uploader;
 use crate::state::{BreachTracker, ResultsStore};
 use crate::telemetry::{self, Metrics};
 use anyhow::Context;
@@ -71,6 +72,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     tracker: Mutex<BreachTracker>,
     pub results: ResultsStore,
+    /// Copies finished result files to `results.object_store` (replaced when a reload changes it).
+    uploader: RwLock<Option<Uploader>>,
     active: Mutex<HashMap<String, Arc<RunControl>>>,
     /// Ids of active runs whose end is being recorded: by the run itself or, past
     /// `shutdown_timeout`, by `stop` (each run's summary is written exactly once).
@@ -113,6 +116,13 @@ impl App {
         metrics.config_reloaded(true, unix_now());
         let results = ResultsStore::new(plan.results_dir.clone(), plan.retention);
         let limiter = plan_limiter(&plan);
+        let uploader = match &plan.object_store {
+            Some(o) => Some(
+                Uploader::start(o, plan.results_dir.clone(), metrics.upload_observer())
+                    .context("starting the results uploader")?,
+            ),
+            None => None,
+        };
         let app = Arc::new_cyclic(|me| App {
             plan: RwLock::new(Arc::new(plan)),
             config_path,
@@ -120,6 +130,7 @@ impl App {
             metrics,
             tracker: Mutex::new(tracker),
             results,
+            uploader: RwLock::new(uploader),
             active: Mutex::new(HashMap::new()),
             finishing: Mutex::new(Default::default()),
             triggers: Mutex::new(HashMap::new()),
@@ -133,6 +144,35 @@ impl App {
         });
         app.spawn_hold_ticker();
         Ok(app)
+    }
+
+    /// Queues a result file written under `results.dir` for `results.object_store`, if set.
+    pub(crate) fn upload(&self, path: std::path::PathBuf) {
+        let uploader = self.uploader.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(u) = uploader.as_ref() {
+            u.enqueue(path);
+        }
+    }
+
+    /// After a reload: a changed `results.object_store` gets a new uploader (the old one
+    /// finishes its queue and stops); one that cannot start keeps the old.
+    pub(crate) fn replace_uploader(&self, old: &Plan, new: &Plan) {
+        if old.object_store == new.object_store && old.results_dir == new.results_dir {
+            return;
+        }
+        let next = match &new.object_store {
+            None => None,
+            Some(o) => {
+                match Uploader::start(o, new.results_dir.clone(), self.metrics.upload_observer()) {
+                    Ok(u) => Some(u),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot start the new results uploader; keeping the old one");
+                        return;
+                    }
+                }
+            }
+        };
+        *self.uploader.write().unwrap_or_else(|p| p.into_inner()) = next;
     }
 
     pub fn plan(&self) -> Arc<Plan> {

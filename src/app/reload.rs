@@ -71,6 +71,7 @@ impl App {
         }
         *self.plan.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
         *self.admin_token.write().unwrap_or_else(|p| p.into_inner()) = token;
+        self.replace_uploader(&old, &self.plan());
         for (name, schedule) in &to_start {
             self.start_trigger(name, schedule);
         }

@@ -212,17 +212,19 @@ impl App {
                 {
                     // The HTML report sits beside its summary (and is pruned with it).
                     Ok(path) => {
-                        if self.plan().results_k6 {
-                            self.write_k6(&name, &path, &report);
+                        if self.plan().results_k6 && self.write_k6(&name, &path, &report) {
+                            self.upload(path.with_extension("k6.json"));
                         }
                         let html = crate::report::html(&summary);
-                        if let Err(e) = crate::state::write_atomic(
-                            &path.with_extension("html"),
-                            html.as_bytes(),
-                        ) {
-                            tracing::error!(scenario = %name, error = %e, "cannot write the run report");
-                            self.metrics.state_write_failed();
+                        let html_path = path.with_extension("html");
+                        match crate::state::write_atomic(&html_path, html.as_bytes()) {
+                            Ok(()) => self.upload(html_path),
+                            Err(e) => {
+                                tracing::error!(scenario = %name, error = %e, "cannot write the run report");
+                                self.metrics.state_write_failed();
+                            }
                         }
+                        self.upload(path);
                     }
                     Err(e) => {
                         tracing::error!(scenario = %name, error = %e, "cannot write the run summary");
@@ -258,14 +260,16 @@ async fn feed_vus(app: Arc<App>, ctl: Arc<RunControl>) {
 /// The report of a run cut short at shutdown: its numbers so far, result `aborted`.
 impl App {
     /// k6's summary export beside the run summary (`results.format: [soakd, k6]`).
-    fn write_k6(&self, scenario: &str, summary_path: &std::path::Path, report: &RunReport) {
+    /// Returns whether the export was written.
+    fn write_k6(&self, scenario: &str, summary_path: &std::path::Path, report: &RunReport) -> bool {
         let path = summary_path.with_extension("k6.json");
         let written = serde_json::to_vec_pretty(&crate::report::k6::export(report))
             .map_err(|e| e.to_string())
             .and_then(|b| crate::state::write_atomic(&path, &b).map_err(|e| e.to_string()));
-        if let Err(e) = written {
+        if let Err(e) = &written {
             tracing::error!(scenario = %scenario, error = %e, "cannot write the k6 summary export");
         }
+        written.is_ok()
     }
 }
 

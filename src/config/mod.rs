@@ -88,6 +88,28 @@ pub struct RawResults {
     /// Summary formats written per run: `soakd` (always; the API reads it) and optionally `k6`
     /// (k6's `--summary-export` JSON beside it, `<scenario>-<run id>.k6.json`).
     pub format: Option<Vec<String>>,
+    /// Also upload every summary and report to an S3-compatible bucket.
+    pub object_store: Option<RawObjectStore>,
+}
+
+/// `results.object_store`: where summaries and reports are copied after they are written
+/// locally. Credentials come from files (Kubernetes Secret mounts) or, without them, from the
+/// standard AWS environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, web identity, ...).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawObjectStore {
+    /// `s3://bucket/prefix`.
+    pub url: Option<String>,
+    /// An S3-compatible endpoint (MinIO, Ceph, a test server), e.g. `http://minio:9000`;
+    /// default AWS's regional endpoint.
+    pub endpoint: Option<String>,
+    /// Default `AWS_REGION` / `AWS_DEFAULT_REGION`, else `us-east-1`.
+    pub region: Option<String>,
+    pub access_key_id_file: Option<String>,
+    pub secret_access_key_file: Option<String>,
+    pub session_token_file: Option<String>,
+    /// How long uploaded results are kept in the bucket; default `results.retention`.
+    pub retention: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -100,6 +100,9 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
         .unwrap_or(std::path::Path::new("."));
     let pools: Arc<[super::data::Pool]> =
         super::data::compile_pools(&raw.data, base, &mut e).into();
+    let object_store = raw.results.object_store.as_ref().and_then(|o| {
+        super::object_store::compile(o, base, retention, &raw.safety.allowed_hosts, &mut e)
+    });
     let prometheus = super::sut::compile_prometheus(raw, &mut e);
     let blackouts = super::safety_windows::global_blackouts(raw, &mut e);
     let mut scenarios = BTreeMap::new();
@@ -140,6 +143,7 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
         results_dir: PathBuf::from(raw.results.dir.as_deref().unwrap_or("results")),
         results_k6,
         retention,
+        object_store,
         allowed_hosts: raw.safety.allowed_hosts.clone(),
         max_rps: raw.safety.max_rps,
         max_concurrent_runs,

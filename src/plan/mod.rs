@@ -14,6 +14,7 @@ mod errors;
 pub mod executor;
 pub mod follow;
 mod load_compile;
+pub mod object_store;
 pub mod request;
 pub mod safety_windows;
 pub mod schedule;
@@ -56,6 +57,8 @@ pub struct Plan {
     /// `results.format` has `k6`: write k6's summary export beside each run summary.
     pub results_k6: bool,
     pub retention: Duration,
+    /// `results.object_store`: a bucket every summary and report is also uploaded to.
+    pub object_store: Option<object_store::ObjectStorePlan>,
     pub allowed_hosts: Vec<String>,
     pub max_rps: Option<f64>,
     pub max_concurrent_runs: Option<usize>,

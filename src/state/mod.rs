@@ -11,12 +11,13 @@
 mod atomic;
 mod breaches;
 mod results;
+pub mod upload;
 
 use std::path::PathBuf;
 
 pub use atomic::write_atomic;
 pub use breaches::{BreachRecord, BreachTracker, STATE_FILE, STATE_VERSION};
-pub use results::{ResultsStore, RunIndexEntry, valid_id};
+pub use results::{ResultsStore, RunIndexEntry, day_expired, parse_day, valid_id};
 
 /// Why a state or results operation failed; every variant names the file or value involved.
 #[derive(Debug, thiserror::Error)]

@@ -137,22 +137,11 @@ impl ResultsStore {
     /// their files; returns how many files were removed. Directories not named like a date are
     /// left alone.
     pub fn prune(&self, now: DateTime<Utc>) -> usize {
-        let Ok(retention) = chrono::Duration::from_std(self.retention) else {
-            return 0; // Longer than chrono can represent: keep everything.
-        };
-        let Some(cutoff) = now.checked_sub_signed(retention) else {
-            return 0;
-        };
         let mut removed = 0;
         for (day, day_dir) in self.days_newest_first() {
-            let day_end = day
-                .succ_opt()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|t| t.and_utc());
-            if day_end.is_none_or(|end| end > cutoff) {
-                continue;
+            if day_expired(day, now, self.retention) {
+                removed += remove_day(&day_dir);
             }
-            removed += remove_day(&day_dir);
         }
         removed
     }
@@ -180,6 +169,26 @@ impl ResultsStore {
         days.sort_by_key(|(day, _)| std::cmp::Reverse(*day));
         days
     }
+}
+
+/// True when the whole UTC `day` ended more than `retention` before `now` (the retention rule
+/// for local day directories and for day prefixes in the bucket alike). A retention longer
+/// than chrono can represent keeps everything.
+pub fn day_expired(day: NaiveDate, now: DateTime<Utc>, retention: Duration) -> bool {
+    let Some(cutoff) = chrono::Duration::from_std(retention)
+        .ok()
+        .and_then(|r| now.checked_sub_signed(r))
+    else {
+        return false;
+    };
+    day.succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .is_some_and(|end| end.and_utc() <= cutoff)
+}
+
+/// A results day directory's name (`YYYY-MM-DD`) as a date.
+pub fn parse_day(name: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(name, DAY_FORMAT).ok()
 }
 
 fn check_id(kind: &'static str, value: &str) -> Result<(), StateError> {

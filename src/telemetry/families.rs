@@ -62,6 +62,7 @@ pub struct Families {
     pub scenario_paused: Family<SkipLabels, Gauge>,
     pub process: super::process::ProcessFamilies,
     pub state_write_errors: Counter,
+    pub uploads: super::uploads::UploadFamilies,
 }
 
 impl Families {
@@ -108,6 +109,7 @@ impl Families {
             scenario_paused: Family::default(),
             process: Default::default(),
             state_write_errors: Counter::default(),
+            uploads: Default::default(),
         };
         let r = reg;
         r.register(
@@ -277,6 +279,7 @@ impl Families {
             "Failed writes of breach state or run summaries (disk full, read-only)",
             f.state_write_errors.clone(),
         );
+        f.uploads.register(r);
         f
     }
 

@@ -15,6 +15,7 @@ mod labels;
 mod process;
 mod proto;
 mod sink;
+mod uploads;
 
 pub use expose::Format;
 pub use hist::{Hist, TraceId};
@@ -367,6 +368,11 @@ impl Metrics {
             reason: reason.to_owned(),
         };
         self.f.scenario_paused.get_or_create(&l).set(i64::from(on));
+    }
+
+    /// The uploader's view of `soakd_results_*` (`results.object_store`).
+    pub fn upload_observer(&self) -> Arc<dyn crate::state::upload::UploadObserver> {
+        Arc::new(self.f.uploads.clone())
     }
 
     /// A write of breach state or of a run summary failed.

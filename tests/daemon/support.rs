@@ -30,21 +30,33 @@ pub struct Proc {
 impl Proc {
     /// Starts `soakd ARGS…` with stdout/stderr captured into `logs/NAME.{out,err}`.
     pub fn soakd(name: &str, args: &[&str], logs: &Path, env: &[(&str, &str)]) -> Proc {
+        let mut env = env.to_vec();
+        env.insert(0, ("SOAKD_LOG", "info"));
+        Self::program(name, Path::new(BIN), args, logs, &env)
+    }
+
+    /// Starts any `program ARGS…` (a test server such as moto) the same way.
+    pub fn program(
+        name: &str,
+        program: &Path,
+        args: &[&str],
+        logs: &Path,
+        env: &[(&str, &str)],
+    ) -> Proc {
         let stdout = logs.join(format!("{name}.out"));
         let stderr = logs.join(format!("{name}.err"));
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(program);
         cmd.args(args)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&stdout).expect("create stdout log"))
             .stderr(std::fs::File::create(&stderr).expect("create stderr log"))
-            .env("SOAKD_LOG", "info")
             .env_remove("SOAKD_CONFIG");
         for (k, v) in env {
             cmd.env(k, v);
         }
         let child = cmd
             .spawn()
-            .unwrap_or_else(|e| panic!("spawn {BIN} {args:?}: {e}"));
+            .unwrap_or_else(|e| panic!("spawn {} {args:?}: {e}", program.display()));
         Proc {
             child,
             name: name.to_string(),
