@@ -530,6 +530,12 @@ const INVALID: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "invalid-template-output-too-large.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-template-output-too-large.yaml: scenarios.feed.mix[0].request.headers.X-Trace: template does not render with sample values: renders more than 1024 KiB, the limit of one render"#,
+        ],
+    ),
+    (
         "invalid-template-loop-out-of-fuel.yaml",
         &[
             r#"tests/fixtures/config/invalid-template-loop-out-of-fuel.yaml: scenarios.feed.mix[0].request.headers.X-Trace: template does not render with sample values: engine ran out of fuel"#,
@@ -562,14 +568,14 @@ const INVALID: &[(&str, &[&str])] = &[
     (
         "invalid-continuous-sub-second-run.yaml",
         &[
-            r#"tests/fixtures/config/invalid-continuous-sub-second-run.yaml: scenarios.feed.schedule: a continuous scenario needs runs of at least 100ms; its load lasts 50ms"#,
+            r#"tests/fixtures/config/invalid-continuous-sub-second-run.yaml: scenarios.feed.schedule: a continuous scenario needs runs of at least 1s; its load lasts 500ms"#,
         ],
     ),
     (
         "invalid-continuous-zero-duration.yaml",
         &[
             r#"tests/fixtures/config/invalid-continuous-zero-duration.yaml: scenarios.feed.load.duration: "0s" must be longer than 0"#,
-            r#"tests/fixtures/config/invalid-continuous-zero-duration.yaml: scenarios.feed.schedule: a continuous scenario needs runs of at least 100ms; its load lasts 0s"#,
+            r#"tests/fixtures/config/invalid-continuous-zero-duration.yaml: scenarios.feed.schedule: a continuous scenario needs runs of at least 1s; its load lasts 0s"#,
         ],
     ),
     (
@@ -630,6 +636,12 @@ const INVALID: &[(&str, &[&str])] = &[
         "invalid-threshold-entry-unknown-key.yaml",
         &[
             r#"tests/fixtures/config/invalid-threshold-entry-unknown-key.yaml: scenarios.feed.thresholds.checks[0].abort_on_fial: unknown field `abort_on_fial`, expected one of `threshold`, `abort_on_fail`, `delay_abort_eval`"#,
+        ],
+    ),
+    (
+        "invalid-admin-token-file-missing.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-admin-token-file-missing.yaml: server.admin_token_file: /nonexistent/soakd/admin-token is not a readable file"#,
         ],
     ),
     (

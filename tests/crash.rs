@@ -25,7 +25,9 @@ use rand::{Rng, SeedableRng};
 use soakd::state::{BreachTracker, ResultsStore, STATE_FILE};
 use support::{Daemon, Proc, files, free_addr};
 
-const TRIALS: usize = 60;
+/// 50 kills; with 1 s runs (the floor for continuous scenarios) each trial lives 0.3–2.3 s, so
+/// kills fall before, during and after the writes at the end of the first and second run.
+const TRIALS: usize = 50;
 const SCENARIO: &str = "churn";
 /// A count can never be below 0, so this threshold breaches on every run.
 const TH: &str = "iterations:count<0";
@@ -41,7 +43,7 @@ fn config(dir: &Path, target: &str) -> String {
          \x20 {SCENARIO}:\n\
          \x20   schedule: {{ continuous: true }}\n\
          \x20   target: {{ base_url: \"{target}\" }}\n\
-         \x20   load: {{ executor: constant-arrival-rate, rate: 50, time_unit: 1s, duration: 150ms, pre_allocated_vus: 5, max_vus: 10 }}\n\
+         \x20   load: {{ executor: constant-arrival-rate, rate: 50, time_unit: 1s, duration: 1s, pre_allocated_vus: 5, max_vus: 10 }}\n\
          \x20   mix:\n\
          \x20     - {{ name: ok, request: {{ url: /ok }} }}\n\
          \x20   thresholds:\n\
@@ -160,7 +162,7 @@ fn sigkill_at_random_moments_never_loses_or_tears_state() {
             &[],
         );
         let spawned = Instant::now();
-        let at = Duration::from_millis(rng.random_range(50..=600));
+        let at = Duration::from_millis(rng.random_range(300..=2300));
         std::thread::sleep(at.saturating_sub(spawned.elapsed()));
         if let Some(status) = proc.try_status() {
             proc.fail(&format!(
@@ -231,5 +233,5 @@ fn sigkill_at_random_moments_never_loses_or_tears_state() {
         final_count >= 3,
         "only {final_count} judged runs in {TRIALS} trials: the kills came before any run ended"
     );
-    assert!(elapsed < Duration::from_secs(90), "took {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(150), "took {elapsed:?}");
 }

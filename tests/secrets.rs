@@ -36,7 +36,7 @@ fn config(dir: &Path, target: &str) -> String {
          \x20 api:\n\
          \x20   schedule: {{ continuous: true }}\n\
          \x20   target: {{ base_url: \"{target}\" }}\n\
-         \x20   load: {{ executor: constant-arrival-rate, rate: 20, time_unit: 1s, duration: 500ms, pre_allocated_vus: 5, max_vus: 10 }}\n\
+         \x20   load: {{ executor: constant-arrival-rate, rate: 20, time_unit: 1s, duration: 1s, pre_allocated_vus: 5, max_vus: 10 }}\n\
          \x20   mix:\n\
          \x20     - {{ name: ok, request: {{ url: /ok }}, checks: [ {{ status: [200] }} ] }}\n\
          \x20     - name: login\n\

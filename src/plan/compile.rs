@@ -100,6 +100,20 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
         .unwrap_or(std::path::Path::new("."));
     let pools: Arc<[super::data::Pool]> =
         super::data::compile_pools(&raw.data, base, &mut e).into();
+    // The write API's token: a file that must exist (the daemon reads it at start and on
+    // reload); relative paths are relative to the config file, as data pools are.
+    let admin_token_file = raw.server.admin_token_file.as_ref().and_then(|f| {
+        let path = base.join(f);
+        if path.is_file() {
+            Some(path)
+        } else {
+            e.push(
+                "server.admin_token_file",
+                format!("{} is not a readable file", path.display()),
+            );
+            None
+        }
+    });
     let object_store = raw.results.object_store.as_ref().and_then(|o| {
         super::object_store::compile(o, base, retention, &raw.safety.allowed_hosts, &mut e)
     });
@@ -136,7 +150,7 @@ pub fn compile(file: &str, raw: &RawConfig) -> Result<Plan, Vec<ConfigError>> {
     Ok(Plan {
         source: file.to_string(),
         listen,
-        admin_token_file: raw.server.admin_token_file.as_ref().map(PathBuf::from),
+        admin_token_file,
         external_url,
         grafana_url,
         state_dir: PathBuf::from(raw.state_dir.as_deref().unwrap_or("state")),

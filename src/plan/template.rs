@@ -34,6 +34,10 @@ impl Tmpl {
 /// Instructions one render may execute (the limit of a render's time; a request template
 /// typically uses fewer than 100).
 pub const MAX_FUEL: u64 = 100_000;
+/// Most output one render may produce (a URL, a header value or a request body).
+pub const MAX_RENDER_BYTES: usize = 1 << 20;
+/// Longest one render may take; a slower one is an error (failure reason `template`).
+pub const RENDER_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// All templates of one scenario with the functions they may call.
 pub struct Templates {
@@ -219,7 +223,7 @@ impl Templates {
         self.env
             .templates()
             .map(|(name, tpl)| {
-                let out = tpl.render(ctx).map_err(|e| short(&e));
+                let out = bounded_render(&tpl, ctx);
                 (name.to_string(), tpl.source().to_string(), out)
             })
             .collect()
@@ -228,12 +232,56 @@ impl Templates {
     pub fn render(&self, t: &Tmpl, ctx: &Value) -> Result<String, String> {
         match t {
             Tmpl::Static(s) => Ok(s.clone()),
-            Tmpl::Dynamic(name) => self
-                .env
-                .get_template(name)
-                .and_then(|tpl| tpl.render(ctx))
-                .map_err(|e| format!("{name}: {}", short(&e))),
+            Tmpl::Dynamic(name) => match self.env.get_template(name) {
+                Ok(tpl) => bounded_render(&tpl, ctx).map_err(|e| format!("{name}: {e}")),
+                Err(e) => Err(format!("{name}: {}", short(&e))),
+            },
         }
+    }
+}
+
+/// One render within the limits: [`MAX_FUEL`] instructions, at most [`MAX_RENDER_BYTES`] of
+/// output (written through a writer that refuses more, so a huge output is never held whole),
+/// and [`RENDER_TIMEOUT`] of wall-clock time. minijinja cannot be interrupted mid-render: fuel
+/// bounds how long it runs; a render that still took longer than the timeout (a few very
+/// expensive instructions) is an error, so its output is never sent.
+fn bounded_render(tpl: &minijinja::Template<'_, '_>, ctx: &Value) -> Result<String, String> {
+    let started = std::time::Instant::now();
+    let mut out = Bounded(Vec::new());
+    let rendered = tpl.render_captured_to(ctx, &mut out).map(|_| ());
+    if out.0.len() > MAX_RENDER_BYTES {
+        return Err(format!(
+            "renders more than {} KiB, the limit of one render",
+            MAX_RENDER_BYTES >> 10
+        ));
+    }
+    rendered.map_err(|e| short(&e))?;
+    let took = started.elapsed();
+    if took > RENDER_TIMEOUT {
+        return Err(format!(
+            "render took {} ms, above the limit of {} ms",
+            took.as_millis(),
+            RENDER_TIMEOUT.as_millis()
+        ));
+    }
+    String::from_utf8(out.0).map_err(|_| "renders invalid UTF-8".to_string())
+}
+
+/// A `Vec` that refuses writes past [`MAX_RENDER_BYTES`] (keeping one byte more as the sign).
+struct Bounded(Vec<u8>);
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_RENDER_BYTES {
+            self.0.resize(MAX_RENDER_BYTES + 1, 0);
+            return Err(std::io::Error::other("template output too large"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -314,6 +362,17 @@ mod tests {
         let vars = BTreeMap::from([("cursor".to_string(), "abc".to_string())]);
         let out = t.render(&tpl, &t.context(7, 42, &vars)).unwrap();
         assert_eq!(out, "/u/7/42/abc/3");
+    }
+
+    #[test]
+    fn a_render_may_write_one_mebibyte_and_not_a_byte_more() {
+        let mut t = Templates::new();
+        let at_limit = t.add("b", "{{ 'x' * 1048576 }}").unwrap();
+        let past = t.add("c", "{{ 'x' * 1048576 }}y").unwrap();
+        let ctx = t.context(1, 0, &BTreeMap::new());
+        assert_eq!(t.render(&at_limit, &ctx).unwrap().len(), MAX_RENDER_BYTES);
+        let err = t.render(&past, &ctx).unwrap_err();
+        assert!(err.contains("renders more than 1024 KiB"), "{err}");
     }
 
     #[test]
