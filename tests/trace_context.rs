@@ -70,6 +70,16 @@ async fn the_summary_lists_slowest_and_failed_requests_with_request_and_trace_id
     }
     let json = serde_json::to_value(&s).expect("summary serialises");
     assert_eq!(json["notable_requests"]["failed"][0]["status"], 503);
+    // The reports show them too: the HTML report every entry, the terminal the first five.
+    let html = soakd::report::html(&s);
+    let terminal = soakd::report::render(&s);
+    for e in n.slowest.iter().chain(&n.failed) {
+        let id = e.request_id.as_deref().unwrap_or("");
+        assert!(html.contains(id), "{id} missing from the HTML report");
+    }
+    let first_failed = n.failed[0].request_id.as_deref().unwrap_or("");
+    assert!(terminal.contains("first failed requests"), "{terminal}");
+    assert!(terminal.contains(first_failed), "{first_failed} missing from:\n{terminal}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -183,6 +183,7 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}} th{{background:#
         o.push_str("</table>");
     }
     o.push_str(&super::regression::html(s));
+    o.push_str(&super::notable::html(s));
     o.push_str("<h2>Requests</h2><table><tr><th>request</th><th>group</th><th>count</th><th>req/s</th><th>errors</th><th>p95</th><th>p99</th></tr>");
     for (name, r) in &s.requests {
         let _ = write!(

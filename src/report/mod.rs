@@ -4,6 +4,7 @@ mod compare;
 mod html;
 pub mod k6;
 mod md5;
+mod notable;
 mod regression;
 mod summary;
 mod terminal;

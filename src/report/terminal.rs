@@ -224,6 +224,7 @@ pub fn render(s: &Summary) -> String {
         }
     }
     o.push_str(&super::regression::text(s));
+    o.push_str(&super::notable::text(s));
     let _ = writeln!(
         o,
         "\n  result: {}{}",
