@@ -530,6 +530,13 @@ const INVALID: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "invalid-threshold-window.yaml",
+        &[
+            r#"tests/fixtures/config/invalid-threshold-window.yaml: scenarios.feed.thresholds.http_req_duration[0].window: 500ms is outside 1s..1d"#,
+            r#"tests/fixtures/config/invalid-threshold-window.yaml: scenarios.feed.thresholds.vus[0].window: vus is a gauge; a window applies to counts, rates and trends"#,
+        ],
+    ),
+    (
         "invalid-template-output-too-large.yaml",
         &[
             r#"tests/fixtures/config/invalid-template-output-too-large.yaml: scenarios.feed.mix[0].request.headers.X-Trace: template does not render with sample values: renders more than 1024 KiB, the limit of one render"#,
@@ -635,7 +642,7 @@ const INVALID: &[(&str, &[&str])] = &[
     (
         "invalid-threshold-entry-unknown-key.yaml",
         &[
-            r#"tests/fixtures/config/invalid-threshold-entry-unknown-key.yaml: scenarios.feed.thresholds.checks[0].abort_on_fial: unknown field `abort_on_fial`, expected one of `threshold`, `abort_on_fail`, `delay_abort_eval`"#,
+            r#"tests/fixtures/config/invalid-threshold-entry-unknown-key.yaml: scenarios.feed.thresholds.checks[0].abort_on_fial: unknown field `abort_on_fial`, expected one of `threshold`, `abort_on_fail`, `delay_abort_eval`, `window`"#,
         ],
     ),
     (
@@ -854,6 +861,7 @@ fn the_full_example_compiles_to_the_expected_plan() {
             "http_req_duration:p(99)<1000",
             "http_req_duration{group:api_read}:p(95)<200",
             "http_req_failed:rate<0.01",
+            "http_req_failed:rate<0.05[1m]",
             "http_reqs:rate>=100",
         ]
     );

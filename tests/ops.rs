@@ -55,6 +55,8 @@ const DESIGN_METRICS: &[&str] = &[
     "soakd_state_write_errors_total",
     "soakd_results_upload_failures_total",
     "soakd_results_upload_pending",
+    "soakd_threshold_window_breached",
+    "soakd_threshold_window_observed",
 ];
 
 /// Other words a PromQL expression of ours may contain: functions, keywords, label names of §5,
@@ -302,6 +304,7 @@ fn rules_define_every_alert_with_tests() {
     for alert in [
         "SoakdIncident",
         "SoakdThresholdBreached",
+        "SoakdThresholdWindowBreached",
         "SoakdScenarioOverdue",
         "SoakdGeneratorSaturated",
         "SoakdConfigReloadFailed",

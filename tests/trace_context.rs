@@ -79,7 +79,10 @@ async fn the_summary_lists_slowest_and_failed_requests_with_request_and_trace_id
     }
     let first_failed = n.failed[0].request_id.as_deref().unwrap_or("");
     assert!(terminal.contains("first failed requests"), "{terminal}");
-    assert!(terminal.contains(first_failed), "{first_failed} missing from:\n{terminal}");
+    assert!(
+        terminal.contains(first_failed),
+        "{first_failed} missing from:\n{terminal}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

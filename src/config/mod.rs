@@ -457,6 +457,9 @@ pub struct RawThresholdFull {
     #[serde(default)]
     pub abort_on_fail: bool,
     pub delay_abort_eval: Option<String>,
+    /// Judge every sliding window of this length (e.g. `1m`) instead of the whole run; the
+    /// worst window decides, and its value is exported live while the run goes.
+    pub window: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

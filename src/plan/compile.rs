@@ -426,20 +426,32 @@ fn compile_thresholds(
         }
         for (i, x) in exprs.iter().enumerate() {
             let tp = format!("{path}.{key}[{i}]");
-            let (expr, abort, delay) = match x {
-                RawThresholdExpr::Plain(s) => (s.as_str(), false, None),
+            let (expr, abort, delay, window) = match x {
+                RawThresholdExpr::Plain(s) => (s.as_str(), false, None, None),
                 RawThresholdExpr::Full(f) => (
                     f.threshold.as_str(),
                     f.abort_on_fail,
                     f.delay_abort_eval
                         .as_ref()
                         .and_then(|d| e.duration(&format!("{tp}.delay_abort_eval"), d)),
+                    f.window
+                        .as_ref()
+                        .and_then(|d| e.duration(&format!("{tp}.window"), d)),
                 ),
             };
             match threshold::parse(key, expr) {
                 Ok(mut t) => {
                     t.abort_on_fail = abort;
                     t.delay_abort_eval = delay;
+                    if let Some(w) = window {
+                        match threshold::windowed(t, w) {
+                            Ok(windowed) => t = windowed,
+                            Err(msg) => {
+                                e.push(format!("{tp}.window"), msg);
+                                continue;
+                            }
+                        }
+                    }
                     for (k, v) in &t.filter.0 {
                         if *k == TagKey::Status
                             && !v.parse::<u16>().is_ok_and(|c| (100..=599).contains(&c))

@@ -135,6 +135,10 @@ impl Scenario {
             .graceful_stop
             .max(longest.min(self.load.graceful_stop));
         s.sut = s.sut.scaled(factor);
+        // A window is part of the timeline (its label keeps the written length).
+        for t in &mut s.thresholds {
+            t.window = t.window.map(|w| w.mul_f64(factor));
+        }
         for entry in &mut s.mix {
             for step in &mut entry.steps {
                 // A session's length is the plan's time (a 10 min chat session must not

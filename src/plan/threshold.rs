@@ -75,6 +75,10 @@ pub struct Threshold {
     pub label: String,
     pub abort_on_fail: bool,
     pub delay_abort_eval: Option<Duration>,
+    /// `window: 1m`: judged on every sliding window of this length (breached if any window
+    /// breaches, the worst window reported) instead of on the whole run; its label ends in
+    /// `[1m]`.
+    pub window: Option<Duration>,
 }
 
 /// Why a threshold key or expression was refused; each message quotes the bad part.
@@ -320,7 +324,32 @@ pub fn parse(key: &str, expr: &str) -> Result<Threshold, ThresholdError> {
         label,
         abort_on_fail: false,
         delay_abort_eval: None,
+        window: None,
     })
+}
+
+/// Shortest and longest `window` of a windowed threshold.
+pub const MIN_WINDOW: Duration = Duration::from_secs(1);
+pub const MAX_WINDOW: Duration = Duration::from_secs(86_400);
+
+/// `t` judged on sliding windows of `window`: counts, rates and trends only (a gauge such as
+/// `vus` has no per-window meaning). The label gains the window, `…:p(95)<800[1m]`.
+pub fn windowed(mut t: Threshold, window: Duration) -> Result<Threshold, String> {
+    if matches!(t.metric, Metric::Vus | Metric::VusMax) {
+        return Err(format!(
+            "{} is a gauge; a window applies to counts, rates and trends",
+            t.metric.as_str()
+        ));
+    }
+    if !(MIN_WINDOW..=MAX_WINDOW).contains(&window) {
+        return Err(format!(
+            "{} is outside 1s..1d",
+            humantime::format_duration(window)
+        ));
+    }
+    t.label = format!("{}[{}]", t.label, humantime::format_duration(window));
+    t.window = Some(window);
+    Ok(t)
 }
 
 /// `s` without any whitespace: the canonical spelling used in labels.

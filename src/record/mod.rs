@@ -6,6 +6,7 @@
 //! microseconds with 3 significant figures. A `Sink` (the Prometheus families, attached by the
 //! daemon) sees every sample as it happens.
 
+mod delta;
 mod notable;
 mod snapshot;
 mod timeline;
@@ -55,6 +56,9 @@ pub trait Sink: Send + Sync {
     fn retry(&self, _request: usize, _reason: &'static str) {}
     /// One WebSocket event of session `request`.
     fn ws(&self, _request: usize, _event: WsEvent) {}
+    /// The value of windowed threshold `threshold` over the window that just ended (None: no
+    /// data in it) and whether that window breached, exported live while the run goes.
+    fn window_judged(&self, _threshold: &str, _value: Option<f64>, _breached: bool) {}
 }
 
 /// Counters readable at any time without merging shards (progress line).
@@ -306,6 +310,13 @@ impl Recorder {
         self.live.retries.fetch_add(1, Ordering::Relaxed);
         if let Some(s) = &self.sink {
             s.retry(request, reason);
+        }
+    }
+
+    /// Passes a windowed threshold's latest window to the live sink (see `Sink::window_judged`).
+    pub fn window_judged(&self, threshold: &str, value: Option<f64>, breached: bool) {
+        if let Some(s) = &self.sink {
+            s.window_judged(threshold, value, breached);
         }
     }
 

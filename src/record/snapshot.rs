@@ -52,6 +52,32 @@ impl RunSnapshot {
         }
     }
 
+    /// A snapshot of the same run with another merged shard and counters (see `since`).
+    pub(super) fn from_parts(
+        like: &RunSnapshot,
+        shard: Shard,
+        iterations: u64,
+        dropped: u64,
+        elapsed: Duration,
+    ) -> Self {
+        RunSnapshot::new(
+            like.meta.clone(),
+            like.journeys.clone(),
+            shard,
+            iterations,
+            dropped,
+            elapsed,
+        )
+    }
+
+    pub(super) fn shard_clone(&self) -> Shard {
+        self.shard.clone()
+    }
+
+    pub(super) fn shard_ref(&self) -> &Shard {
+        &self.shard
+    }
+
     /// Requests that got a response (any status), over all requests of the run.
     pub fn responses(&self) -> u64 {
         self.cells()

@@ -8,6 +8,7 @@ mod budgeted;
 mod closed;
 mod open;
 mod pacer;
+mod windows;
 
 /// Counts one VU as active (`soakd_vus`, `RunControl::vus`) for as long as it lives.
 pub(crate) struct Active(Arc<AtomicU32>);
@@ -177,7 +178,13 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
         Ok(c) => c,
         Err(e) => {
             let error = Some(format!("HTTP client: {e}"));
-            return finish(&ctl, RunResult::Error, error, SutReport::default());
+            return finish(
+                &ctl,
+                RunResult::Error,
+                error,
+                SutReport::default(),
+                Vec::new(),
+            );
         }
     };
     // A `unique` data pool that runs out ends the run like its natural end (not an abort).
@@ -187,6 +194,7 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
             .with_limiter(ctl.limiter.get().cloned()),
     );
     let watcher = tokio::spawn(watch_aborts(ctl.clone()));
+    let windows = windows::WindowWatch::start(ctl.clone());
     let ticker = tokio::spawn(tick_timeline(ctl.clone()));
     // PromQL checks and drills run beside the load, from its start to its end.
     let sut = SutRun::start(&s, ctl.recorder.clone());
@@ -246,6 +254,10 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
     watcher.abort();
     ticker.abort();
     ctl.recorder.roll_window();
+    let windowed = match windows {
+        Some(w) => w.finish().await,
+        None => Vec::new(),
+    };
     ctl.vus.store(0, Ordering::Relaxed);
     let sut = sut.finish(&s).await;
     let result = match ctl.stop_reason.load(Ordering::SeqCst) {
@@ -253,12 +265,25 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
         STOP_THRESHOLD => RunResult::Fail,
         _ => RunResult::Pass,
     };
-    finish(&ctl, result, None, sut)
+    finish(&ctl, result, None, sut, windowed)
 }
 
-fn finish(ctl: &RunControl, result: RunResult, error: Option<String>, sut: SutReport) -> RunReport {
+/// Judges the run: every threshold on the whole run, except windowed ones, whose verdict is
+/// their worst window (`windowed`, by threshold index).
+fn finish(
+    ctl: &RunControl,
+    result: RunResult,
+    error: Option<String>,
+    sut: SutReport,
+    windowed: Vec<(usize, Outcome)>,
+) -> RunReport {
     let snapshot = ctl.recorder.snapshot();
     let mut outcomes = verdict::evaluate_all(&ctl.scenario.thresholds, &snapshot);
+    for (i, worst) in windowed {
+        if let Some(o) = outcomes.get_mut(i) {
+            *o = worst;
+        }
+    }
     outcomes.extend(sut.outcomes.iter().cloned());
     let reason = no_response(&snapshot).map(|(outcome, reason)| {
         tracing::warn!(scenario = %ctl.scenario.name, run_id = %ctl.id, "{reason}");
@@ -333,7 +358,8 @@ async fn watch_aborts(ctl: Arc<RunControl>) {
         .scenario
         .thresholds
         .iter()
-        .filter(|t| t.abort_on_fail)
+        // Windowed thresholds abort from their own watcher (`windows`), window by window.
+        .filter(|t| t.abort_on_fail && t.window.is_none())
         .collect();
     if watched.is_empty() {
         return;

@@ -46,6 +46,10 @@ pub struct Families {
     pub last_info: Family<RunInfoLabels, F64Gauge>,
     pub schedule_interval: ByScenario<F64Gauge>,
     pub observed: ByThreshold<F64Gauge>,
+    /// `soakd_threshold_window_observed`: a windowed threshold's value over its latest window.
+    pub window_observed: ByThreshold<F64Gauge>,
+    /// `soakd_threshold_window_breached`: 1 while a windowed threshold's latest window breaches.
+    pub window_breached: ByThreshold<Gauge>,
     pub limit: ByThreshold<F64Gauge>,
     pub breached: ByThreshold<Gauge>,
     pub consecutive: ByThreshold<Gauge>,
@@ -94,6 +98,8 @@ impl Families {
             last_info: Family::default(),
             schedule_interval: Family::default(),
             observed: Family::default(),
+            window_observed: Family::default(),
+            window_breached: Family::default(),
             limit: Family::default(),
             breached: Family::default(),
             consecutive: Family::default(),
@@ -278,6 +284,16 @@ impl Families {
             "soakd_state_write_errors",
             "Failed writes of breach state or run summaries (disk full, read-only)",
             f.state_write_errors.clone(),
+        );
+        r.register(
+            "soakd_threshold_window_observed",
+            "A windowed threshold's value over its latest sliding window while the run goes (NaN: no data in the window)",
+            f.window_observed.clone(),
+        );
+        r.register(
+            "soakd_threshold_window_breached",
+            "1 while a windowed threshold's latest sliding window breaches, 0 while it passes",
+            f.window_breached.clone(),
         );
         f.uploads.register(r);
         f

@@ -402,6 +402,8 @@ impl Metrics {
 
     fn remove_threshold(&self, l: &ThresholdLabels) {
         self.f.observed.remove(l);
+        self.f.window_observed.remove(l);
+        self.f.window_breached.remove(l);
         self.f.limit.remove(l);
         self.f.breached.remove(l);
         self.f.consecutive.remove(l);

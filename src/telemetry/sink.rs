@@ -311,6 +311,24 @@ impl Sink for ScenarioSink {
         });
     }
 
+    fn window_judged(&self, threshold: &str, value: Option<f64>, breached: bool) {
+        let l = ThresholdLabels {
+            scenario: self.scenario.clone(),
+            threshold: threshold.to_owned(),
+        };
+        self.f
+            .window_observed
+            .get_or_create(&l)
+            .set(value.unwrap_or(f64::NAN));
+        self.f
+            .window_breached
+            .get_or_create(&l)
+            .set(i64::from(breached));
+        self.known.with(&self.scenario, |k| {
+            k.thresholds.insert(l);
+        });
+    }
+
     fn ws(&self, request: usize, event: WsEvent) {
         let Some(s) = self.ws_series(request) else {
             return;
