@@ -850,7 +850,12 @@ fn the_full_example_compiles_to_the_expected_plan() {
         ]
     );
     assert_eq!(feed.max_body_bytes, 1_048_576);
-    assert_eq!(feed.peak_rate(), Some(120.0));
+    // `rate_of: requests`: 80 % single requests and 20 % two-request journeys send 1.2
+    // requests per iteration, so 120 requests/s are 100 iterations/s.
+    assert!(feed.rate_of_requests);
+    assert!((feed.requests_per_iteration - 1.2).abs() < 1e-9);
+    assert!((feed.peak_rate().unwrap() - 120.0).abs() < 1e-9);
+    assert!((feed.load.executor.peak_rate().unwrap() - 100.0).abs() < 1e-9);
 
     let labels: Vec<&str> = feed.thresholds.iter().map(|t| t.label.as_str()).collect();
     assert_eq!(

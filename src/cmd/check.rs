@@ -134,18 +134,7 @@ fn describe_scenario(o: &mut String, s: &Scenario) {
         secs(e.duration()),
         secs(s.load.graceful_stop)
     );
-    let per_iteration: f64 = s
-        .mix
-        .iter()
-        .zip(weights(&s.cumulative_weights))
-        .map(|(m, w)| {
-            w * m
-                .steps
-                .iter()
-                .filter(|st| matches!(st, Step::Request(_)))
-                .count() as f64
-        })
-        .sum();
+    let per_iteration = s.requests_per_iteration;
     let _ = writeln!(o, "  expected rate: {}", expected_rate(s, per_iteration));
     match e.expected_iterations() {
         Some(n) => {
@@ -249,7 +238,12 @@ fn describe_always_on(o: &mut String, s: &Scenario) {
 /// bound: the target's latency adds to every iteration).
 fn expected_rate(s: &Scenario, per_iteration: f64) -> String {
     if let Some(rate) = s.load.executor.peak_rate() {
-        return format!("{:.1} requests/s at peak", rate * per_iteration);
+        let how = if s.rate_of_requests {
+            format!(" (rate_of: requests: {rate:.1} iterations/s of {per_iteration:.2} requests)")
+        } else {
+            String::new()
+        };
+        return format!("{:.1} requests/s at peak{how}", rate * per_iteration);
     }
     let think: f64 = s
         .mix

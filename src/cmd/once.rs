@@ -122,6 +122,7 @@ fn ad_hoc(url: &str, a: &OnceArgs) -> Result<Arc<Scenario>, String> {
             RawLoad::ConstantArrivalRate {
                 rate,
                 time_unit: None,
+                rate_of: None,
                 duration,
                 pre_allocated_vus: max.min(100),
                 max_vus: Some(max),

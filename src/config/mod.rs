@@ -257,6 +257,9 @@ pub enum RawLoad {
     ConstantArrivalRate {
         rate: f64,
         time_unit: Option<String>,
+        /// What `rate` counts: `iterations` (k6, default) or `requests` (the rate of HTTP
+        /// requests, whatever the journeys' lengths).
+        rate_of: Option<String>,
         duration: String,
         pre_allocated_vus: i64,
         max_vus: Option<i64>,
@@ -268,6 +271,8 @@ pub enum RawLoad {
         #[serde(default)]
         start_rate: f64,
         time_unit: Option<String>,
+        /// What the rates count: `iterations` (default) or `requests`.
+        rate_of: Option<String>,
         stages: Vec<RawStage>,
         pre_allocated_vus: i64,
         max_vus: Option<i64>,

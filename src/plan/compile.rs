@@ -303,6 +303,15 @@ fn compile_scenario(
             acc
         })
         .collect();
+    let (load, rate_of_requests) = super::rate_of::apply(
+        load,
+        rs.load.as_ref(),
+        &mix,
+        &weights,
+        &p("load.rate_of"),
+        e,
+    );
+    let requests_per_iteration = super::rate_of::requests_per_iteration(&mix, &weights);
 
     if !raw.safety.allowed_hosts.is_empty() {
         for h in &hosts {
@@ -351,6 +360,8 @@ fn compile_scenario(
         load,
         mix,
         cumulative_weights,
+        requests_per_iteration,
+        rate_of_requests: rate_of_requests.is_some(),
         requests,
         templates: Arc::new(templates),
         allowed_hosts: raw.safety.allowed_hosts.clone().into(),

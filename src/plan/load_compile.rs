@@ -57,6 +57,7 @@ pub fn compile_load(raw: &RawLoad, path: &str, e: &mut Errors) -> Load {
         RawLoad::ConstantArrivalRate {
             rate,
             time_unit,
+            rate_of: _,
             duration,
             pre_allocated_vus,
             max_vus,
@@ -80,6 +81,7 @@ pub fn compile_load(raw: &RawLoad, path: &str, e: &mut Errors) -> Load {
         RawLoad::RampingArrivalRate {
             start_rate,
             time_unit,
+            rate_of: _,
             stages,
             pre_allocated_vus,
             max_vus,

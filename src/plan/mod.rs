@@ -15,6 +15,7 @@ pub mod executor;
 pub mod follow;
 mod load_compile;
 pub mod object_store;
+pub mod rate_of;
 pub mod request;
 pub mod safety_windows;
 pub mod schedule;
@@ -86,6 +87,11 @@ pub struct Scenario {
     /// Weighted entries; `weights` holds the cumulative normalised weights (last = 1.0).
     pub mix: Vec<MixEntry>,
     pub cumulative_weights: Vec<f64>,
+    /// Expected HTTP requests per iteration of the weighted mix.
+    pub requests_per_iteration: f64,
+    /// `load.rate_of: requests`: the written arrival rates counted requests; `load` holds the
+    /// iteration rates derived from them (`rate_of.rs`).
+    pub rate_of_requests: bool,
     /// Every request of the mix, flattened; `RequestStep::index` points here.
     pub requests: Vec<RequestMeta>,
     pub templates: Arc<Templates>,
@@ -166,9 +172,14 @@ impl Scenario {
         s
     }
 
-    /// Highest request rate this scenario can ask for (per second), when it is bounded.
+    /// Highest request rate this scenario can ask for (per second), when it is bounded: the
+    /// peak iteration rate times the requests an iteration sends (at least one: a WebSocket
+    /// session's connection counts).
     pub fn peak_rate(&self) -> Option<f64> {
-        self.load.executor.peak_rate()
+        self.load
+            .executor
+            .peak_rate()
+            .map(|r| r * self.requests_per_iteration.max(1.0))
     }
 }
 

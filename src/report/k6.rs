@@ -249,6 +249,7 @@ pub fn summary_from_export(v: &Value, name: &str) -> Result<Summary, String> {
         drills: Vec::new(),
         regression: Vec::new(),
         notable_requests: Default::default(),
+        mix: Vec::new(),
     })
 }
 

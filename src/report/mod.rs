@@ -4,6 +4,7 @@ mod compare;
 mod html;
 pub mod k6;
 mod md5;
+mod mix;
 mod notable;
 mod regression;
 mod summary;
@@ -11,6 +12,7 @@ mod terminal;
 
 pub use compare::{compare, markdown, regressions};
 pub use html::{esc, html};
+pub use mix::MixShare;
 pub use summary::{
     CheckCounts, JourneyCounts, Metrics, RequestSummary, Summary, ThresholdLine, Times, WsSummary,
 };

@@ -151,6 +151,9 @@ pub struct Summary {
         skip_serializing_if = "crate::record::NotableRequests::is_empty"
     )]
     pub notable_requests: crate::record::NotableRequests,
+    /// Intended and achieved shares of iterations and requests per mix entry (2+ entries).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mix: Vec<super::MixShare>,
 }
 
 fn ws_summary(w: &crate::record::WsCell) -> Option<WsSummary> {
@@ -256,6 +259,7 @@ impl Summary {
             drills: r.sut.drills.clone(),
             regression: Vec::new(),
             notable_requests: snap.notable.clone(),
+            mix: super::mix::shares(&r.scenario, snap),
         }
     }
 }
