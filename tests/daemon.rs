@@ -428,7 +428,8 @@ fn api_auth_trigger_conflict_abort_list_fetch() {
         "manual",
         &t,
         &rate_load(10, "2s"),
-        "http_req_failed: [\"rate<0.5\"]",
+        // A whole run makes 20 requests; the run aborted at once below makes fewer.
+        "http_req_failed: [\"rate<0.5\"]\n      http_reqs: [\"count>=15\"]",
     );
 
     // Without a configured token every write route answers 403.
@@ -501,6 +502,14 @@ fn api_auth_trigger_conflict_abort_list_fetch() {
     });
     assert_eq!(aborted["result"], "aborted", "{aborted}");
     assert_eq!(aborted["run_id"], first.as_str());
+    // An aborted run judges nothing: no verdict gauge says it breached (SoakdThresholdBreached).
+    let breached = d
+        .metrics()
+        .sum("soakd_threshold_breached", &[("scenario", "manual_one")]);
+    assert_eq!(
+        breached, 0.0,
+        "the aborted run's partial numbers were exported as a verdict"
+    );
     let r = http(a, "DELETE", &del, &[("Authorization", &good)], None).expect("DELETE");
     assert_eq!(r.status, 404, "abort of a finished run: {r:?}");
 

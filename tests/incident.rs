@@ -18,19 +18,25 @@
 //! Every process is a plain child on a free 127.0.0.1 port with its files in a temp dir, and is
 //! killed by its own PID when the test ends (Drop guard, also on failure). Every wait has a
 //! deadline; a timeout fails with the child logs and the webhook log. Missing tools are
-//! installed once with `scripts/install-test-tools.sh`, then the test fails loudly.
+//! installed once with `scripts/install-test-tools.sh`, then the test fails loudly. That harness
+//! is shared with tests/replicas.rs: tests/common/e2e/.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, Once};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/e2e/mod.rs"]
+mod e2e;
+#[allow(dead_code)]
+mod tools;
+
+use e2e::prom::{Prom, alertmanager_config, loopback, start_alertmanager, start_prometheus};
+use e2e::{
+    Harness as _, Notification, Stack, enc, get_json, http, root, soakd_bin, target_control, tool,
+    unix_now,
+};
 
 const SCENARIO: &str = "incident_e2e";
 const THRESHOLD: &str = "http_req_duration:p(95)<100";
@@ -38,365 +44,22 @@ const THRESHOLD: &str = "http_req_duration:p(95)<100";
 const CRON_SCENARIO: &str = "incident_cron";
 /// The whole test, startup included (issue: under 90 s; observed 14–18 s).
 const BUDGET: Duration = Duration::from_secs(150);
-const INSTALL_TIMEOUT: Duration = Duration::from_secs(900);
-const POLL: Duration = Duration::from_millis(100);
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn soakd_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_soakd"))
-}
-
-// ------------------------------------------------------------------------------- tools
-
-fn search_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.push("/usr/local/bin".into());
-    if let Some(home) = std::env::var_os("HOME") {
-        dirs.push(Path::new(&home).join(".local/bin"));
-    }
-    dirs.push("/usr/bin".into());
-    dirs
-}
-
-fn find_any(names: &[&str]) -> Option<PathBuf> {
-    names.iter().find_map(|n| {
-        search_dirs()
-            .into_iter()
-            .map(|d| d.join(n))
-            .find(|p| p.is_file())
-    })
-}
-
-static INSTALL: Once = Once::new();
-static INSTALL_LOG: Mutex<String> = Mutex::new(String::new());
-
-/// Path of the first of `names` found; runs the installer once if none is, then fails loudly.
-fn tool(names: &[&str]) -> PathBuf {
-    if let Some(p) = find_any(names) {
-        return p;
-    }
-    INSTALL.call_once(|| {
-        let script = root().join("scripts/install-test-tools.sh");
-        eprintln!("incident: {names:?} missing, running {}", script.display());
-        let mut child = Command::new("bash")
-            .arg(&script)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start install-test-tools.sh");
-        let start = Instant::now();
-        let status = loop {
-            if let Some(st) = child.try_wait().expect("wait installer") {
-                break Some(st);
-            }
-            if start.elapsed() > INSTALL_TIMEOUT {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            std::thread::sleep(POLL);
-        };
-        let mut out = String::new();
-        let mut err = String::new();
-        let _ = child.stdout.take().unwrap().read_to_string(&mut out);
-        let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-        let log = format!("exit {status:?}\nstdout:\n{out}\nstderr:\n{err}");
-        eprintln!("incident: installer finished: {log}");
-        *INSTALL_LOG.lock().unwrap() = log;
-    });
-    find_any(names).unwrap_or_else(|| {
-        panic!(
-            "required tool {names:?} not found in PATH, /usr/local/bin or ~/.local/bin even after \
-             scripts/install-test-tools.sh; installer output:\n{}",
-            INSTALL_LOG.lock().unwrap()
-        )
-    })
-}
-
-// ------------------------------------------------------------------------------- processes
-
-/// A child process with its log file; killed by its own PID on drop.
-struct Proc {
-    name: &'static str,
-    child: Child,
-    log: PathBuf,
-}
-
-#[derive(Default)]
-struct Procs(Vec<Proc>);
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for p in self.0.iter_mut().rev() {
-            let _ = p.child.kill();
-            let _ = p.child.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().unwrap().port()
-}
-
-// ------------------------------------------------------------------------------- HTTP client
-
-/// One HTTP/1.0 request (the server closes the connection, so no keep-alive or framing games);
-/// returns status and body. Chunked answers are decoded anyway.
-fn http(method: &str, addr: &str, path: &str, body: Option<&str>) -> Result<(u16, String), String> {
-    let sa: SocketAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
-    let mut s = TcpStream::connect_timeout(&sa, Duration::from_secs(2))
-        .map_err(|e| format!("connect {addr}: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
-    s.set_write_timeout(Some(Duration::from_secs(5))).ok();
-    let body = body.unwrap_or("");
-    let req = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes())
-        .map_err(|e| format!("write {addr}{path}: {e}"))?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)
-        .map_err(|e| format!("read {addr}{path}: {e}"))?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, rest) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("{addr}{path}: no header end in {text:?}"))?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| format!("{addr}{path}: bad status line {head:?}"))?;
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    let body = if chunked {
-        dechunk(rest)
-    } else {
-        rest.to_owned()
-    };
-    Ok((status, body))
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
-}
-
-fn get_json(addr: &str, path: &str) -> Result<Value, String> {
-    let (st, body) = http("GET", addr, path, None)?;
-    if st != 200 {
-        return Err(format!("GET {addr}{path}: {st} {body}"));
-    }
-    serde_json::from_str(&body).map_err(|e| format!("GET {addr}{path}: {e}: {body}"))
-}
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
-
-// ------------------------------------------------------------------------------- webhook
-
-/// One POST the receiver got: when, and Alertmanager's webhook JSON.
-#[derive(Clone, Debug)]
-struct Notification {
-    at: Instant,
-    body: Value,
-}
-
-impl Notification {
-    /// `(status, labels, annotations)` of each `SoakdIncident` alert in this notification.
-    fn incidents(&self) -> Vec<(String, Value, Value)> {
-        self.body["alerts"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|a| a["labels"]["alertname"] == "SoakdIncident")
-            .map(|a| {
-                (
-                    a["status"].as_str().unwrap_or("").to_owned(),
-                    a["labels"].clone(),
-                    a["annotations"].clone(),
-                )
-            })
-            .collect()
-    }
-}
-
-type Log = Arc<Mutex<Vec<Notification>>>;
-
-/// A std TcpListener thread that records every request body (the thread ends with the test
-/// process; it owns no child process).
-fn start_webhook() -> (String, Log) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind webhook");
-    let addr = listener.local_addr().unwrap().to_string();
-    let log: Log = Arc::default();
-    let l2 = log.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let _ = serve_webhook(stream, &l2);
-        }
-    });
-    (addr, log)
-}
-
-fn serve_webhook(stream: TcpStream, log: &Log) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut r = BufReader::new(stream.try_clone()?);
-    let mut len = 0usize;
-    let mut request_line = String::new();
-    r.read_line(&mut request_line)?;
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':')
-            && k.trim().eq_ignore_ascii_case("content-length")
-        {
-            len = v.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; len];
-    r.read_exact(&mut body)?;
-    let at = Instant::now();
-    let body = serde_json::from_slice(&body)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
-    eprintln!("incident: webhook got {request_line:?}: {body}");
-    log.lock().unwrap().push(Notification { at, body });
-    let mut w = stream;
-    w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
-    w.flush()
-}
 
 // ------------------------------------------------------------------------------- harness
 
 struct Harness {
-    // Field order is drop order: children die before their temp dir is removed.
-    procs: Procs,
-    webhook: Log,
-    webhook_addr: String,
-    dir: tempfile::TempDir,
-    start: Instant,
+    stack: Stack,
     target: String,
     daemon: String,
     prom: String,
     am: String,
 }
 
+e2e::harness_with_stack!(Harness);
+
 impl Harness {
-    fn spawn(&mut self, name: &'static str, bin: &Path, args: &[String], envs: &[(&str, &str)]) {
-        let log = self.dir.path().join(format!("{name}.log"));
-        let mut cmd = common::logged_command(bin, args, self.dir.path(), &log);
-        cmd.envs(envs.iter().copied());
-        let child = cmd.spawn().unwrap_or_else(|e| {
-            self.fail(&format!("cannot start {name} ({}): {e}", bin.display()))
-        });
-        eprintln!(
-            "incident: [{:5.1}s] started {name} pid {} ({} {})",
-            self.t(),
-            child.id(),
-            bin.display(),
-            args.join(" ")
-        );
-        self.procs.0.push(Proc { name, child, log });
-    }
-
-    fn t(&self) -> f64 {
-        self.start.elapsed().as_secs_f64()
-    }
-
     fn notifications(&self) -> Vec<Notification> {
-        self.webhook.lock().unwrap().clone()
-    }
-
-    /// Fails the test with the child logs (tails) and everything the webhook received.
-    fn fail(&self, msg: &str) -> ! {
-        let mut dump = String::new();
-        for p in &self.procs.0 {
-            let text = std::fs::read_to_string(&p.log).unwrap_or_default();
-            let tail: String = {
-                let lines: Vec<&str> = text.lines().collect();
-                lines[lines.len().saturating_sub(60)..].join("\n")
-            };
-            dump.push_str(&format!(
-                "\n----- {} (pid {}) log tail {} -----\n{tail}\n",
-                p.name,
-                p.child.id(),
-                p.log.display()
-            ));
-        }
-        let hooks: Vec<String> = self
-            .notifications()
-            .iter()
-            .map(|n| {
-                format!(
-                    "  +{:.1}s {}",
-                    n.at.duration_since(self.start).as_secs_f64(),
-                    n.body
-                )
-            })
-            .collect();
-        panic!(
-            "incident e2e failed at {:.1}s: {msg}\n----- webhook notifications -----\n{}\n{dump}",
-            self.t(),
-            hooks.join("\n")
-        );
-    }
-
-    /// Polls `f` until it returns Some, a child exits, or `timeout` (bounded by the test budget).
-    fn wait<T>(
-        &mut self,
-        what: &str,
-        timeout: Duration,
-        mut f: impl FnMut(&Self) -> Option<T>,
-    ) -> T {
-        let deadline = (Instant::now() + timeout).min(self.start + BUDGET);
-        loop {
-            if let Some(v) = f(self) {
-                return v;
-            }
-            let exited: Vec<String> = self
-                .procs
-                .0
-                .iter_mut()
-                .filter_map(|p| match p.child.try_wait() {
-                    Ok(Some(st)) => Some(format!("{} exited with {st}", p.name)),
-                    _ => None,
-                })
-                .collect();
-            if !exited.is_empty() {
-                self.fail(&format!("while waiting for {what}: {}", exited.join(", ")));
-            }
-            if Instant::now() >= deadline {
-                self.fail(&format!("timed out waiting for {what} ({timeout:?})"));
-            }
-            std::thread::sleep(POLL);
-        }
+        self.stack.webhook.notifications()
     }
 
     /// A gauge of the daemon's /metrics for our scenario and threshold.
@@ -409,46 +72,20 @@ impl Harness {
     }
 
     fn prom_query(&self, q: &str) -> Result<Vec<Value>, String> {
-        let v = get_json(&self.prom, &format!("/api/v1/query?query={}", enc(q)))?;
-        Ok(v["data"]["result"].as_array().cloned().unwrap_or_default())
+        Prom(self.prom.clone()).query(q)
     }
 
     fn prom_range(&self, q: &str, start: f64, end: f64) -> Result<Vec<Value>, String> {
-        let v = get_json(
-            &self.prom,
-            &format!(
-                "/api/v1/query_range?query={}&start={start:.3}&end={end:.3}&step=0.5",
-                enc(q)
-            ),
-        )?;
-        if v["status"] != "success" {
-            return Err(format!("query_range {q}: {v}"));
-        }
-        Ok(v["data"]["result"].as_array().cloned().unwrap_or_default())
+        Prom(self.prom.clone()).range(q, start, end, 0.5)
     }
 
     /// States (`pending`/`firing`) of SoakdIncident alerts Prometheus holds right now.
     fn prom_incident_states(&self) -> Result<Vec<String>, String> {
-        let v = get_json(&self.prom, "/api/v1/alerts")?;
-        Ok(v["data"]["alerts"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|a| a["labels"]["alertname"] == "SoakdIncident")
-            .map(|a| a["state"].as_str().unwrap_or("").to_owned())
-            .collect())
+        Prom(self.prom.clone()).alert_states("SoakdIncident")
     }
 
     fn incident_notifications(&self, status: &str) -> Vec<(Instant, Value, Value)> {
-        self.notifications()
-            .into_iter()
-            .flat_map(|n| {
-                n.incidents()
-                    .into_iter()
-                    .filter(|(s, _, _)| s == status)
-                    .map(move |(_, l, a)| (n.at, l, a))
-            })
-            .collect()
+        self.stack.webhook.alerts("SoakdIncident", status)
     }
 }
 
@@ -459,62 +96,24 @@ fn metric_value(text: &str, name: &str) -> Option<f64> {
     common::sample_value(text, name, &[&scen, &thr])
 }
 
-/// The shipped Alertmanager example with the webhook URL pointed at `webhook` and every
-/// group_wait / group_interval / repeat_interval shortened. Fails if the shipped file changed so
-/// that a replacement no longer applies (the test must keep exercising the shipped routes).
-fn alertmanager_config(webhook: &str) -> String {
-    let shipped = std::fs::read_to_string(root().join("config/alertmanager/alertmanager.yml"))
-        .expect("read config/alertmanager/alertmanager.yml");
-    let url = "http://127.0.0.1:9099/incident";
-    assert!(
-        shipped.contains(url),
-        "config/alertmanager/alertmanager.yml no longer has the webhook URL {url}; update tests/incident.rs"
-    );
-    // The other receivers (pager, default) deliver to the same test webhook, on their own paths.
-    let mut text = shipped
-        .replace(url, &format!("http://{webhook}/incident"))
-        .replace("http://127.0.0.1:9099/", &format!("http://{webhook}/"));
-    for (key, value) in [
-        ("group_wait", "1s"),
-        ("group_interval", "1s"),
-        ("repeat_interval", "1h"),
-    ] {
-        let re = regex::Regex::new(&format!(r"(?m)^(\s*{key}:)\s*\S+\s*$")).unwrap();
-        assert!(
-            re.find_iter(&text).count() >= 2,
-            "config/alertmanager/alertmanager.yml: expected {key} on the root route and the ticket route"
-        );
-        text = re
-            .replace_all(&text, format!("${{1}} {value}"))
-            .into_owned();
-    }
-    text
-}
-
 // ------------------------------------------------------------------------------- the test
 
 #[test]
 fn incident_fires_after_two_consecutive_breaches_and_resolves() {
     let prometheus = tool(&["prometheus"]);
     let alertmanager = tool(&["prometheus-alertmanager", "alertmanager"]);
-    let (webhook_addr, webhook) = start_webhook();
-    let dir = tempfile::tempdir().expect("tempdir");
     let mut h = Harness {
-        procs: Procs::default(),
-        webhook,
-        webhook_addr,
-        dir,
-        start: Instant::now(),
-        target: format!("127.0.0.1:{}", free_port()),
-        daemon: format!("127.0.0.1:{}", free_port()),
-        prom: format!("127.0.0.1:{}", free_port()),
-        am: format!("127.0.0.1:{}", free_port()),
+        stack: Stack::new("incident", BUDGET),
+        target: loopback(),
+        daemon: loopback(),
+        prom: loopback(),
+        am: loopback(),
     };
-    let d = h.dir.path().to_path_buf();
+    let d = h.stack.path().to_path_buf();
 
     // (2) the calibration target
     let target = h.target.clone();
-    h.spawn(
+    h.stack.spawn(
         "target",
         &soakd_bin(),
         &["target".into(), "--listen".into(), target],
@@ -532,7 +131,7 @@ fn incident_fires_after_two_consecutive_breaches_and_resolves() {
         .replace("${DIR}", &d.display().to_string());
     let cfg_path = d.join("soakd.yaml");
     std::fs::write(&cfg_path, cfg).unwrap();
-    h.spawn(
+    h.stack.spawn(
         "soakd",
         &soakd_bin(),
         &[
@@ -544,16 +143,7 @@ fn incident_fires_after_two_consecutive_breaches_and_resolves() {
     );
 
     // (4) Alertmanager with the shipped route, webhook pointed here
-    let am_cfg = d.join("alertmanager.yml");
-    std::fs::write(&am_cfg, alertmanager_config(&h.webhook_addr)).unwrap();
-    std::fs::create_dir_all(d.join("am-data")).unwrap();
-    let am_args = vec![
-        format!("--config.file={}", am_cfg.display()),
-        format!("--storage.path={}", d.join("am-data").display()),
-        format!("--web.listen-address={}", h.am),
-        "--cluster.listen-address=".into(),
-    ];
-    h.spawn("alertmanager", &alertmanager, &am_args, &[]);
+    start_alertmanager(&mut h.stack, &alertmanager, &h.am.clone());
 
     // (5) Prometheus with the shipped rules
     let rules = root().join("config/prometheus/soakd-rules.yaml");
@@ -566,14 +156,7 @@ fn incident_fires_after_two_consecutive_breaches_and_resolves() {
         am = h.am,
         daemon = h.daemon,
     );
-    let prom_cfg_path = d.join("prometheus.yml");
-    std::fs::write(&prom_cfg_path, prom_cfg).unwrap();
-    let prom_args = vec![
-        format!("--config.file={}", prom_cfg_path.display()),
-        format!("--storage.tsdb.path={}", d.join("prom-data").display()),
-        format!("--web.listen-address={}", h.prom),
-    ];
-    h.spawn("prometheus", &prometheus, &prom_args, &[]);
+    start_prometheus(&mut h.stack, &prometheus, &h.prom.clone(), &prom_cfg, &[]);
 
     h.wait("soakd /readyz", Duration::from_secs(30), |h| {
         (http("GET", &h.daemon, "/readyz", None).ok()?.0 == 200).then_some(())
@@ -625,14 +208,8 @@ fn incident_fires_after_two_consecutive_breaches_and_resolves() {
 
     // ---- slow the target: every run from now on breaches p(95)<100
     let slowed_at_unix = unix_now();
-    match http(
-        "POST",
-        &h.target,
-        "/_control",
-        Some(r#"{"latency_ms": 300}"#),
-    ) {
-        Ok((200, _)) => {}
-        other => h.fail(&format!("POST /_control: {other:?}")),
+    if let Err(e) = target_control(&h.target, r#"{"latency_ms": 300}"#) {
+        h.fail(&e);
     }
     let t_slow = h.t();
     eprintln!("incident: [{t_slow:5.1}s] target slowed to 300 ms");
@@ -698,7 +275,7 @@ fn incident_fires_after_two_consecutive_breaches_and_resolves() {
         Duration::from_secs(30),
         |h| h.incident_notifications("firing").into_iter().next(),
     );
-    let t_fire = fire_at.duration_since(h.start).as_secs_f64();
+    let t_fire = fire_at.duration_since(h.stack.start).as_secs_f64();
     if fire_at < t_two_instant {
         h.fail(&format!(
             "SoakdIncident firing notified at {t_fire:.1}s, before the second breached run ({t_two:.1}s)"
@@ -784,7 +361,7 @@ fn incident_fires_after_two_consecutive_breaches_and_resolves() {
         Duration::from_secs(30),
         |h| h.incident_notifications("resolved").into_iter().next(),
     );
-    let t_resolved = resolved_at.duration_since(h.start).as_secs_f64();
+    let t_resolved = resolved_at.duration_since(h.stack.start).as_secs_f64();
     if resolved_at < pass_instant {
         h.fail("SoakdIncident resolved before the daemon closed the incident");
     }
@@ -1007,5 +584,8 @@ fn metric_value_reads_labelled_gauges() {
         soakd_incident_open_x{scenario=\"incident_e2e\",threshold=\"http_req_duration:p(95)<100\"} 5\n";
     assert_eq!(metric_value(text, "soakd_incident_open"), Some(0.0));
     assert_eq!(metric_value(text, "soakd_threshold_breached"), None);
-    assert_eq!(dechunk("4\r\nabcd\r\n2\r\nef\r\n0\r\n\r\n"), "abcdef");
+    assert_eq!(
+        e2e::http::dechunk("4\r\nabcd\r\n2\r\nef\r\n0\r\n\r\n"),
+        "abcdef"
+    );
 }

@@ -176,13 +176,12 @@ impl App {
             .collect();
         if self.plan().scenarios.contains_key(&name) {
             let ended = unix_now();
-            self.metrics.run_finished(
-                &name,
-                report.result.as_str(),
-                ended,
-                &report.outcomes,
-                &consecutive,
-            );
+            // The verdict gauges (observed, limit, breached) show the last judged run: an
+            // unjudged one (paused, aborted, circuit open) keeps its partial numbers in its
+            // summary, or a pause would raise SoakdThresholdBreached on a cut-short run.
+            let verdicts: &[_] = if judged { &report.outcomes } else { &[] };
+            self.metrics
+                .run_finished(&name, report.result.as_str(), ended, verdicts, &consecutive);
             self.metrics
                 .run_info(run_info(&self.plan(), &name, &report.run_id), ended);
             let drills: Vec<_> = report

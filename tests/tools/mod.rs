@@ -1,4 +1,5 @@
-//! External programs for the ops tests (tests/image.rs, tests/chart.rs): found on PATH (or
+//! External programs for the ops and end-to-end tests (tests/image.rs, tests/chart.rs, and
+//! tests/common/e2e through tests/incident.rs and tests/replicas.rs): found on PATH (or
 //! /usr/local/bin, ~/.local/bin), else installed once by scripts/install-test-tools.sh, else the
 //! test fails naming the program — never a silent skip.
 
@@ -10,7 +11,8 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn find(name: &str) -> Option<PathBuf> {
+/// `name` in PATH, /usr/local/bin, ~/.local/bin or /usr/bin.
+pub fn find(name: &str) -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
@@ -18,6 +20,7 @@ fn find(name: &str) -> Option<PathBuf> {
     if let Some(home) = std::env::var_os("HOME") {
         dirs.push(Path::new(&home).join(".local/bin"));
     }
+    dirs.push("/usr/bin".into());
     dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
 }
 
