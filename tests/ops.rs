@@ -59,6 +59,44 @@ const DESIGN_METRICS: &[&str] = &[
     "soakd_threshold_window_observed",
 ];
 
+/// Metric names of docs/contract-extensions.md the dashboards may query besides DESIGN §5: the
+/// native histograms (bare family names), journeys, WebSocket, drills and soakd's process metrics.
+const DASHBOARD_EXTRA_METRICS: &[&str] = &[
+    "soakd_http_request_duration_seconds",
+    "soakd_generator_lag_seconds",
+    "soakd_journeys_total",
+    "soakd_ws_sessions_total",
+    "soakd_ws_messages_total",
+    "soakd_ws_reconnects_total",
+    "soakd_ws_connecting_seconds",
+    "soakd_ws_connecting_seconds_bucket",
+    "soakd_ws_message_duration_seconds",
+    "soakd_ws_message_duration_seconds_bucket",
+    "soakd_drill_recovery_seconds",
+    "soakd_drill_passed",
+    "process_cpu_seconds_total",
+    "process_resident_memory_bytes",
+    "process_open_fds",
+    "process_max_fds",
+];
+
+/// PromQL words and label names of the dashboards beyond [`PROMQL_WORDS`].
+const DASHBOARD_EXTRA_WORDS: &[&str] = &[
+    "histogram_count",
+    "journey",
+    "session",
+    "direction",
+    "drill",
+    "namespace",
+];
+
+/// The shipped dashboards (grafana/NAME.json, copied into the chart).
+const DASHBOARDS: [&str; 3] = ["soakd-overview", "soakd-scenario", "soakd-latency"];
+
+/// The scenario variable of every dashboard: scenarios of the selected jobs and namespaces.
+const SCENARIO_VARIABLE: &str =
+    "label_values(soakd_runs_total{job=~\"$job\", namespace=~\"$namespace\"}, scenario)";
+
 /// Other words a PromQL expression of ours may contain: functions, keywords, label names of §5,
 /// Prometheus' own `up` and the scrape labels.
 const PROMQL_WORDS: &[&str] = &[
@@ -656,20 +694,25 @@ fn load_dashboard(name: &str) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("grafana/{name}.json is not valid JSON: {e}"))
 }
 
-/// All PromQL of a dashboard: panel targets (rows included), annotations, query variables.
-fn dashboard_exprs(d: &serde_json::Value) -> Vec<String> {
-    fn walk_panels(ps: &serde_json::Value, out: &mut Vec<String>) {
+/// Every panel of a dashboard, the panels of rows included.
+fn all_panels(d: &serde_json::Value) -> Vec<&serde_json::Value> {
+    fn walk<'a>(ps: &'a serde_json::Value, out: &mut Vec<&'a serde_json::Value>) {
         for p in ps.as_array().into_iter().flatten() {
-            for t in p["targets"].as_array().into_iter().flatten() {
-                if let Some(e) = t["expr"].as_str() {
-                    out.push(e.to_string());
-                }
-            }
-            walk_panels(&p["panels"], out);
+            out.push(p);
+            walk(&p["panels"], out);
         }
     }
     let mut out = Vec::new();
-    walk_panels(&d["panels"], &mut out);
+    walk(&d["panels"], &mut out);
+    out
+}
+
+/// All PromQL of a dashboard: panel targets (rows included) and annotations.
+fn dashboard_exprs(d: &serde_json::Value) -> Vec<String> {
+    let mut out: Vec<String> = dashboard_targets(d)
+        .into_iter()
+        .filter_map(|(_, t)| t["expr"].as_str().map(str::to_owned))
+        .collect();
     for a in d["annotations"]["list"].as_array().into_iter().flatten() {
         if let Some(e) = a["expr"].as_str() {
             out.push(e.to_string());
@@ -738,7 +781,7 @@ fn identifiers(text: &str) -> Vec<String> {
 
 #[test]
 fn dashboards_are_valid_with_stable_uids_and_variables() {
-    for name in ["soakd-overview", "soakd-scenario"] {
+    for name in DASHBOARDS {
         let d = load_dashboard(name);
         assert_eq!(d["uid"], name, "{name}: stable uid");
         assert_eq!(d["schemaVersion"], 39, "{name}: schemaVersion");
@@ -754,11 +797,8 @@ fn dashboards_are_valid_with_stable_uids_and_variables() {
             .iter()
             .find(|v| v["name"] == "scenario")
             .expect("scenario variable");
-        assert_eq!(sc["definition"], "label_values(soakd_runs_total, scenario)");
-        assert_eq!(
-            sc["query"]["query"],
-            "label_values(soakd_runs_total, scenario)"
-        );
+        assert_eq!(sc["definition"], SCENARIO_VARIABLE, "{name}");
+        assert_eq!(sc["query"]["query"], SCENARIO_VARIABLE, "{name}");
         // every panel and target uses the datasource variable, ids are unique
         let mut ids = BTreeSet::new();
         let mut n_targets = 0;
@@ -802,6 +842,12 @@ fn dashboards_cover_the_issue_panels() {
         "consecutive breaches",
         "runs over time",
         "next scheduled run",
+        "journeys by result",
+        "websocket sessions",
+        "websocket reconnects",
+        "drills (last run)",
+        "sut checks (last run)",
+        "regression verdicts (last run)",
     ] {
         assert!(o.contains(t), "overview lacks a {t:?} panel: {o}");
     }
@@ -815,11 +861,41 @@ fn dashboards_cover_the_issue_panels() {
         "dropped iterations",
         "generator lag",
         "run results timeline",
+        "journeys by result",
+        "journey success ratio",
+        "websocket sessions",
+        "websocket messages",
+        "websocket reconnects",
+        "websocket connecting",
+        "websocket message latency",
+        "drill recovery",
+        "drills (last run)",
+        "sut checks",
+        "regression verdicts",
     ] {
         assert!(s.contains(t), "scenario dashboard lacks a {t:?} panel: {s}");
     }
     let exprs = dashboard_exprs(&load_dashboard("soakd-scenario")).join("\n");
-    assert!(exprs.contains("histogram_quantile(0.99, sum by (le) (rate(soakd_http_request_duration_seconds_bucket{scenario=\"$scenario\"}[$__rate_interval])))"));
+    let sel = r#"{job=~"$job", namespace=~"$namespace", scenario="$scenario"}"#;
+    assert!(exprs.contains(&format!(
+        "histogram_quantile(0.99, sum(rate(soakd_http_request_duration_seconds{sel}[$__rate_interval]))) \
+         or histogram_quantile(0.99, sum by (le) (rate(soakd_http_request_duration_seconds_bucket{sel}[$__rate_interval])))"
+    )));
+    // The exact series soakd exports for journeys, WebSocket, drills, SUT checks, regressions.
+    for e in [
+        "soakd_journeys_total{",
+        "soakd_ws_sessions_total{",
+        "soakd_ws_messages_total{",
+        "soakd_ws_reconnects_total{",
+        "soakd_ws_connecting_seconds_bucket{",
+        "soakd_ws_message_duration_seconds{",
+        "soakd_drill_recovery_seconds{",
+        "soakd_drill_passed{",
+        r#"threshold=~"sut:.*""#,
+        r#"threshold=~"regression:.*""#,
+    ] {
+        assert!(exprs.contains(e), "scenario dashboard: no query has {e}");
+    }
     assert!(
         exprs.contains("soakd_threshold_limit"),
         "threshold limits drawn"
@@ -828,15 +904,21 @@ fn dashboards_cover_the_issue_panels() {
 
 #[test]
 fn dashboards_use_only_design_metric_names() {
-    let allowed: BTreeSet<&str> = DESIGN_METRICS.iter().chain(PROMQL_WORDS).copied().collect();
-    for name in ["soakd-overview", "soakd-scenario"] {
+    let allowed: BTreeSet<&str> = DESIGN_METRICS
+        .iter()
+        .chain(PROMQL_WORDS)
+        .chain(DASHBOARD_EXTRA_METRICS)
+        .chain(DASHBOARD_EXTRA_WORDS)
+        .copied()
+        .collect();
+    for name in DASHBOARDS {
         let exprs = dashboard_exprs(&load_dashboard(name));
         assert!(!exprs.is_empty());
         for e in &exprs {
             for w in identifiers(e) {
                 assert!(
                     allowed.contains(w.as_str()),
-                    "{name}: `{w}` in `{e}` is not a DESIGN §5 metric or known PromQL word"
+                    "{name}: `{w}` in `{e}` is not a DESIGN §5 / contract-extensions metric or known PromQL word"
                 );
             }
         }
@@ -849,7 +931,7 @@ fn dashboards_use_only_design_metric_names() {
 fn dashboard_promql_parses() {
     let mut rules = String::from("groups:\n  - name: dashboards\n    rules:\n");
     let mut n = 0;
-    for name in ["soakd-overview", "soakd-scenario"] {
+    for name in DASHBOARDS {
         for e in dashboard_exprs(&load_dashboard(name)) {
             let e = e
                 .replace("$__rate_interval", "1m")
@@ -866,6 +948,284 @@ fn dashboard_promql_parses() {
     std::fs::write(dir.path().join("dash.yaml"), &rules).unwrap();
     let out = run_ok("promtool", &["check", "rules", "dash.yaml"], dir.path());
     assert!(out.contains(&format!("SUCCESS: {n} rules found")), "{out}");
+}
+
+/// Every selector of every dashboard query (panels and annotations) is scoped by the `job` and
+/// `namespace` variables, a threshold family's also by `threshold`; the variables exist with
+/// All = `.*`, so series without a namespace label (Prometheus outside Kubernetes) still match.
+#[test]
+fn dashboards_scope_every_query_by_job_namespace_and_threshold() {
+    let selector =
+        regex::Regex::new(r"(?:^|[^A-Za-z0-9_:])((?:soakd|process)_[A-Za-z0-9_]+|up)(\{[^}]*\})?")
+            .unwrap();
+    for name in DASHBOARDS {
+        let d = load_dashboard(name);
+        let vars = d["templating"]["list"].as_array().expect("templating.list");
+        for v in ["job", "namespace", "scenario", "threshold"] {
+            let var = vars
+                .iter()
+                .find(|x| x["name"] == v)
+                .unwrap_or_else(|| panic!("{name}: no {v} variable"));
+            assert_eq!(var["type"], "query", "{name}: {v}");
+            let query = var["query"]["query"].as_str().unwrap_or("");
+            assert_eq!(var["definition"], query, "{name}: {v}");
+            if v != "job" {
+                assert!(query.contains(r#"job=~"$job""#), "{name}: {v}: {query}");
+            }
+            if v == "scenario" && name == "soakd-scenario" {
+                continue; // one scenario at a time
+            }
+            assert_eq!(var["includeAll"], true, "{name}: {v}");
+            assert_eq!(var["allValue"], ".*", "{name}: {v}");
+        }
+        let mut n = 0;
+        for e in dashboard_exprs(&d) {
+            for c in selector.captures_iter(&e) {
+                n += 1;
+                let metric = &c[1];
+                let matchers = c.get(2).map_or("", |m| m.as_str());
+                assert!(
+                    matchers.contains(r#"job=~"$job""#)
+                        && matchers.contains(r#"namespace=~"$namespace""#),
+                    "{name}: {metric} is not scoped by $job and $namespace in `{e}`"
+                );
+                if metric.starts_with("soakd_threshold_") || metric == "soakd_incident_open" {
+                    assert!(
+                        matchers.contains(r#"threshold=~"$threshold""#),
+                        "{name}: {metric} is not scoped by $threshold in `{e}`"
+                    );
+                }
+            }
+        }
+        assert!(n >= 10, "{name}: {n} selectors");
+    }
+}
+
+/// (panel title, target) of every panel target, rows included.
+fn dashboard_targets(d: &serde_json::Value) -> Vec<(String, &serde_json::Value)> {
+    let mut out = Vec::new();
+    for p in all_panels(d) {
+        for t in p["targets"].as_array().into_iter().flatten() {
+            out.push((p["title"].as_str().unwrap_or("").to_owned(), t));
+        }
+    }
+    out
+}
+
+/// Latency panels read the native histogram when Prometheus has it and the classic buckets
+/// otherwise: on the overview and scenario dashboards in one query (`native or classic`), on the
+/// latency dashboard side by side or with `or`. Every `histogram_quantile` target shows exemplars.
+#[test]
+fn dashboards_query_native_histograms_else_classic_with_exemplars() {
+    let family = regex::Regex::new(r"(soakd_[a-z_]+_seconds)(_bucket)?\{").unwrap();
+    for name in DASHBOARDS {
+        let d = load_dashboard(name);
+        let (mut native, mut classic) = (BTreeSet::new(), BTreeSet::new());
+        for (title, t) in dashboard_targets(&d) {
+            let e = t["expr"].as_str().unwrap_or("");
+            if !e.contains("histogram_quantile") {
+                continue;
+            }
+            assert_eq!(
+                t["exemplar"], true,
+                "{name}: {title}: exemplars off for `{e}`"
+            );
+            let (mut n, mut c) = (BTreeSet::new(), BTreeSet::new());
+            for m in family.captures_iter(e) {
+                let set = if m.get(2).is_some() { &mut c } else { &mut n };
+                set.insert(m[1].to_owned());
+            }
+            if name != "soakd-latency" {
+                assert!(
+                    !n.is_empty() && n == c && e.contains(" or "),
+                    "{name}: {title}: `{e}` is not `native or classic`"
+                );
+            }
+            native.extend(n);
+            classic.extend(c);
+        }
+        assert!(
+            name == "soakd-overview" || !native.is_empty(),
+            "{name}: no latency query"
+        );
+        assert_eq!(
+            native, classic,
+            "{name}: native and classic families differ"
+        );
+    }
+}
+
+/// Every `url` of the panels' data links (field config defaults), rows included.
+fn data_links(d: &serde_json::Value) -> Vec<String> {
+    all_panels(d)
+        .into_iter()
+        .flat_map(|p| {
+            p["fieldConfig"]["defaults"]["links"]
+                .as_array()
+                .into_iter()
+                .flatten()
+        })
+        .filter_map(|l| l["url"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Runs are annotated from `soakd_run_last_*` (start, end with the result) at the timestamps
+/// the gauges hold; the dashboards link each other keeping the time range and the variables,
+/// and panels drill down per scenario: overview → scenario → latency and back.
+#[test]
+fn dashboards_annotate_runs_and_link_each_other() {
+    for name in ["soakd-overview", "soakd-scenario"] {
+        let d = load_dashboard(name);
+        let anns: Vec<&serde_json::Value> = d["annotations"]["list"]
+            .as_array()
+            .expect("annotations")
+            .iter()
+            .filter(|a| a["expr"].is_string())
+            .collect();
+        for (metric, what) in [
+            ("soakd_run_last_start_timestamp_seconds", "start"),
+            ("soakd_run_last_end_timestamp_seconds", "end"),
+            ("soakd_run_last_passed", "result"),
+        ] {
+            assert!(
+                anns.iter().any(|a| {
+                    let e = a["expr"].as_str().unwrap_or("");
+                    e.contains(metric)
+                        && e.contains(") * 1000")
+                        && a["useValueForTime"] == true
+                        && a["datasource"]["uid"] == "${datasource}"
+                }),
+                "{name}: no run {what} annotation"
+            );
+        }
+        for verdict in ["== 1)", "== 0)"] {
+            assert!(
+                anns.iter()
+                    .any(|a| a["expr"].as_str().unwrap_or("").ends_with(verdict)),
+                "{name}: no annotation for runs with soakd_run_last_passed {verdict}"
+            );
+        }
+    }
+    for name in DASHBOARDS {
+        let d = load_dashboard(name);
+        for other in DASHBOARDS.iter().filter(|o| **o != name) {
+            let link = d["links"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|l| {
+                    l["url"]
+                        .as_str()
+                        .is_some_and(|u| u.starts_with(&format!("/d/{other}/")))
+                })
+                .unwrap_or_else(|| panic!("{name}: no dashboard link to {other}"));
+            assert_eq!(link["keepTime"], true, "{name} → {other}");
+            assert_eq!(link["includeVars"], true, "{name} → {other}");
+        }
+    }
+    for (from, to, var) in [
+        (
+            "soakd-overview",
+            "soakd-scenario",
+            "var-scenario=${__field.labels.scenario}",
+        ),
+        (
+            "soakd-overview",
+            "soakd-scenario",
+            "var-scenario=${__data.fields.scenario}",
+        ),
+        (
+            "soakd-scenario",
+            "soakd-latency",
+            "var-scenario=${scenario}",
+        ),
+        (
+            "soakd-latency",
+            "soakd-scenario",
+            "var-scenario=${__field.labels.scenario}",
+        ),
+    ] {
+        let links = data_links(&load_dashboard(from));
+        assert!(
+            links.iter().any(|u| u.starts_with(&format!("/d/{to}/"))
+                && u.contains(var)
+                && u.contains("${__url_time_range}")
+                && u.contains("${job:queryparam}")
+                && u.contains("${namespace:queryparam}")),
+            "{from}: no data link to {to} with {var} keeping the time range: {links:?}"
+        );
+    }
+}
+
+/// Every metric a dashboard names is one soakd exports under exactly that name (counters with
+/// `_total`, histograms under the bare native name and `_bucket`/`_sum`/`_count`), read from the
+/// `# TYPE` lines of the exposition of a registry holding one scheduled scenario that ran, with
+/// an HTTP request, a WebSocket session, a threshold and a drill (families without series are not
+/// exposed).
+#[test]
+fn dashboard_metric_names_are_the_exported_ones() {
+    use soakd::telemetry::{Format, Metrics};
+    let m = Metrics::new();
+    let meta = |name: &str, method: &str| soakd::plan::RequestMeta {
+        name: name.into(),
+        journey: "journey".into(),
+        group: "group".into(),
+        method: method.into(),
+        checks: vec!["check".into()],
+    };
+    let sink = m.scenario_sink("s", &[meta("get", "GET"), meta("chat", "WS")]);
+    soakd::record::Sink::request(
+        &*sink,
+        0,
+        Some(503),
+        Duration::from_millis(5),
+        Some(soakd::client::FailureReason::Status),
+        &[false],
+    );
+    m.run_started("s", 1.0, 1.0, 1.0);
+    let outcome = soakd::verdict::Outcome {
+        threshold: "http_req_duration:p(95)<100".into(),
+        observed: Some(1.0),
+        limit: 100.0,
+        breached: false,
+    };
+    let consecutive = [(outcome.threshold.clone(), 0, false)];
+    m.run_finished("s", "pass", 2.0, &[outcome], &consecutive);
+    m.drills_finished("s", &[("drill".into(), Some(1.0), true)]);
+    m.schedule_next("s", Some(3.0));
+    m.config_reloaded(true, 1.0);
+    let text = String::from_utf8(m.expose(Format::Text)).expect("utf-8");
+    let mut exported = BTreeSet::new();
+    for l in text.lines() {
+        let Some((n, kind)) = l.strip_prefix("# TYPE ").and_then(|r| r.split_once(' ')) else {
+            continue;
+        };
+        exported.insert(n.to_owned());
+        if kind == "histogram" {
+            for s in ["_bucket", "_sum", "_count"] {
+                exported.insert(format!("{n}{s}"));
+            }
+        }
+    }
+    for must in [
+        "soakd_journeys_total",
+        "soakd_ws_sessions_total",
+        "soakd_drill_passed",
+    ] {
+        assert!(exported.contains(must), "{must} not exposed: {text}");
+    }
+    for name in DASHBOARDS {
+        for e in dashboard_exprs(&load_dashboard(name)) {
+            for w in identifiers(&e) {
+                if w.starts_with("soakd_") || w.starts_with("process_") {
+                    assert!(
+                        exported.contains(&w),
+                        "{name}: soakd exports no `{w}` (`{e}`)"
+                    );
+                }
+            }
+        }
+    }
 }
 
 // ------------------------------------------------------------------------------- scripts
