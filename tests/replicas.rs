@@ -36,6 +36,9 @@ mod common;
 mod e2e;
 #[path = "replicas/phases.rs"]
 mod phases;
+#[path = "dashboards/promql.rs"]
+#[allow(dead_code)]
+mod promql;
 #[path = "replicas/stale.rs"]
 mod stale;
 mod tools;

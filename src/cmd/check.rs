@@ -7,6 +7,7 @@
 use super::{Exit, load_plan};
 use crate::app::{Shard, shard_plan};
 use crate::cli::config_path;
+use crate::plan::threshold::TagKey;
 use crate::plan::{Executor, Plan, Scenario, Step};
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -94,8 +95,14 @@ fn describe_scenario(o: &mut String, s: &Scenario) {
             start_vus, stages, ..
         } => {
             let _ = writeln!(o, "from {start_vus} VUs");
-            for st in stages {
-                let _ = writeln!(o, "    → {} VUs over {}", st.target, secs(st.duration));
+            for (i, st) in stages.iter().enumerate() {
+                let note = stage_note(s, i);
+                let _ = writeln!(
+                    o,
+                    "    → {} VUs over {}{note}",
+                    st.target,
+                    secs(st.duration)
+                );
             }
         }
         Executor::ConstantArrivalRate {
@@ -113,8 +120,9 @@ fn describe_scenario(o: &mut String, s: &Scenario) {
             ..
         } => {
             let _ = writeln!(o, "from {start_rate}/s, up to {max_vus} VUs");
-            for st in stages {
-                let _ = writeln!(o, "    → {}/s over {}", st.target, secs(st.duration));
+            for (i, st) in stages.iter().enumerate() {
+                let note = stage_note(s, i);
+                let _ = writeln!(o, "    → {}/s over {}{note}", st.target, secs(st.duration));
             }
         }
         Executor::PerVuIterations {
@@ -174,7 +182,15 @@ fn describe_scenario(o: &mut String, s: &Scenario) {
             } else {
                 String::new()
             };
-            let _ = writeln!(o, "    {}{abort}{limit}", t.label);
+            let scope = match (t.window, t.filter.get(TagKey::Stage)) {
+                (Some(w), _) => format!(
+                    " (judged on every {} window, the worst decides)",
+                    humantime::format_duration(w)
+                ),
+                (None, Some(stage)) => format!(" (judged on stage {stage} alone)"),
+                (None, None) => String::new(),
+            };
+            let _ = writeln!(o, "    {}{abort}{limit}{scope}", t.label);
         }
     }
     let _ = writeln!(
@@ -184,6 +200,24 @@ fn describe_scenario(o: &mut String, s: &Scenario) {
     );
     describe_sut(o, s);
     describe_always_on(o, s);
+}
+
+/// `  [stage peak: label, …]` for stage `i` when it is named: the thresholds judged on it.
+fn stage_note(s: &Scenario, i: usize) -> String {
+    let Some(Some(name)) = s.stage_names.get(i) else {
+        return String::new();
+    };
+    let judged: Vec<&str> = s
+        .thresholds
+        .iter()
+        .filter(|t| t.filter.get(TagKey::Stage) == Some(name.as_str()))
+        .map(|t| t.label.as_str())
+        .collect();
+    if judged.is_empty() {
+        format!("  [stage {name}]")
+    } else {
+        format!("  [stage {name}: {}]", judged.join(", "))
+    }
 }
 
 /// PromQL checks on the system under test and drills, each with its threshold label.

@@ -305,6 +305,8 @@ pub enum RawLoad {
 pub struct RawStage {
     pub duration: String,
     pub target: f64,
+    /// Names the stage for thresholds judged on it alone: `http_req_duration{stage:peak}`.
+    pub name: Option<String>,
 }
 
 /// One entry of the weighted mix: a single request, or a journey of `steps`.

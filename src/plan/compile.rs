@@ -328,6 +328,7 @@ fn compile_scenario(
     }
 
     check_names(&requests, &path, e);
+    check_stage_names(rs, &path, e);
     let thresholds = compile_thresholds(rs, &requests, &p("thresholds"), e);
     let budget = raw.safety.max_series_per_scenario.unwrap_or(20_000);
     let series = estimated_series(&requests, thresholds.len());
@@ -362,6 +363,7 @@ fn compile_scenario(
         cumulative_weights,
         requests_per_iteration,
         rate_of_requests: rate_of_requests.is_some(),
+        stage_names: stage_names(rs),
         requests,
         templates: Arc::new(templates),
         allowed_hosts: raw.safety.allowed_hosts.clone().into(),
@@ -423,6 +425,35 @@ fn compile_trace(t: Option<&crate::config::RawTrace>, e: &mut Errors) -> f64 {
     }
 }
 
+/// The `name` of each stage of `rs.load` (None for unnamed stages and stageless executors).
+pub(super) fn stage_names(rs: &RawScenario) -> Vec<Option<String>> {
+    use crate::config::RawLoad;
+    match &rs.load {
+        Some(RawLoad::RampingVus { stages, .. })
+        | Some(RawLoad::RampingArrivalRate { stages, .. }) => {
+            stages.iter().map(|s| s.name.clone()).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Stage names are names like any other (they reach threshold labels) and unique per load.
+fn check_stage_names(rs: &RawScenario, path: &str, e: &mut Errors) {
+    let mut seen = BTreeSet::new();
+    for (i, n) in stage_names(rs).iter().enumerate() {
+        let Some(n) = n else { continue };
+        let at = format!("{path}.load.stages[{i}].name");
+        if !valid_name(n) {
+            e.push(
+                &at,
+                format!("{n:?} is not a name (letters, digits, _ and -)"),
+            );
+        } else if !seen.insert(n.clone()) {
+            e.push(&at, format!("{n:?} names another stage too"));
+        }
+    }
+}
+
 fn compile_thresholds(
     rs: &RawScenario,
     requests: &[super::RequestMeta],
@@ -471,6 +502,23 @@ fn compile_thresholds(
                                 &tp,
                                 format!("{v:?} is not an HTTP status code (e.g. status:200)"),
                             );
+                            continue;
+                        }
+                        if *k == TagKey::Stage {
+                            if !stage_names(rs)
+                                .iter()
+                                .any(|n| n.as_deref() == Some(v.as_str()))
+                            {
+                                e.push(
+                                    &tp,
+                                    format!("filters on stage {v:?}, which no stage of the load is named"),
+                                );
+                            } else if t.window.is_some() {
+                                e.push(
+                                    &tp,
+                                    "a stage threshold is judged on its stage; it takes no window",
+                                );
+                            }
                             continue;
                         }
                         let known = match k {

@@ -92,6 +92,8 @@ pub struct Scenario {
     /// `load.rate_of: requests`: the written arrival rates counted requests; `load` holds the
     /// iteration rates derived from them (`rate_of.rs`).
     pub rate_of_requests: bool,
+    /// `stages[].name` of the load, by stage index (empty without stages).
+    pub stage_names: Vec<Option<String>>,
     /// Every request of the mix, flattened; `RequestStep::index` points here.
     pub requests: Vec<RequestMeta>,
     pub templates: Arc<Templates>,

@@ -16,6 +16,9 @@ pub enum TagKey {
     Status,
     /// The mix entry (journey) a request belongs to.
     Journey,
+    /// A named stage of the load (`stages[].name`): the samples that ended while it ran. Not a
+    /// per-sample tag: the run slices its snapshots at the stage's bounds (`run::stages`).
+    Stage,
 }
 
 /// `{group:api_read,method:GET}` — all must match. Empty = no filter.
@@ -33,6 +36,7 @@ impl TagKey {
             TagKey::Method => "method",
             TagKey::Status => "status",
             TagKey::Journey => "journey",
+            TagKey::Stage => "stage",
         }
     }
 
@@ -43,6 +47,7 @@ impl TagKey {
             TagKey::Method,
             TagKey::Status,
             TagKey::Journey,
+            TagKey::Stage,
         ]
         .into_iter()
         .find(|k| k.as_str() == name)

@@ -86,7 +86,7 @@ pub struct Threshold {
 pub enum ThresholdError {
     #[error("unknown metric \"{name}\"")]
     UnknownMetric { name: String },
-    #[error("unknown tag \"{key}\" (use request, group, method, status, journey)")]
+    #[error("unknown tag \"{key}\" (use request, group, method, status, journey, stage)")]
     UnknownTag { key: String },
     #[error("\"{key}\": missing \"}}\" after the tags")]
     UnclosedTags { key: String },

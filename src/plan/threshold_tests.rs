@@ -149,7 +149,7 @@ fn bad_keys_are_refused_with_a_message_quoting_the_bad_part() {
     for (key, message) in [
         ("http_req_durations", r#"unknown metric "http_req_durations""#),
         ("", r#"unknown metric """#),
-        ("http_req_duration{foo:bar}", r#"unknown tag "foo" (use request, group, method, status, journey)"#),
+        ("http_req_duration{foo:bar}", r#"unknown tag "foo" (use request, group, method, status, journey, stage)"#),
         ("http_req_duration{group:api_read", r#""http_req_duration{group:api_read": missing "}" after the tags"#),
         ("checks{group:a}x", r#""checks{group:a}x": unexpected "x" after "}""#),
         ("checks{group}", r#""group": expected tag:value"#),

@@ -111,6 +111,9 @@ impl RunSnapshot {
             TagKey::Method => m.method.eq_ignore_ascii_case(v),
             TagKey::Status => status.is_none_or(|s| s.to_string() == *v),
             TagKey::Journey => &m.journey == v,
+            // A stage is a time slice of the run, applied by taking the snapshot difference
+            // over the stage's bounds, never per sample.
+            TagKey::Stage => true,
         })
     }
 

@@ -8,6 +8,7 @@ mod budgeted;
 mod closed;
 mod open;
 mod pacer;
+mod stages;
 mod windows;
 
 /// Counts one VU as active (`soakd_vus`, `RunControl::vus`) for as long as it lives.
@@ -195,6 +196,7 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
     );
     let watcher = tokio::spawn(watch_aborts(ctl.clone()));
     let windows = windows::WindowWatch::start(ctl.clone());
+    let stages = stages::StageWatch::start(ctl.clone());
     let ticker = tokio::spawn(tick_timeline(ctl.clone()));
     // PromQL checks and drills run beside the load, from its start to its end.
     let sut = SutRun::start(&s, ctl.recorder.clone());
@@ -254,10 +256,13 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
     watcher.abort();
     ticker.abort();
     ctl.recorder.roll_window();
-    let windowed = match windows {
+    let mut windowed = match windows {
         Some(w) => w.finish().await,
         None => Vec::new(),
     };
+    if let Some(st) = stages {
+        windowed.extend(st.finish().await);
+    }
     ctl.vus.store(0, Ordering::Relaxed);
     let sut = sut.finish(&s).await;
     let result = match ctl.stop_reason.load(Ordering::SeqCst) {
@@ -268,8 +273,8 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
     finish(&ctl, result, None, sut, windowed)
 }
 
-/// Judges the run: every threshold on the whole run, except windowed ones, whose verdict is
-/// their worst window (`windowed`, by threshold index).
+/// Judges the run: every threshold on the whole run, except windowed ones (their worst window)
+/// and stage ones (their stage), given in `windowed` by threshold index.
 fn finish(
     ctl: &RunControl,
     result: RunResult,
@@ -359,7 +364,14 @@ async fn watch_aborts(ctl: Arc<RunControl>) {
         .thresholds
         .iter()
         // Windowed thresholds abort from their own watcher (`windows`), window by window.
-        .filter(|t| t.abort_on_fail && t.window.is_none())
+        // Stage thresholds are judged on their stage alone, at its end.
+        .filter(|t| {
+            t.abort_on_fail
+                && t.window.is_none()
+                && t.filter
+                    .get(crate::plan::threshold::TagKey::Stage)
+                    .is_none()
+        })
         .collect();
     if watched.is_empty() {
         return;
