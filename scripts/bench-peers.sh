@@ -26,13 +26,13 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y "${need_apt[@]}"
 fi
 python3 -c 'import aiohttp' 2>/dev/null || python3 -m pip install --quiet aiohttp
-command -v oha >/dev/null || cargo install oha --locked
+export TOOLS="${TOOLS:-wrk,oha}"
+if [[ ",$TOOLS," == *",oha,"* ]]; then command -v oha >/dev/null || cargo install oha --locked; fi
 cargo build --release --locked --bin soakd
 BIN="$ROOT/target/release/soakd"
 WORK="$(mktemp -d /tmp/soakd-bench.XXXXXX)"
 cp -r "$HARNESS"/. "$WORK"/
 chmod -R u+w "$WORK"
-export TOOLS="${TOOLS:-wrk,oha}"
 export SECTIONS="${SECTIONS:-closed}"
 export SOAKD_LOG=warn
 MODES="${MODES:-once daemon}"

@@ -9,12 +9,12 @@ mod common;
 use soakd::report::Summary;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_request_rate_is_met_in_requests_with_a_three_request_journey_in_the_mix() {
+async fn a_request_rate_is_met_in_requests_with_a_two_request_journey_in_the_mix() {
     let target = common::start_target().await;
     let scenario = common::scenario(
         &target,
         r#"
-        load: { executor: constant-arrival-rate, rate: 60, rate_of: requests, time_unit: 1s, duration: 4s, pre_allocated_vus: 10, max_vus: 20 }
+        load: { executor: constant-arrival-rate, rate: 120, rate_of: requests, time_unit: 1s, duration: 4s, pre_allocated_vus: 20, max_vus: 40 }
         target: { base_url: "${TARGET}" }
         mix:
           - { name: read, weight: 1, request: { url: /ok } }
@@ -23,28 +23,24 @@ async fn a_request_rate_is_met_in_requests_with_a_three_request_journey_in_the_m
             steps:
               - { request: { url: /ok } }
               - { request: { url: /ok } }
-              - { request: { url: /ok } }
         "#,
     );
-    // One iteration sends (1 + 3) / 2 = 2 requests on average: 30 iterations/s.
-    assert_eq!(scenario.requests_per_iteration, 2.0);
-    assert_eq!(scenario.load.executor.peak_rate(), Some(30.0));
+    // One iteration sends (1 + 2) / 2 = 1.5 requests on average: 80 iterations/s.
+    assert_eq!(scenario.requests_per_iteration, 1.5);
+    assert_eq!(scenario.load.executor.peak_rate(), Some(80.0));
     let (report, _) = common::run(scenario).await;
     let s = Summary::from_report(&report);
     let m = &s.metrics;
-    common::assert_within_pct("requests", m.requests_total as f64, 240.0, 3.0);
-    common::assert_within_pct("iterations", m.iterations as f64, 120.0, 3.0);
+    // 120 requests/s for 4 s, within 2 % (issue 17's acceptance).
+    common::assert_within_pct("requests", m.requests_total as f64, 480.0, 2.0);
+    common::assert_within_pct("iterations", m.iterations as f64, 320.0, 2.0);
 
     let share = |entry: &str| s.mix.iter().find(|x| x.entry == entry).unwrap().clone();
     let (read, browse) = (share("read"), share("browse"));
-    assert_eq!(
-        (read.intended_iterations, read.intended_requests),
-        (0.5, 0.25)
-    );
-    assert_eq!(
-        (browse.intended_iterations, browse.intended_requests),
-        (0.5, 0.75)
-    );
+    assert_eq!(read.intended_iterations, 0.5);
+    assert!((read.intended_requests - 1.0 / 3.0).abs() < 1e-9);
+    assert_eq!(browse.intended_iterations, 0.5);
+    assert!((browse.intended_requests - 2.0 / 3.0).abs() < 1e-9);
     for x in [&read, &browse] {
         assert!(
             (x.achieved_iterations - x.intended_iterations).abs() <= 0.03,

@@ -185,11 +185,12 @@ fn counters_are_exposed_with_total_suffix() {
         .lines()
         .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
         .collect();
-    // 12 soakd counters (issue 12 added soakd_http_request_retries, issue 14 soakd_state_write_errors), plus process_cpu_seconds
+    // 16 soakd counters (issue 12 added soakd_http_request_retries, issue 14 soakd_state_write_errors, issue 16
+    // the three soakd_results_* counters), plus process_cpu_seconds
     // (issue 15).
     assert_eq!(
         counters.iter().filter(|c| c.starts_with("soakd_")).count(),
-        13
+        16
     );
     assert!(counters.contains(&"process_cpu_seconds"), "{counters:?}");
     for c in counters {

@@ -111,7 +111,12 @@ fn describe_scenario(o: &mut String, s: &Scenario) {
             max_vus,
             ..
         } => {
-            let _ = writeln!(o, "{rate}/s for {}, up to {max_vus} VUs", secs(*duration));
+            let shown = if s.rate_of_requests {
+                format!("{} requests", trim(rate * s.requests_per_iteration))
+            } else {
+                trim(*rate)
+            };
+            let _ = writeln!(o, "{shown}/s for {}, up to {max_vus} VUs", secs(*duration));
         }
         Executor::RampingArrivalRate {
             start_rate,
@@ -119,10 +124,22 @@ fn describe_scenario(o: &mut String, s: &Scenario) {
             max_vus,
             ..
         } => {
-            let _ = writeln!(o, "from {start_rate}/s, up to {max_vus} VUs");
+            // Rates as written: requests/s with `rate_of: requests`, else iterations/s.
+            let (k, unit) = if s.rate_of_requests {
+                (s.requests_per_iteration, " requests")
+            } else {
+                (1.0, "")
+            };
+            let r = |x: f64| trim(x * k);
+            let _ = writeln!(o, "from {}{unit}/s, up to {max_vus} VUs", r(*start_rate));
             for (i, st) in stages.iter().enumerate() {
                 let note = stage_note(s, i);
-                let _ = writeln!(o, "    → {}/s over {}{note}", st.target, secs(st.duration));
+                let _ = writeln!(
+                    o,
+                    "    → {}{unit}/s over {}{note}",
+                    r(st.target),
+                    secs(st.duration)
+                );
             }
         }
         Executor::PerVuIterations {
