@@ -453,15 +453,24 @@ impl Actor {
         }
     }
 }
-/// `traceparent: 00-<trace id>-<span id>-01` (W3C trace context, sampled flag set).
+const TRACEPARENT: hyper::header::HeaderName =
+    hyper::header::HeaderName::from_static("traceparent");
+
+/// `traceparent: 00-<trace id>-<span id>-01` (W3C trace context, sampled flag set). On every
+/// request by default, so it is written into a stack buffer (one allocation, the header value)
+/// under a static header name rather than formatted and parsed.
 fn with_traceparent<B>(
     mut req: hyper::Request<B>,
     trace: Option<(crate::client::TraceId, [u8; 8])>,
 ) -> hyper::Request<B> {
     if let Some((id, span)) = trace {
-        let value = format!("00-{}-{}-01", id.hex(), hex::encode(span));
-        if let Ok(v) = hyper::header::HeaderValue::from_str(&value) {
-            req.headers_mut().insert("traceparent", v);
+        let mut buf = *b"00-00000000000000000000000000000000-0000000000000000-01";
+        let hexed = hex::encode_to_slice(id.0, &mut buf[3..35])
+            .and_then(|()| hex::encode_to_slice(span, &mut buf[36..52]));
+        if hexed.is_ok()
+            && let Ok(v) = hyper::header::HeaderValue::from_bytes(&buf)
+        {
+            req.headers_mut().insert(TRACEPARENT, v);
         }
     }
     req
