@@ -48,14 +48,7 @@ async fn a_fault_in_the_peak_stage_breaches_the_peak_threshold_only() {
         .patch_json(br#"{"latency_ms": null}"#)
         .unwrap();
 
-    let o = |label: &str| {
-        report
-            .outcomes
-            .iter()
-            .find(|o| o.threshold == label)
-            .unwrap_or_else(|| panic!("no {label}: {:?}", report.outcomes))
-            .clone()
-    };
+    let o = |label: &str| common::outcome(&report, label);
     let steady = o("http_req_duration{stage:steady}:p(95)<100");
     let peak = o("http_req_duration{stage:peak}:p(95)<100");
     assert!(

@@ -68,14 +68,7 @@ async fn a_spike_breaches_its_window_while_the_whole_run_passes_and_windows_are_
         .expect("the run ends")
         .expect("the run task");
 
-    let outcome = |label: &str| {
-        report
-            .outcomes
-            .iter()
-            .find(|o| o.threshold == label)
-            .unwrap_or_else(|| panic!("no outcome {label}: {:?}", report.outcomes))
-            .clone()
-    };
+    let outcome = |label: &str| common::outcome(&report, label);
     let whole = outcome("http_req_duration:p(95)<100");
     let windowed = outcome("http_req_duration:p(95)<100[1s]");
     assert!(!whole.breached, "the spike is ~3 % of the run: {whole:?}");

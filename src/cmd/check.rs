@@ -177,7 +177,7 @@ fn describe_scenario(o: &mut String, s: &Scenario) {
         }
     }
     let _ = writeln!(o, "  mix:");
-    for (m, w) in s.mix.iter().zip(weights(&s.cumulative_weights)) {
+    for (m, w) in s.mix.iter().zip(s.weights()) {
         let _ = writeln!(
             o,
             "    {:5.1}% {} ({} step(s))",
@@ -299,7 +299,7 @@ fn expected_rate(s: &Scenario, per_iteration: f64) -> String {
     let think: f64 = s
         .mix
         .iter()
-        .zip(weights(&s.cumulative_weights))
+        .zip(s.weights())
         .map(|(m, w)| {
             let per_entry: f64 = m
                 .steps
@@ -328,16 +328,4 @@ fn expected_rate(s: &Scenario, per_iteration: f64) -> String {
 fn trim(v: f64) -> String {
     let s = format!("{v:.2}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-fn weights(cumulative: &[f64]) -> Vec<f64> {
-    let mut prev = 0.0;
-    cumulative
-        .iter()
-        .map(|c| {
-            let w = c - prev;
-            prev = *c;
-            w
-        })
-        .collect()
 }

@@ -174,6 +174,19 @@ impl Scenario {
         s
     }
 
+    /// Each mix entry's normalised weight (its share of iterations), from the cumulative ones.
+    pub fn weights(&self) -> Vec<f64> {
+        let mut prev = 0.0;
+        self.cumulative_weights
+            .iter()
+            .map(|c| {
+                let w = c - prev;
+                prev = *c;
+                w
+            })
+            .collect()
+    }
+
     /// Highest request rate this scenario can ask for (per second), when it is bounded: the
     /// peak iteration rate times the requests an iteration sends (at least one: a WebSocket
     /// session's connection counts).

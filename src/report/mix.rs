@@ -27,16 +27,7 @@ pub fn shares(s: &Scenario, snap: &RunSnapshot) -> Vec<MixShare> {
     if s.mix.len() < 2 {
         return Vec::new();
     }
-    let mut prev = 0.0;
-    let weights: Vec<f64> = s
-        .cumulative_weights
-        .iter()
-        .map(|c| {
-            let w = c - prev;
-            prev = *c;
-            w
-        })
-        .collect();
+    let weights = s.weights();
     let req_weight: Vec<f64> = s
         .mix
         .iter()

@@ -73,6 +73,16 @@ pub async fn run_ctl(ctl: Arc<RunControl>) -> (RunReport, Duration) {
     (report, t0.elapsed())
 }
 
+/// The verdict labelled `label` in `report` (panics listing all of them if there is none).
+pub fn outcome(report: &RunReport, label: &str) -> soakd::verdict::Outcome {
+    report
+        .outcomes
+        .iter()
+        .find(|o| o.threshold == label)
+        .unwrap_or_else(|| panic!("no outcome {label}: {:?}", report.outcomes))
+        .clone()
+}
+
 /// Asserts `actual` is within `pct` percent of `expected`.
 #[track_caller]
 pub fn assert_within_pct(what: &str, actual: f64, expected: f64, pct: f64) {
