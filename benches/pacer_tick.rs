@@ -10,7 +10,7 @@
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use soakd::load::{Arrivals, Model, model};
-use soakd::plan::{Executor, Load, Stage};
+use soakd::plan::{ConstantArrivalRate, Executor, Load, RampingArrivalRate, Stage};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ fn arrivals(executor: &Executor) -> Box<dyn Arrivals> {
         graceful_stop: secs(30),
     };
     match model(&load, 0.0) {
-        Model::Open { arrivals, .. } => arrivals,
+        Model::Open(open) => open.arrivals,
         _ => unreachable!("arrival-rate executors are open models"),
     }
 }
@@ -49,17 +49,17 @@ fn bench(c: &mut Criterion) {
         // 1000/s for 10 s: iteration i at i ms.
         (
             "constant_arrival_rate",
-            Executor::ConstantArrivalRate {
+            Executor::from(ConstantArrivalRate {
                 rate: 1000.0,
                 duration: secs(10),
                 pre_allocated_vus: VUS,
                 max_vus: VUS,
-            },
+            }),
         ),
         // 0 → 2000/s over 10 s: the integral is 10,000; one quadratic solve per start.
         (
             "ramping_arrival_rate/one_ramp",
-            Executor::RampingArrivalRate {
+            Executor::from(RampingArrivalRate {
                 start_rate: 0.0,
                 stages: vec![Stage {
                     duration: secs(10),
@@ -67,12 +67,12 @@ fn bench(c: &mut Criterion) {
                 }],
                 pre_allocated_vus: VUS,
                 max_vus: VUS,
-            },
+            }),
         ),
         // Up to 1000/s over 5 s (2,500), hold 5 s (5,000), down to 0 over 5 s (2,500).
         (
             "ramping_arrival_rate/up_hold_down",
-            Executor::RampingArrivalRate {
+            Executor::from(RampingArrivalRate {
                 start_rate: 0.0,
                 stages: [(5, 1000.0), (5, 1000.0), (5, 0.0)]
                     .map(|(s, target)| Stage {
@@ -82,7 +82,7 @@ fn bench(c: &mut Criterion) {
                     .to_vec(),
                 pre_allocated_vus: VUS,
                 max_vus: VUS,
-            },
+            }),
         ),
     ];
 

@@ -1,7 +1,7 @@
 //! The import direction of the soakd library, checked on every test run.
 //!
-//! soakd's data flows one way (DESIGN §1, docs/architecture.md): `config → plan → schedule →
-//! load/client → action → run → record → verdict → sut → state → report/telemetry → server →
+//! soakd's data flows one way (DESIGN §1, docs/architecture.md): `config → load → plan →
+//! schedule/client → action → run → record → verdict → sut → state → report/telemetry → server →
 //! app/cli → cmd`. A module may import only from modules on its left (or of its own rank). This
 //! test reads every `crate::…` path in `src/` and fails on an import from the right, so the
 //! layering is enforced by the build rather than by review.
@@ -18,9 +18,10 @@ const LAYERS: &[(&str, u32)] = &[
     // Log redaction imports nothing of soakd: any layer may register a secret with it.
     ("redact", 0),
     ("config", 0),
-    ("plan", 1),
-    ("schedule", 2),
-    ("load", 3),
+    // The executors (one file each): validated from config, stored by plan, run by run.
+    ("load", 1),
+    ("plan", 2),
+    ("schedule", 3),
     ("client", 3),
     ("action", 4),
     ("run", 5),

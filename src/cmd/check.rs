@@ -8,7 +8,7 @@ use super::{Exit, load_plan};
 use crate::app::{Shard, shard_plan};
 use crate::cli::config_path;
 use crate::plan::threshold::TagKey;
-use crate::plan::{Executor, Plan, Scenario, Step};
+use crate::plan::{Plan, Scenario, Step};
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -87,72 +87,12 @@ fn describe_scenario(o: &mut String, s: &Scenario) {
     let e = &s.load.executor;
     let _ = write!(o, "  executor: {} ", e.name());
     let secs = |d: std::time::Duration| humantime::format_duration(d).to_string();
-    match e {
-        Executor::ConstantVus { vus, duration } => {
-            let _ = writeln!(o, "{vus} VUs for {}", secs(*duration));
-        }
-        Executor::RampingVus {
-            start_vus, stages, ..
-        } => {
-            let _ = writeln!(o, "from {start_vus} VUs");
-            for (i, st) in stages.iter().enumerate() {
-                let note = stage_note(s, i);
-                let _ = writeln!(
-                    o,
-                    "    → {} VUs over {}{note}",
-                    st.target,
-                    secs(st.duration)
-                );
-            }
-        }
-        Executor::ConstantArrivalRate {
-            rate,
-            duration,
-            max_vus,
-            ..
-        } => {
-            let shown = if s.rate_of_requests {
-                format!("{} requests", trim(rate * s.requests_per_iteration))
-            } else {
-                trim(*rate)
-            };
-            let _ = writeln!(o, "{shown}/s for {}, up to {max_vus} VUs", secs(*duration));
-        }
-        Executor::RampingArrivalRate {
-            start_rate,
-            stages,
-            max_vus,
-            ..
-        } => {
-            // Rates as written: requests/s with `rate_of: requests`, else iterations/s.
-            let (k, unit) = if s.rate_of_requests {
-                (s.requests_per_iteration, " requests")
-            } else {
-                (1.0, "")
-            };
-            let r = |x: f64| trim(x * k);
-            let _ = writeln!(o, "from {}{unit}/s, up to {max_vus} VUs", r(*start_rate));
-            for (i, st) in stages.iter().enumerate() {
-                let note = stage_note(s, i);
-                let _ = writeln!(
-                    o,
-                    "    → {}{unit}/s over {}{note}",
-                    r(st.target),
-                    secs(st.duration)
-                );
-            }
-        }
-        Executor::PerVuIterations {
-            vus, iterations, ..
-        } => {
-            let _ = writeln!(o, "{vus} VUs × {iterations} iterations");
-        }
-        Executor::SharedIterations {
-            vus, iterations, ..
-        } => {
-            let _ = writeln!(o, "{iterations} iterations shared by {vus} VUs");
-        }
-    }
+    let note = |i: usize| stage_note(s, i);
+    let cx = crate::load::Describe {
+        requests_per_iteration: s.rate_of_requests.then_some(s.requests_per_iteration),
+        stage_note: &note,
+    };
+    o.push_str(&e.kind().describe(&cx));
     let _ = writeln!(
         o,
         "  duration: {} (+ graceful stop {})",

@@ -4,8 +4,122 @@
 //! 4995 ms, exactly 1000 iterations. With a phase φ (replica I of N: φ = I/N) iteration `i`
 //! starts at `(i + φ) / rate`: the N replicas' streams interleave into one even stream.
 
-use super::Arrivals;
+use super::validate::{at, graceful_stop, human, positive, time_unit_secs, trim, vus_pool};
+use super::{Arrivals, Check, Describe, ExecutorKind, Field, Load, Model, OpenModel, RawParts};
+use crate::config::RawLoad;
 use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConstantArrivalRate {
+    /// Iterations per second.
+    pub rate: f64,
+    pub duration: Duration,
+    pub pre_allocated_vus: u32,
+    pub max_vus: u32,
+}
+
+impl ExecutorKind for ConstantArrivalRate {
+    fn compile(raw: &RawLoad, path: &str, e: &mut dyn Check) -> Load {
+        let RawLoad::ConstantArrivalRate {
+            rate,
+            time_unit,
+            rate_of: _,
+            duration,
+            pre_allocated_vus,
+            max_vus,
+            graceful_stop: grace,
+        } = raw
+        else {
+            unreachable!("executors! dispatches by variant")
+        };
+        let unit = time_unit_secs(e, path, time_unit);
+        if !(rate.is_finite() && *rate > 0.0) {
+            e.push(at(path, "rate"), format!("{rate} must be a positive number"));
+        }
+        let (pre, max) = vus_pool(e, path, *pre_allocated_vus, *max_vus);
+        let executor = ConstantArrivalRate {
+            rate: rate / unit,
+            duration: positive(e, &at(path, "duration"), duration),
+            pre_allocated_vus: pre,
+            max_vus: max,
+        };
+        Load {
+            executor: executor.into(),
+            graceful_stop: graceful_stop(e, path, grace),
+        }
+    }
+    fn raw_parts(raw: &RawLoad) -> RawParts<'_> {
+        match raw {
+            RawLoad::ConstantArrivalRate {
+                time_unit, rate_of, ..
+            } => RawParts {
+                time_unit: time_unit.as_deref(),
+                rate_of: rate_of.as_deref(),
+                stages: &[],
+            },
+            _ => RawParts::default(),
+        }
+    }
+    fn name(&self) -> &'static str {
+        "constant-arrival-rate"
+    }
+    fn duration(&self) -> Duration {
+        self.duration
+    }
+    fn max_vus(&self) -> u32 {
+        self.max_vus
+    }
+    fn peak_rate(&self) -> Option<f64> {
+        Some(self.rate)
+    }
+    fn expected_iterations(&self) -> Option<f64> {
+        Some(self.rate * self.duration.as_secs_f64())
+    }
+    fn field(&self, f: Field) -> &'static str {
+        match f {
+            Field::Vus => "max_vus",
+            Field::Rate => "rate",
+            Field::Duration => "duration",
+        }
+    }
+    fn scale(&mut self, f: f64) {
+        self.duration = self.duration.mul_f64(f);
+    }
+    fn shard(&mut self, index: u32, count: u32) {
+        self.rate /= count as f64;
+        self.pre_allocated_vus = super::share(self.pre_allocated_vus, index, count).max(1);
+        self.max_vus = super::share(self.max_vus, index, count).max(1);
+    }
+    fn divide_rates(&mut self, per: f64) {
+        self.rate /= per;
+    }
+    fn describe(&self, cx: &Describe) -> String {
+        let shown = match cx.requests_per_iteration {
+            Some(k) => format!("{} requests", trim(self.rate * k)),
+            None => trim(self.rate),
+        };
+        format!(
+            "{shown}/s for {}, up to {} VUs\n",
+            human(self.duration),
+            self.max_vus
+        )
+    }
+    fn model(&self, phase: f64) -> Model {
+        let grid = if self.rate > 0.0 {
+            Duration::from_secs_f64((1.0 / self.rate).min(1.0))
+        } else {
+            Duration::from_secs(1)
+        };
+        Model::Open(OpenModel {
+            arrivals: Box::new(ConstantArrivals::new(self.rate, self.duration).with_phase(phase)),
+            duration: self.duration,
+            pre_allocated_vus: self.pre_allocated_vus,
+            max_vus: self.max_vus,
+            peak_rate: self.rate,
+            grid,
+        })
+    }
+}
 
 pub struct ConstantArrivals {
     rate: f64,

@@ -7,9 +7,153 @@
 //! With a phase φ (replica I of N: φ = I/N) iteration `i` starts when the integral reaches
 //! `i + φ`, so the N replicas' streams interleave into the whole one.
 
-use super::Arrivals;
-use crate::plan::Stage;
+use super::validate::{at, graceful_stop, human, stages, time_unit_secs, trim, vus_pool};
+use super::{Arrivals, Check, Describe, ExecutorKind, Field, Load, Model, OpenModel, RawParts};
+use super::Stage;
+use crate::config::RawLoad;
 use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RampingArrivalRate {
+    /// Iterations per second at the start.
+    pub start_rate: f64,
+    /// Stage targets are iterations per second.
+    pub stages: Vec<Stage>,
+    pub pre_allocated_vus: u32,
+    pub max_vus: u32,
+}
+
+impl ExecutorKind for RampingArrivalRate {
+    fn compile(raw: &RawLoad, path: &str, e: &mut dyn Check) -> Load {
+        let RawLoad::RampingArrivalRate {
+            start_rate,
+            time_unit,
+            rate_of: _,
+            stages: raw_stages,
+            pre_allocated_vus,
+            max_vus,
+            graceful_stop: grace,
+        } = raw
+        else {
+            unreachable!("executors! dispatches by variant")
+        };
+        let unit = time_unit_secs(e, path, time_unit);
+        if !(start_rate.is_finite() && *start_rate >= 0.0) {
+            e.push(
+                at(path, "start_rate"),
+                format!("{start_rate} must not be negative"),
+            );
+        }
+        let (pre, max) = vus_pool(e, path, *pre_allocated_vus, *max_vus);
+        let executor = RampingArrivalRate {
+            start_rate: start_rate / unit,
+            stages: stages(e, path, raw_stages, unit),
+            pre_allocated_vus: pre,
+            max_vus: max,
+        };
+        Load {
+            executor: executor.into(),
+            graceful_stop: graceful_stop(e, path, grace),
+        }
+    }
+    fn raw_parts(raw: &RawLoad) -> RawParts<'_> {
+        match raw {
+            RawLoad::RampingArrivalRate {
+                time_unit,
+                rate_of,
+                stages,
+                ..
+            } => RawParts {
+                time_unit: time_unit.as_deref(),
+                rate_of: rate_of.as_deref(),
+                stages,
+            },
+            _ => RawParts::default(),
+        }
+    }
+    fn name(&self) -> &'static str {
+        "ramping-arrival-rate"
+    }
+    fn duration(&self) -> Duration {
+        self.stages.iter().map(|s| s.duration).sum()
+    }
+    fn max_vus(&self) -> u32 {
+        self.max_vus
+    }
+    fn peak_rate(&self) -> Option<f64> {
+        Some(self.stages.iter().map(|s| s.target).fold(self.start_rate, f64::max))
+    }
+    fn expected_iterations(&self) -> Option<f64> {
+        let mut from = self.start_rate;
+        let mut total = 0.0;
+        for s in &self.stages {
+            total += (from + s.target) / 2.0 * s.duration.as_secs_f64();
+            from = s.target;
+        }
+        Some(total)
+    }
+    fn stages(&self) -> &[Stage] {
+        &self.stages
+    }
+    fn field(&self, f: Field) -> &'static str {
+        match f {
+            Field::Vus => "max_vus",
+            Field::Rate | Field::Duration => "stages",
+        }
+    }
+    fn scale(&mut self, f: f64) {
+        super::scaled_stages(&mut self.stages, f);
+    }
+    fn shard(&mut self, index: u32, count: u32) {
+        let n = count as f64;
+        self.start_rate /= n;
+        for s in &mut self.stages {
+            s.target /= n;
+        }
+        self.pre_allocated_vus = super::share(self.pre_allocated_vus, index, count).max(1);
+        self.max_vus = super::share(self.max_vus, index, count).max(1);
+    }
+    fn divide_rates(&mut self, per: f64) {
+        self.start_rate /= per;
+        for s in &mut self.stages {
+            s.target /= per;
+        }
+    }
+    fn describe(&self, cx: &Describe) -> String {
+        // Rates as written: requests/s with `rate_of: requests`, else iterations/s.
+        let (k, unit) = match cx.requests_per_iteration {
+            Some(k) => (k, " requests"),
+            None => (1.0, ""),
+        };
+        let r = |x: f64| trim(x * k);
+        let mut o = format!(
+            "from {}{unit}/s, up to {} VUs\n",
+            r(self.start_rate),
+            self.max_vus
+        );
+        for (i, st) in self.stages.iter().enumerate() {
+            o += &format!(
+                "    → {}{unit}/s over {}{}\n",
+                r(st.target),
+                human(st.duration),
+                (cx.stage_note)(i)
+            );
+        }
+        o
+    }
+    fn model(&self, phase: f64) -> Model {
+        Model::Open(OpenModel {
+            arrivals: Box::new(
+                RampingArrivals::new(self.start_rate, self.stages.clone()).with_phase(phase),
+            ),
+            duration: ExecutorKind::duration(self),
+            pre_allocated_vus: self.pre_allocated_vus,
+            max_vus: self.max_vus,
+            peak_rate: self.peak_rate().unwrap_or(0.0),
+            grid: Duration::from_secs(1),
+        })
+    }
+}
 
 pub struct RampingArrivals {
     start_rate: f64,

@@ -8,9 +8,9 @@
 
 use super::Scenario;
 use super::errors::Errors;
-use super::executor::Executor;
 use super::schedule::Schedule;
 use crate::config::RawLoad;
+use crate::load::Field;
 use std::time::Duration;
 
 /// Most VUs one scenario may use.
@@ -37,11 +37,8 @@ pub const MAX_BODY_BYTES: i64 = 1 << 30;
 pub fn check_scenario(s: &Scenario, raw: Option<&RawLoad>, path: &str, e: &mut Errors) {
     let p = |field: &str| format!("{path}.load.{field}");
     let ex = &s.load.executor;
-    let vus_field = match ex {
-        Executor::ConstantArrivalRate { .. } | Executor::RampingArrivalRate { .. } => "max_vus",
-        Executor::RampingVus { .. } => "stages",
-        _ => "vus",
-    };
+    let field = |f: Field| ex.kind().field(f);
+    let vus_field = field(Field::Vus);
     if ex.max_vus() > MAX_VUS {
         e.push(
             p(vus_field),
@@ -54,12 +51,8 @@ pub fn check_scenario(s: &Scenario, raw: Option<&RawLoad>, path: &str, e: &mut E
     if let Some(rate) = ex.peak_rate()
         && rate > MAX_RATE
     {
-        let field = match ex {
-            Executor::ConstantArrivalRate { .. } => "rate",
-            _ => "stages",
-        };
         e.push(
-            p(field),
+            p(field(Field::Rate)),
             format!(
                 "asks for {} iterations/s, above the limit of {MAX_RATE} per scenario",
                 number(rate)
@@ -68,13 +61,8 @@ pub fn check_scenario(s: &Scenario, raw: Option<&RawLoad>, path: &str, e: &mut E
     }
     let run = ex.duration();
     if run > MAX_RUN {
-        let field = match ex {
-            Executor::RampingVus { .. } | Executor::RampingArrivalRate { .. } => "stages",
-            Executor::PerVuIterations { .. } | Executor::SharedIterations { .. } => "max_duration",
-            _ => "duration",
-        };
         e.push(
-            p(field),
+            p(field(Field::Duration)),
             format!(
                 "a run of {} is longer than the limit of {}",
                 days(run),
@@ -91,11 +79,7 @@ pub fn check_scenario(s: &Scenario, raw: Option<&RawLoad>, path: &str, e: &mut E
             ),
         );
     }
-    let time_unit = match raw {
-        Some(RawLoad::ConstantArrivalRate { time_unit, .. })
-        | Some(RawLoad::RampingArrivalRate { time_unit, .. }) => time_unit.as_deref(),
-        _ => None,
-    };
+    let time_unit = raw.and_then(|r| crate::load::raw_parts(r).time_unit);
     if let Some(d) = time_unit.and_then(super::parse_duration)
         && !d.is_zero()
         && !(MIN_TIME_UNIT..=MAX_TIME_UNIT).contains(&d)

@@ -427,14 +427,10 @@ fn compile_trace(t: Option<&crate::config::RawTrace>, e: &mut Errors) -> f64 {
 
 /// The `name` of each stage of `rs.load` (None for unnamed stages and stageless executors).
 pub(super) fn stage_names(rs: &RawScenario) -> Vec<Option<String>> {
-    use crate::config::RawLoad;
-    match &rs.load {
-        Some(RawLoad::RampingVus { stages, .. })
-        | Some(RawLoad::RampingArrivalRate { stages, .. }) => {
-            stages.iter().map(|s| s.name.clone()).collect()
-        }
-        _ => Vec::new(),
-    }
+    rs.load.as_ref().map_or_else(Vec::new, |l| {
+        let stages = crate::load::raw_parts(l).stages;
+        stages.iter().map(|s| s.name.clone()).collect()
+    })
 }
 
 /// Stage names are names like any other (they reach threshold labels) and unique per load.

@@ -31,7 +31,10 @@ pub use compile::{
     DEFAULT_LATENCY_BUCKETS, MAX_FAILURE_REASON_SERIES, compile, compile_loaded, estimated_series,
 };
 pub use errors::Errors;
-pub use executor::{Executor, Load, Stage};
+pub use executor::{
+    ConstantArrivalRate, ConstantVus, Executor, Load, PerVuIterations, RampingArrivalRate,
+    RampingVus, SharedIterations, Stage,
+};
 pub use request::{Body, MixEntry, RequestMeta, RequestStep, Step};
 pub use schedule::Schedule;
 pub use template::{Templates, Tmpl};

@@ -7,7 +7,7 @@
 //! paginating step's extra pages and WebSocket sessions are not requests of the plan's rate).
 
 use super::errors::Errors;
-use super::executor::{Executor, Load};
+use super::executor::Load;
 use super::request::{MixEntry, Step};
 use crate::config::RawLoad;
 
@@ -43,11 +43,7 @@ pub fn apply(
     path: &str,
     e: &mut Errors,
 ) -> (Load, Option<f64>) {
-    let rate_of = match raw {
-        Some(RawLoad::ConstantArrivalRate { rate_of, .. })
-        | Some(RawLoad::RampingArrivalRate { rate_of, .. }) => rate_of.as_deref(),
-        _ => None,
-    };
+    let rate_of = raw.and_then(|r| crate::load::raw_parts(r).rate_of);
     match rate_of {
         None | Some("iterations") => (load, None),
         Some("requests") => {
@@ -73,17 +69,6 @@ pub fn apply(
 
 /// The same load with every arrival rate divided by `per`.
 fn divided(mut load: Load, per: f64) -> Load {
-    match &mut load.executor {
-        Executor::ConstantArrivalRate { rate, .. } => *rate /= per,
-        Executor::RampingArrivalRate {
-            start_rate, stages, ..
-        } => {
-            *start_rate /= per;
-            for s in stages {
-                s.target /= per;
-            }
-        }
-        _ => {}
-    }
+    load.executor.kind_mut().divide_rates(per);
     load
 }

@@ -217,29 +217,10 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
             )
             .await
         }
-        Model::Open {
-            arrivals,
-            duration,
-            pre_allocated_vus,
-            max_vus,
-        } => {
-            let load = open::OpenLoad {
-                arrivals,
-                duration,
-                pre_allocated_vus,
-                max_vus,
-                peak_rate: s.load.executor.peak_rate().unwrap_or(0.0),
-                grid: s.arrival_phase.map(|_| open::grid(&s.load.executor)),
-            };
-            open::drive(
-                actor,
-                load,
-                grace,
-                &exhausted,
-                ctl.hard.child_token(),
-                &ctl.vus,
-            )
-            .await
+        Model::Open(load) => {
+            let sharded = s.arrival_phase.is_some();
+            let hard = ctl.hard.child_token();
+            open::drive(actor, load, sharded, grace, &exhausted, hard, &ctl.vus).await
         }
         Model::Budgeted(budget) => {
             budgeted::drive(

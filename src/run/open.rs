@@ -8,42 +8,17 @@
 //! intended starts come from the pacer thread (`pacer.rs`) up to 1000/s, which keeps them
 //! precise, and from tokio's timer above that.
 //!
-//! A sharded replica's run starts on a wall-clock grid (`OpenLoad::grid`) shared by every
+//! A sharded replica's run starts on a wall-clock grid (`OpenModel::grid`) shared by every
 //! replica: its phase-shifted arrivals (`Scenario::arrival_phase`) then fall between the other
 //! replicas' ones whatever moment each replica's trigger fired, like k6 execution segments.
 
 use crate::action::{Actor, Vu};
-use crate::load::Arrivals;
+use crate::load::{Arrivals, OpenModel};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-
-/// An open model: when iterations arrive, for how long, and the VUs that may run them.
-pub struct OpenLoad {
-    pub arrivals: Box<dyn Arrivals>,
-    pub duration: Duration,
-    pub pre_allocated_vus: u32,
-    pub max_vus: u32,
-    /// Highest rate of the model (per second): picks the clock (see `Starts`).
-    pub peak_rate: f64,
-    /// Sharded: start at the next multiple of this period of Unix time (see `grid`).
-    pub grid: Option<Duration>,
-}
-
-/// The wall-clock grid a sharded replica starts its open model on: one inter-arrival gap of its
-/// share for a constant rate (every replica's arrivals then sit on one global lattice, each
-/// replica on its own residue), a whole second for a ramp (replicas fired by one trigger start
-/// their ramps together).
-pub fn grid(e: &crate::plan::Executor) -> Duration {
-    match e {
-        crate::plan::Executor::ConstantArrivalRate { rate, .. } if *rate > 0.0 => {
-            Duration::from_secs_f64((1.0 / rate).min(1.0))
-        }
-        _ => Duration::from_secs(1),
-    }
-}
 
 /// How long until the next multiple of `period` of Unix time.
 fn until_grid(period: Duration) -> Duration {
@@ -90,14 +65,16 @@ impl Starts {
 
 pub async fn drive(
     actor: Arc<Actor>,
-    load: OpenLoad,
+    load: OpenModel,
+    // A sharded replica starts on the model's wall-clock grid.
+    sharded: bool,
     graceful_stop: Duration,
     stop: &CancellationToken,
     // Cancelled at the hard stop: the end of `graceful_stop`, or the daemon's shutdown timeout.
     hard: CancellationToken,
     busy: &Arc<AtomicU32>,
 ) {
-    let OpenLoad {
+    let OpenModel {
         arrivals,
         duration,
         pre_allocated_vus: pre_allocated,
@@ -109,7 +86,12 @@ pub async fn drive(
         Arc::new(Mutex::new((0..pre_allocated).rev().map(Vu::new).collect()));
     let mut allocated = pre_allocated;
     let tracker = TaskTracker::new();
-    let start = Instant::now() + grid.map_or(Duration::ZERO, until_grid);
+    let start = Instant::now()
+        + if sharded {
+            until_grid(grid)
+        } else {
+            Duration::ZERO
+        };
     let mut starts = if peak_rate <= PACER_THREAD_MAX_RATE {
         Starts::Thread(super::pacer::spawn(arrivals, start))
     } else {

@@ -31,12 +31,7 @@ pub struct StageWatch {
 
 /// `[start, end)` of every stage, from the run's start.
 pub fn bounds(executor: &Executor) -> Vec<(Duration, Duration)> {
-    let stages = match executor {
-        Executor::RampingVus { stages, .. } | Executor::RampingArrivalRate { stages, .. } => {
-            stages.as_slice()
-        }
-        _ => &[],
-    };
+    let stages = executor.stages();
     let mut at = Duration::ZERO;
     stages
         .iter()
@@ -140,7 +135,7 @@ mod tests {
 
     #[test]
     fn stage_bounds_follow_one_another() {
-        let ex = Executor::RampingArrivalRate {
+        let ex: Executor = crate::plan::RampingArrivalRate {
             start_rate: 0.0,
             stages: vec![
                 Stage {
@@ -154,14 +149,18 @@ mod tests {
             ],
             pre_allocated_vus: 1,
             max_vus: 1,
-        };
+        }
+        .into();
         let s = Duration::from_secs;
         assert_eq!(bounds(&ex), [(s(0), s(60)), (s(60), s(180))]);
         assert!(
-            bounds(&Executor::ConstantVus {
-                vus: 1,
-                duration: s(1)
-            })
+            bounds(
+                &crate::plan::ConstantVus {
+                    vus: 1,
+                    duration: s(1)
+                }
+                .into()
+            )
             .is_empty()
         );
     }
