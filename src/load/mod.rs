@@ -14,7 +14,7 @@
 mod clock;
 mod validate;
 
-pub use clock::{Clock, Iterate, TokioClock};
+pub use clock::{Clock, Iterate, Starts, TimerStarts, TokioClock};
 pub use validate::Check;
 
 use crate::config::{RawLoad, RawStage};

@@ -207,6 +207,7 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
             graceful_ramp_down,
         } => {
             closed::drive(
+                &pacer::SystemClock,
                 actor,
                 profile,
                 graceful_ramp_down,
@@ -220,10 +221,15 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
         Model::Open(load) => {
             let sharded = s.arrival_phase.is_some();
             let hard = ctl.hard.child_token();
-            open::drive(actor, load, sharded, grace, &exhausted, hard, &ctl.vus).await
+            let clock = &pacer::SystemClock;
+            open::drive(
+                clock, actor, load, sharded, grace, &exhausted, hard, &ctl.vus,
+            )
+            .await
         }
         Model::Budgeted(budget) => {
             budgeted::drive(
+                &pacer::SystemClock,
                 actor,
                 budget,
                 grace,
