@@ -59,7 +59,6 @@ impl ExecutorKind for PerVuIterations {
     }
     fn shard(&mut self, index: u32, count: u32) {
         self.vus = super::share(self.vus, index, count);
-        
     }
     fn describe(&self, _: &Describe) -> String {
         format!("{} VUs × {} iterations\n", self.vus, self.iterations)
