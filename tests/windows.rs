@@ -1,10 +1,13 @@
-//! Windowed thresholds (issue 17, item 1): `{ threshold: "p(95)<100", window: 1s }` is judged
-//! on every sliding window of the run, so a short latency spike that a whole-run p95 averages
+//! Windowed thresholds (issue 17, item 1): `{ threshold: "p(75)<200", window: 2s }` is judged
+//! on every sliding window of the run, so a latency spike that the whole-run statistic averages
 //! away still breaches; each window's value reaches the live sink while the run goes.
 //!
-//! The run is real (constant-arrival-rate against the in-process calibration target on
-//! loopback); the spike is a 200 ms latency fault switched on for 150 ms in the middle: about 3 %
-//! of the run's requests, about 15 % of the one-second windows that hold them.
+//! The run is the issue's acceptance shape and real: 20 s of constant-arrival-rate (20 req/s, low
+//! enough for a busy 2-core machine) against the in-process calibration target on loopback,
+//! with a 400 ms latency fault switched on for 2 s in the middle. The spike holds ~10 % of the
+//! run's requests: the whole run's p75 stays fast, while the 2 s windows over the spike are
+//! (nearly) all slow. p75 rather than p95: a 2 s spike in 20 s is 10 % of the samples, which
+//! would move a whole-run p95 too, and the acceptance is "breaches the window, not the run".
 
 #[path = "common/mod.rs"]
 mod common;
@@ -33,53 +36,56 @@ impl Sink for Windows {
 }
 
 const LOAD: &str = r#"
-    load: { executor: constant-arrival-rate, rate: 40, time_unit: 1s, duration: 5s, pre_allocated_vus: 20, max_vus: 40 }
+    load: { executor: constant-arrival-rate, rate: 20, time_unit: 1s, duration: 20s, pre_allocated_vus: 20, max_vus: 40 }
     target: { base_url: "${TARGET}" }
     mix:
       - { name: ok, request: { url: /ok } }
     thresholds:
       http_req_duration:
-        - "p(95)<100"
-        - { threshold: "p(95)<100", window: 1s }
+        - "p(75)<200"
+        - { threshold: "p(75)<200", window: 2s }
       http_req_failed:
         - { threshold: "rate<0.01", window: 2s }
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_spike_breaches_its_window_while_the_whole_run_passes_and_windows_are_exported_live() {
+async fn a_2s_spike_in_a_20s_run_breaches_its_2s_window_but_not_the_whole_run() {
     let target = common::start_target().await;
     let scenario = common::scenario(&target, LOAD);
     let windows = Arc::new(Windows::default());
     let ctl = RunControl::new(scenario, Some(windows.clone() as Arc<dyn Sink>));
     let run = tokio::spawn(run::execute(ctl));
 
-    tokio::time::sleep(Duration::from_millis(2000)).await;
+    tokio::time::sleep(Duration::from_secs(9)).await;
     target
         .faults()
-        .patch_json(br#"{"latency_ms": 200}"#)
+        .patch_json(br#"{"latency_ms": 400}"#)
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
     target
         .faults()
         .patch_json(br#"{"latency_ms": null}"#)
         .unwrap();
-    let report = tokio::time::timeout(Duration::from_secs(30), run)
+    let report = tokio::time::timeout(Duration::from_secs(60), run)
         .await
         .expect("the run ends")
         .expect("the run task");
 
     let outcome = |label: &str| common::outcome(&report, label);
-    let whole = outcome("http_req_duration:p(95)<100");
-    let windowed = outcome("http_req_duration:p(95)<100[1s]");
-    assert!(!whole.breached, "the spike is ~3 % of the run: {whole:?}");
+    let whole = outcome("http_req_duration:p(75)<200");
+    let windowed = outcome("http_req_duration:p(75)<200[2s]");
+    assert!(
+        !whole.breached,
+        "the spike is ~10 % of the run, the whole run's p75 is fast: {whole:?}"
+    );
     assert!(
         windowed.breached,
-        "a 1 s window holds ~15 % slow requests: {windowed:?}"
+        "a 2 s window over the spike holds (nearly) only slow requests: {windowed:?}"
     );
     let worst = windowed.observed.expect("the worst window has data");
     assert!(
-        worst >= 150.0,
-        "the worst window's p95 is the spike's latency: {worst}"
+        worst >= 300.0,
+        "the worst window reported is the spike's: p75 {worst} ms (400 ms injected)"
     );
     assert_eq!(report.result, run::RunResult::Fail);
     let errors = outcome("http_req_failed:rate<0.01[2s]");
@@ -89,20 +95,20 @@ async fn a_spike_breaches_its_window_while_the_whole_run_passes_and_windows_are_
     );
 
     let seen = windows.0.lock().unwrap().clone();
-    let p95: Vec<f64> = seen
+    let p75: Vec<f64> = seen
         .iter()
-        .filter(|(t, _, _)| t == "http_req_duration:p(95)<100[1s]")
-        .filter_map(|(_, v, breached)| v.inspect(|v| assert_eq!(*breached, *v >= 100.0, "{v}")))
+        .filter(|(t, _, _)| t == "http_req_duration:p(75)<200[2s]")
+        .filter_map(|(_, v, breached)| v.inspect(|v| assert_eq!(*breached, *v >= 200.0, "{v}")))
         .collect();
-    // 1 s windows every 100 ms over a 5 s run: about 40 windows judged while it ran.
-    assert!(p95.len() >= 20, "windows exported live: {p95:?}");
+    // 2 s windows every 200 ms over a 20 s run: about 100 windows judged while it ran.
+    assert!(p75.len() >= 50, "windows exported live: {}", p75.len());
     assert!(
-        p95.iter().any(|v| *v < 100.0),
-        "windows before the spike pass: {p95:?}"
+        p75.iter().any(|v| *v < 200.0),
+        "windows away from the spike pass: {p75:?}"
     );
     assert!(
-        p95.iter().any(|v| *v >= 150.0),
-        "windows over the spike breach: {p95:?}"
+        p75.iter().any(|v| *v >= 300.0),
+        "windows over the spike breach: {p75:?}"
     );
     assert!(
         seen.iter()

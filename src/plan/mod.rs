@@ -122,7 +122,9 @@ pub struct Scenario {
 
 impl Scenario {
     /// The same scenario with its timeline multiplied by `factor` (0 < factor ≤ 1): stage and
-    /// run durations, drill times and windows, WebSocket session lengths. Nothing that sets the
+    /// run durations, drill times, windows and the `time_scaled(N)` numbers of drill bodies,
+    /// WebSocket session lengths, and the count limits of volume metrics (a count is a rate
+    /// times the timeline). Nothing that sets the
     /// pace of the load changes: rates, think time and `send_every` stay as written, so a scaled
     /// run makes the same requests per second as the real one, for less time (DESIGN §2).
     pub fn time_scaled(&self, factor: f64) -> Scenario {
@@ -146,10 +148,9 @@ impl Scenario {
             .graceful_stop
             .max(longest.min(self.load.graceful_stop));
         s.sut = s.sut.scaled(factor);
-        // A window is part of the timeline (its label keeps the written length).
-        for t in &mut s.thresholds {
-            t.window = t.window.map(|w| w.mul_f64(factor));
-        }
+        // A window is part of the timeline (its label keeps the written length), and a count
+        // of requests or iterations is a rate times the timeline: both shrink with it.
+        s.thresholds = s.thresholds.iter().map(|t| t.time_scaled(factor)).collect();
         for entry in &mut s.mix {
             for step in &mut entry.steps {
                 // A session's length is the plan's time (a 10 min chat session must not

@@ -100,6 +100,9 @@ pub struct Drill {
     pub duration: Option<Duration>,
     pub recovery: Option<Recovery>,
     pub max_errors_during: Option<u64>,
+    /// The JSON bodies of `action` and `undo` when they hold `"{{ time_scaled(N) }}"` numbers,
+    /// kept to render again under `--time-scale` (`drill::scaled_body`).
+    scaled_bodies: [Option<serde_json::Value>; 2],
 }
 
 impl Drill {
@@ -143,6 +146,14 @@ impl SutPlan {
             c.every = c.every.mul_f64(factor).max(Duration::from_millis(100));
         }
         for d in &mut p.drills {
+            // Numbers of the bodies marked as plan time or volume (an outage's length in ms, a
+            // capacity the scaled demand must still exceed) scale with the timeline.
+            if let Some(tpl) = &d.scaled_bodies[0] {
+                drill::set_scaled_body(&mut d.action, tpl, factor);
+            }
+            if let (Some(tpl), Some(undo)) = (&d.scaled_bodies[1], d.undo.as_mut()) {
+                drill::set_scaled_body(undo, tpl, factor);
+            }
             d.at = d.at.mul_f64(factor);
             d.duration = d.duration.map(|x| x.mul_f64(factor));
             if let Some(r) = &mut d.recovery {

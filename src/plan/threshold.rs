@@ -511,6 +511,21 @@ impl Threshold {
     }
 }
 
+impl Threshold {
+    /// The threshold as a run scaled by `--time-scale factor` judges it: a count of a volume
+    /// metric (`http_reqs: count<=400`, `iterations: count>=100`) is a rate times the run's
+    /// length, so its limit shrinks with the timeline, as a replica's does with its share; rates
+    /// per second, ratios and latencies stay as written. The label stays the one written.
+    pub fn time_scaled(&self, factor: f64) -> Threshold {
+        let mut t = self.clone();
+        if t.aggregation == Aggregation::Count && t.scales_with_volume() {
+            t.limit *= factor;
+        }
+        t.window = t.window.map(|w| w.mul_f64(factor));
+        t
+    }
+}
+
 #[cfg(test)]
 mod shard_tests {
     use super::parse;
@@ -527,6 +542,21 @@ mod shard_tests {
         assert_eq!(limit_on_replica("iterations", "count>4"), 1.0);
         assert_eq!(limit_on_replica("dropped_iterations", "count<40"), 10.0);
         assert_eq!(limit_on_replica("ws_msgs_received", "count>=80"), 20.0);
+    }
+
+    #[test]
+    fn time_scale_shrinks_count_limits_and_windows_but_not_rates() {
+        let scaled = |key: &str, expr: &str| parse(key, expr).unwrap().time_scaled(0.02).limit;
+        assert_eq!(scaled("http_reqs{status:201}", "count<=400"), 8.0);
+        assert_eq!(scaled("dropped_iterations", "count==0"), 0.0);
+        assert_eq!(scaled("http_reqs", "rate>=100"), 100.0);
+        assert_eq!(scaled("http_req_failed", "rate<0.01"), 0.01);
+        assert_eq!(scaled("http_req_duration", "p(95)<250"), 250.0);
+        let t = parse("http_reqs", "count<=400").unwrap().time_scaled(0.5);
+        assert_eq!(
+            t.label, "http_reqs:count<=400",
+            "the label is the one written"
+        );
     }
 
     #[test]

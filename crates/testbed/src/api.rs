@@ -5,7 +5,10 @@
 //!   memory however long a demo runs.
 //! - `POST /webhooks/stripe` verifies `Stripe-Signature: t=<ts>,v1=<hex hmac_sha256(secret,
 //!   ts + "." + raw body)>` (5 minute tolerance) with the secret set through `POST /_control`,
-//!   and deduplicates by the body's `"id"`.
+//!   and deduplicates by the body's `"id"`: a redelivered event (same id) is answered 200
+//!   `{"received": true, "duplicate": true}` and not processed again. `POST /_control
+//!   {"webhook_dedup": false}` makes it a receiver without idempotency (every delivery is
+//!   processed and answered as new), for tests that the duplicate checks catch one.
 //! - `GET /api/activity?cursor=pN&page_size=N` serves a fixed cursor-paginated feed.
 //! - `GET /api/whoami` with a bearer token records which tokens were seen (bounded).
 
@@ -45,6 +48,8 @@ pub(crate) struct Api {
     webhooks_invalid: AtomicU64,
     webhooks_duplicate: AtomicU64,
     webhook_ids: Mutex<HashSet<String>>,
+    /// Off: no idempotency, a redelivery is processed again (and counted as a duplicate).
+    webhook_dedup: std::sync::atomic::AtomicBool,
     activity_pages_served: AtomicU64,
     tokens: Mutex<BTreeMap<String, u64>>,
     tokens_overflow: AtomicU64,
@@ -63,6 +68,7 @@ impl Default for Api {
             webhooks_invalid: AtomicU64::new(0),
             webhooks_duplicate: AtomicU64::new(0),
             webhook_ids: Mutex::new(HashSet::new()),
+            webhook_dedup: std::sync::atomic::AtomicBool::new(true),
             activity_pages_served: AtomicU64::new(0),
             tokens: Mutex::new(BTreeMap::new()),
             tokens_overflow: AtomicU64::new(0),
@@ -84,6 +90,20 @@ impl Api {
             Ok(mut g) => *g = secret,
             Err(p) => *p.into_inner() = secret,
         }
+    }
+
+    /// Takes `webhook_dedup` off a `/_control` update and returns the rest.
+    pub(crate) fn take_controls(
+        &self,
+        mut patch: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, super::faults::FaultError> {
+        if let Some(v) = patch.remove("webhook_dedup") {
+            let on = v.as_bool().ok_or_else(|| {
+                super::faults::FaultError::Invalid("webhook_dedup must be true or false".into())
+            })?;
+            self.webhook_dedup.store(on, Relaxed);
+        }
+        Ok(patch)
     }
 
     pub(crate) fn fill(&self, s: &mut TargetStats) {
@@ -178,6 +198,11 @@ impl Api {
             }
             None => true,
         };
+        if !fresh && !self.webhook_dedup.load(Relaxed) {
+            // No idempotency: processed a second time, answered as new.
+            self.webhooks_duplicate.fetch_add(1, Relaxed);
+            return json(StatusCode::OK, Bytes::from_static(br#"{"received":true}"#));
+        }
         if fresh {
             self.webhooks_valid.fetch_add(1, Relaxed);
             json(StatusCode::OK, Bytes::from_static(br#"{"received":true}"#))

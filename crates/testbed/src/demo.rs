@@ -13,7 +13,8 @@
 //!
 //! Counters show in `GET /_stats` (flattened into [`TargetStats`]) and, as `demo_*_total`
 //! series, in `GET /metrics`. Controls through `POST /_control`: `rsvp_capacity` (default
-//! 500), `rsvp_reset: true` (forget every booking).
+//! 500), `rsvp_reset: true` (forget every booking), and the faults `rsvp_overbook: true`,
+//! `rsvp_dedup: false` (`rsvp.rs`).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
@@ -154,6 +155,18 @@ impl Demo {
                     .ok_or_else(|| bad("rsvp_reset must be true or false"))
             })
             .transpose()?;
+        let flag = |patch: &mut Map<String, Value>, key: &str| {
+            patch
+                .remove(key)
+                .map(|v| {
+                    v.as_bool()
+                        .ok_or_else(|| bad(&format!("{key} must be true or false")))
+                })
+                .transpose()
+        };
+        let overbook = flag(&mut patch, "rsvp_overbook")?;
+        let dedup = flag(&mut patch, "rsvp_dedup")?;
+        self.rsvp.set_faults(overbook, dedup);
         if let Some(n) = capacity {
             self.rsvp.set_capacity(n);
         }

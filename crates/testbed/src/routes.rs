@@ -109,6 +109,8 @@ pub struct TargetStats {
     pub notifications_rejected: u64,
     /// Requests answered 503 by `failover_5xx`.
     pub failover_5xx_served: u64,
+    /// Queue worker restarts (`worker_restarts`, see `sut.rs`).
+    pub worker_restarts: u64,
     /// Requests that carried a valid W3C `traceparent` (`trace.rs`).
     pub traces_seen: u64,
     /// Their trace ids, the last `trace::MAX_TRACE_IDS`, oldest first.
@@ -355,6 +357,7 @@ async fn manage(shared: &Shared, kind: Kind, req: Request<Incoming>) -> Resp {
                 .map_err(FaultError::from)
                 .and_then(|patch| shared.sut.take_controls(patch))
                 .and_then(|rest| shared.demo.take_controls(rest))
+                .and_then(|rest| shared.api.take_controls(rest))
                 .and_then(|rest| Ok(serde_json::to_vec(&rest)?))
             {
                 Ok(rest) => rest,

@@ -7,10 +7,14 @@
 //! concurrent requests cannot overbook; `rsvp_overbooked` counts acceptances that would leave
 //! an event above capacity and exists to prove it stays 0. `GET /api/events/{id}` shows the
 //! event with its `spots_left`.
+//!
+//! Two controls make it a faulty system for tests of the enforcement thresholds:
+//! `rsvp_overbook: true` stops enforcing the capacity (every RSVP is confirmed, `rsvp_overbooked`
+//! counts the seats above it) and `rsvp_dedup: false` books a repeated RSVP as a new seat.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use hyper::http::StatusCode;
 use serde_json::json;
@@ -31,6 +35,9 @@ pub(crate) struct Rsvp {
     duplicate: AtomicU64,
     overbooked: AtomicU64,
     views: AtomicU64,
+    /// Faults: capacity not enforced / repeated RSVPs not deduplicated.
+    overbook: AtomicBool,
+    no_dedup: AtomicBool,
 }
 
 impl Default for Rsvp {
@@ -43,6 +50,8 @@ impl Default for Rsvp {
             duplicate: AtomicU64::new(0),
             overbooked: AtomicU64::new(0),
             views: AtomicU64::new(0),
+            overbook: AtomicBool::new(false),
+            no_dedup: AtomicBool::new(false),
         }
     }
 }
@@ -66,6 +75,16 @@ impl Rsvp {
         self.capacity.store(n, Relaxed);
     }
 
+    /// `rsvp_overbook` / `rsvp_dedup` (see the module doc).
+    pub(crate) fn set_faults(&self, overbook: Option<bool>, dedup: Option<bool>) {
+        if let Some(b) = overbook {
+            self.overbook.store(b, Relaxed);
+        }
+        if let Some(b) = dedup {
+            self.no_dedup.store(!b, Relaxed);
+        }
+    }
+
     pub(crate) fn reset(&self) {
         self.books().clear();
     }
@@ -86,13 +105,18 @@ impl Rsvp {
             books.clear();
         }
         let seats = books.entry(event.to_owned()).or_default();
+        let mut seat_key = user.to_owned();
         if seats.contains(user) {
-            return Outcome::Duplicate;
+            if !self.no_dedup.load(Relaxed) {
+                return Outcome::Duplicate;
+            }
+            // Faulty: a second seat for the same attendee.
+            seat_key = format!("{user}#{}", seats.len());
         }
-        if seats.len() as u64 >= capacity {
+        if seats.len() as u64 >= capacity && !self.overbook.load(Relaxed) {
             return Outcome::Full;
         }
-        seats.insert(user.to_owned());
+        seats.insert(seat_key);
         if seats.len() as u64 > capacity {
             self.overbooked.fetch_add(1, Relaxed);
         }
@@ -189,5 +213,16 @@ mod tests {
         assert_eq!(r.book("e", "x"), Outcome::Confirmed(1));
         assert_eq!(r.book("e", "x"), Outcome::Duplicate);
         assert_eq!(r.overbooked.load(Relaxed), 0);
+    }
+
+    #[test]
+    fn the_faults_overbook_and_double_book() {
+        let r = Rsvp::default();
+        r.set_capacity(1);
+        r.set_faults(Some(true), Some(false));
+        assert_eq!(r.book("e", "a"), Outcome::Confirmed(1));
+        assert_eq!(r.book("e", "a"), Outcome::Confirmed(2), "a second seat");
+        assert_eq!(r.book("e", "b"), Outcome::Confirmed(3), "above capacity");
+        assert_eq!(r.overbooked.load(Relaxed), 2);
     }
 }

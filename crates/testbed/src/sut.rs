@@ -13,7 +13,10 @@
 //!   drill: `/_stats` shows it as `queue_drained_at_ms`, relative to the outage's start.
 //!   Example: 2000 ms outage, 100 rejected requests → backlog 1100 → drained at 3100 ms.
 //!   `{"queue_outage_ms": 0}` ends a running outage now (supervisors restored); its backlog
-//!   still drains.
+//!   still drains. With no outage running it changes nothing (the last outage's record stays):
+//!   a drill whose outage ended on its own before the undo fired is not reset by the undo.
+//! - `{"worker_restarts": 1}` — that many queue-worker (Horizon supervisor) restarts happen
+//!   now; `demo_worker_restarts_total` counts them, for a "no restarts" SUT check.
 //! - `{"failover_5xx": 2}` — the next 2 requests (any route but the management ones) get 503.
 //! - `{"queue_latency_ms": 6000}` — added to the queue latency that every 202 of
 //!   `POST /api/notifications` reports (`queue_latency_ms` in the body and the
@@ -78,6 +81,7 @@ pub(crate) struct Sut {
     accepted: AtomicU64,
     rejected: AtomicU64,
     extra_queue_latency_ms: AtomicU64,
+    restarts: AtomicU64,
 }
 
 impl Default for Sut {
@@ -92,6 +96,7 @@ impl Default for Sut {
             accepted: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             extra_queue_latency_ms: AtomicU64::new(0),
+            restarts: AtomicU64::new(0),
         }
     }
 }
@@ -158,6 +163,17 @@ impl Sut {
                     .ok_or_else(|| bad("failover_5xx must be a count <= 1000000"))
             })
             .transpose()?;
+        let restarts = patch
+            .remove("worker_restarts")
+            .map(|v| {
+                v.as_u64()
+                    .filter(|n| *n <= 1_000_000)
+                    .ok_or_else(|| bad("worker_restarts must be a count <= 1000000"))
+            })
+            .transpose()?;
+        if let Some(n) = restarts {
+            self.restarts.fetch_add(n, Relaxed);
+        }
         if let Some(m) = memory {
             self.memory_ratio.store(m.to_bits(), Relaxed);
         }
@@ -176,6 +192,8 @@ impl Sut {
             match g.as_mut() {
                 // 0 while an outage runs: it ends now, its backlog drains as usual.
                 Some(o) if ms == 0 && now < o.started + o.length => o.length = now - o.started,
+                // Supervisors already running: nothing to restore, the record stays.
+                _ if ms == 0 => {}
                 _ => {
                     *g = Some(Outage {
                         started: now,
@@ -252,6 +270,7 @@ impl Sut {
         s.notifications_accepted = self.accepted.load(Relaxed);
         s.notifications_rejected = self.rejected.load(Relaxed);
         s.failover_5xx_served = self.failover_served.load(Relaxed);
+        s.worker_restarts = self.restarts.load(Relaxed);
     }
 
     /// `GET /metrics` in the Prometheus text format (0.0.4).
@@ -265,8 +284,11 @@ impl Sut {
              # HELP demo_queue_depth Jobs waiting in the notification queue.\n\
              # TYPE demo_queue_depth gauge\ndemo_queue_depth {depth}\n\
              # HELP demo_requests_total Requests served by the target.\n\
-             # TYPE demo_requests_total counter\ndemo_requests_total {requests_total}\n{extra}",
-            f(&self.memory_ratio)
+             # TYPE demo_requests_total counter\ndemo_requests_total {requests_total}\n\
+             # HELP demo_worker_restarts_total Queue worker (supervisor) restarts.\n\
+             # TYPE demo_worker_restarts_total counter\ndemo_worker_restarts_total {}\n{extra}",
+            f(&self.memory_ratio),
+            self.restarts.load(Relaxed)
         );
         let mut resp = json(StatusCode::OK, Bytes::from(body));
         resp.headers_mut().insert(
@@ -294,6 +316,23 @@ mod tests {
         assert_eq!(o.drained_after(), Duration::from_millis(3100));
         assert_eq!(o.depth(o.started + Duration::from_millis(2600)), 500.0);
         assert_eq!(o.depth(o.started + Duration::from_secs(4)), 0.0);
+    }
+
+    #[test]
+    fn ending_an_outage_that_already_ended_keeps_its_record() {
+        let s = Sut::default();
+        let ctl = |j: &str| s.take_controls(serde_json::from_str(j).unwrap()).unwrap();
+        ctl(r#"{"queue_outage_ms":1}"#);
+        std::thread::sleep(Duration::from_millis(5));
+        let before = s.outage().map(|o| o.length);
+        ctl(r#"{"queue_outage_ms":0}"#);
+        assert_eq!(
+            s.outage().map(|o| o.length),
+            before,
+            "the undo came late: a no-op"
+        );
+        ctl(r#"{"worker_restarts":2}"#);
+        assert_eq!(s.restarts.load(Relaxed), 2);
     }
 
     #[test]

@@ -1,4 +1,10 @@
 //! Compiling `drills`: timings, actions (HTTP or command, under the safety rules), expectations.
+//!
+//! A drill's body is opaque to soakd, so `--time-scale` cannot tell which of its numbers are
+//! plan time. The plan marks them: a JSON string that is exactly `"{{ time_scaled(180000) }}"`
+//! is the number 180000 in the written plan and 180000 × F under `--time-scale F` (rounded when
+//! N is a whole number, never below 1 when N ≥ 1): an outage's length in ms, or a capacity the
+//! run's demand (which shrinks with the timeline) must still exceed.
 
 use super::{Drill, DrillAction, Recovery, host_allowed, valid_name};
 use crate::config::{RawBody, RawConfig, RawDrillAction, RawScenario};
@@ -37,6 +43,10 @@ pub(super) fn compile_drills(
             .undo
             .as_ref()
             .and_then(|u| compile_action(u, raw, &format!("{dp}.undo"), e));
+        let scaled_bodies = [
+            scalable(Some(&d.action), &format!("{dp}.action.body"), e),
+            scalable(d.undo.as_ref(), &format!("{dp}.undo.body"), e),
+        ];
         if d.undo.is_some() && d.duration.is_none() {
             e.push(
                 format!("{dp}.duration"),
@@ -74,7 +84,14 @@ pub(super) fn compile_drills(
                 Some(n as u64)
             }
         });
-        if let Some(action) = action {
+        if let Some(mut action) = action {
+            let mut undo = undo;
+            if let Some(tpl) = &scaled_bodies[0] {
+                set_scaled_body(&mut action, tpl, 1.0);
+            }
+            if let (Some(tpl), Some(u)) = (&scaled_bodies[1], undo.as_mut()) {
+                set_scaled_body(u, tpl, 1.0);
+            }
             drills.push(Drill {
                 name: d.name.clone(),
                 at,
@@ -83,6 +100,7 @@ pub(super) fn compile_drills(
                 duration,
                 recovery,
                 max_errors_during,
+                scaled_bodies,
             });
         }
     }
@@ -166,5 +184,147 @@ fn body(b: &RawBody, path: &str, e: &mut Errors) -> Option<(String, &'static str
             e.push(path, "needs exactly one of json or text");
             None
         }
+    }
+}
+
+/// The number N of a `"{{ time_scaled(N) }}"` string; Err when the string mentions
+/// `time_scaled` in another shape (a typo must not reach the target as text).
+fn time_scaled_marker(s: &str) -> Option<Result<f64, ()>> {
+    if !s.contains("time_scaled") {
+        return None;
+    }
+    let inner = s
+        .trim()
+        .strip_prefix("{{")
+        .and_then(|r| r.strip_suffix("}}"))
+        .map(str::trim)
+        .and_then(|r| r.strip_prefix("time_scaled("))
+        .and_then(|r| r.strip_suffix(')'));
+    Some(
+        inner
+            .and_then(|n| n.trim().parse::<f64>().ok())
+            .filter(|n| n.is_finite() && *n >= 0.0)
+            .ok_or(()),
+    )
+}
+
+/// Whether `v` holds a marker; pushes an error for each malformed one.
+fn has_markers(v: &serde_json::Value, path: &str, e: &mut Errors) -> bool {
+    match v {
+        serde_json::Value::String(s) => match time_scaled_marker(s) {
+            None => false,
+            Some(Ok(_)) => true,
+            Some(Err(())) => {
+                e.push(
+                    path,
+                    format!(
+                        "{s:?}: a scaled number is the whole string \"{{{{ time_scaled(N) }}}}\" \
+                         with N a number ≥ 0"
+                    ),
+                );
+                false
+            }
+        },
+        serde_json::Value::Array(a) => a.iter().enumerate().fold(false, |any, (i, x)| {
+            has_markers(x, &format!("{path}[{i}]"), e) | any
+        }),
+        serde_json::Value::Object(m) => m.iter().fold(false, |any, (k, x)| {
+            has_markers(x, &format!("{path}.{k}"), e) | any
+        }),
+        _ => false,
+    }
+}
+
+/// The JSON body of `a` when it holds `time_scaled` markers (kept to render per scale).
+fn scalable(a: Option<&RawDrillAction>, path: &str, e: &mut Errors) -> Option<serde_json::Value> {
+    let json = a?.body.as_ref()?.json.as_ref()?;
+    has_markers(json, &format!("{path}.json"), e).then(|| json.clone())
+}
+
+/// `tpl` with every marker replaced by its number × `factor`.
+fn render(tpl: &serde_json::Value, factor: f64) -> serde_json::Value {
+    use serde_json::Value;
+    match tpl {
+        Value::String(s) => match time_scaled_marker(s) {
+            Some(Ok(n)) => {
+                let x = n * factor;
+                if n.fract() == 0.0 {
+                    let whole = x.round().max(if n >= 1.0 { 1.0 } else { 0.0 });
+                    Value::from(whole as u64)
+                } else {
+                    Value::from(x)
+                }
+            }
+            _ => tpl.clone(),
+        },
+        Value::Array(a) => Value::Array(a.iter().map(|x| render(x, factor)).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), render(x, factor)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Sets the body of an HTTP action to `tpl` rendered at `factor`.
+pub(super) fn set_scaled_body(a: &mut DrillAction, tpl: &serde_json::Value, factor: f64) {
+    if let DrillAction::Http { body, .. } = a {
+        *body = Some((render(tpl, factor).to_string(), "application/json"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn time_scaled_numbers_follow_the_scale_and_nothing_else_does() {
+        let tpl = json!({
+            "queue_outage_ms": "{{ time_scaled(180000) }}",
+            "rsvp_capacity": "{{time_scaled(400)}}",
+            "inflow": 28,
+            "note": "{{ not ours }}",
+            "nested": ["{{ time_scaled(0.5) }}"]
+        });
+        assert_eq!(
+            render(&tpl, 1.0),
+            json!({"queue_outage_ms": 180000, "rsvp_capacity": 400, "inflow": 28,
+                   "note": "{{ not ours }}", "nested": [0.5]})
+        );
+        let scaled = render(&tpl, 0.02);
+        assert_eq!(scaled["queue_outage_ms"], 3600);
+        assert_eq!(scaled["rsvp_capacity"], 8);
+        assert_eq!(scaled["inflow"], 28, "a rate is pace, not timeline");
+        assert_eq!(
+            render(&json!("{{ time_scaled(3) }}"), 0.01),
+            1,
+            "never below 1"
+        );
+        assert_eq!(render(&json!("{{ time_scaled(0) }}"), 0.5), 0);
+    }
+
+    #[test]
+    fn a_malformed_marker_is_a_config_error() {
+        let mut e = Errors::default();
+        assert!(!has_markers(
+            &json!({"x": "{{ time_scaled(abc) }}"}),
+            "b",
+            &mut e
+        ));
+        assert!(!has_markers(
+            &json!({"x": "ms: {{ time_scaled(5) }}"}),
+            "b",
+            &mut e
+        ));
+        assert_eq!(e.list.len(), 2, "{e:?}");
+        let mut e = Errors::default();
+        assert!(has_markers(
+            &json!({"x": ["{{ time_scaled(5) }}"]}),
+            "b",
+            &mut e
+        ));
+        assert!(e.list.is_empty());
     }
 }
