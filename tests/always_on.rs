@@ -99,13 +99,13 @@ fn summary(d: &Daemon, run_id: &str) -> Value {
     d.get(&format!("/api/v1/runs/{run_id}")).json()
 }
 
-#[test]
-fn the_breaker_trips_within_its_window_and_the_target_hears_nothing_during_the_cooldown() {
-    let dir = tempdir();
-    let target = Target::start(dir.path());
-    let cb =
-        "    circuit_breaker: { error_rate: 0.5, window: 2s, cooldown: 5s, min_requests: 10 }\n";
-    let cfg = head(dir.path(), "")
+/// Scenario `dead`: back-to-back runs of 20 s at 20/s against `/status/500`, with a breaker
+/// that trips on half the requests failing over 2 s and holds for `cooldown`.
+fn dead_target(dir: &Path, target: &Target, cooldown: &str) -> String {
+    let cb = format!(
+        "    circuit_breaker: {{ error_rate: 0.5, window: 2s, cooldown: {cooldown}, min_requests: 10 }}\n"
+    );
+    head(dir, "")
         + &scenario(
             "dead",
             "{ continuous: true }",
@@ -113,8 +113,15 @@ fn the_breaker_trips_within_its_window_and_the_target_hears_nothing_during_the_c
             "/status/500",
             20,
             "20s",
-            cb,
-        );
+            &cb,
+        )
+}
+
+#[test]
+fn the_breaker_trips_within_its_window_and_the_target_hears_nothing_during_the_cooldown() {
+    let dir = tempdir();
+    let target = Target::start(dir.path());
+    let cfg = dead_target(dir.path(), &target, "5s");
     let d = Daemon::start(dir.path(), "daemon", &cfg);
     let open = [("scenario", "dead")];
     d.wait(Duration::from_secs(20), "circuit opens", || {
@@ -193,18 +200,7 @@ fn open_until(h: &Value) -> chrono::DateTime<chrono::Utc> {
 fn a_restart_during_the_cooldown_keeps_the_scenario_held_until_it_ends() {
     let dir = tempdir();
     let target = Target::start(dir.path());
-    let cb =
-        "    circuit_breaker: { error_rate: 0.5, window: 2s, cooldown: 8s, min_requests: 10 }\n";
-    let cfg = head(dir.path(), "")
-        + &scenario(
-            "dead",
-            "{ continuous: true }",
-            &target.url(),
-            "/status/500",
-            20,
-            "20s",
-            cb,
-        );
+    let cfg = dead_target(dir.path(), &target, "8s");
     let d = Daemon::start(dir.path(), "daemon1", &cfg);
     // The tripped run's summary is written after the breaker (one queue): both are on disk.
     d.wait(Duration::from_secs(20), "the tripped run's summary", || {
