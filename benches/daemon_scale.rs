@@ -282,6 +282,8 @@ fn scale() -> bool {
     );
     let rt = runtime(2);
     let (app, addr, _) = daemon(&rt, &yaml);
+    let (idle, _) = rss_mb();
+    println!("  RSS with the plan loaded, before any run: {idle:.0} MB");
     rt.block_on(async { app.start_triggers() });
     let (mut scrapes, mut lists, mut bad, mut bytes) = (Vec::new(), Vec::new(), 0, 0);
     let start = Instant::now();
