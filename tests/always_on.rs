@@ -180,13 +180,19 @@ fn the_breaker_trips_within_its_window_and_the_target_hears_nothing_during_the_c
         (6_000..=10_500).contains(&left),
         "second hold is ~10 s, {left} ms left"
     );
-    assert_eq!(
+    // The tripped run's summary follows the trip by its graceful stop and the breaker's write.
+    let aborted = || {
         runs(&d, "dead")
             .iter()
             .filter(|r| r["result"] == "aborted")
-            .count(),
-        2
+            .count()
+    };
+    d.wait(
+        Duration::from_secs(10),
+        "the second tripped run's summary",
+        || (aborted() >= 2).then_some(()),
     );
+    assert_eq!(aborted(), 2);
 }
 
 /// The end of the current hold, as the API gives it.
