@@ -2,7 +2,8 @@
 //! target (`soakd target`), both child processes. A failing target trips the circuit breaker
 //! and hears nothing during the cooldown (the target's own request counter says so), no run
 //! starts inside a blackout and a running one stops when it opens, and pauses set through the
-//! API survive a restart. Every wait is bounded; every load is a few seconds at ≤ 40 req/s.
+//! API and a breaker's hold survive a restart. Every wait is bounded; every load is a few
+//! seconds at ≤ 40 req/s.
 
 #[allow(dead_code)]
 #[path = "daemon/support.rs"]
@@ -98,13 +99,13 @@ fn summary(d: &Daemon, run_id: &str) -> Value {
     d.get(&format!("/api/v1/runs/{run_id}")).json()
 }
 
-#[test]
-fn the_breaker_trips_within_its_window_and_the_target_hears_nothing_during_the_cooldown() {
-    let dir = tempdir();
-    let target = Target::start(dir.path());
-    let cb =
-        "    circuit_breaker: { error_rate: 0.5, window: 2s, cooldown: 5s, min_requests: 10 }\n";
-    let cfg = head(dir.path(), "")
+/// Scenario `dead`: back-to-back runs of 20 s at 20/s against `/status/500`, with a breaker
+/// that trips on half the requests failing over 2 s and holds for `cooldown`.
+fn dead_target(dir: &Path, target: &Target, cooldown: &str) -> String {
+    let cb = format!(
+        "    circuit_breaker: {{ error_rate: 0.5, window: 2s, cooldown: {cooldown}, min_requests: 10 }}\n"
+    );
+    head(dir, "")
         + &scenario(
             "dead",
             "{ continuous: true }",
@@ -112,8 +113,15 @@ fn the_breaker_trips_within_its_window_and_the_target_hears_nothing_during_the_c
             "/status/500",
             20,
             "20s",
-            cb,
-        );
+            &cb,
+        )
+}
+
+#[test]
+fn the_breaker_trips_within_its_window_and_the_target_hears_nothing_during_the_cooldown() {
+    let dir = tempdir();
+    let target = Target::start(dir.path());
+    let cfg = dead_target(dir.path(), &target, "5s");
     let d = Daemon::start(dir.path(), "daemon", &cfg);
     let open = [("scenario", "dead")];
     d.wait(Duration::from_secs(20), "circuit opens", || {
@@ -172,12 +180,78 @@ fn the_breaker_trips_within_its_window_and_the_target_hears_nothing_during_the_c
         (6_000..=10_500).contains(&left),
         "second hold is ~10 s, {left} ms left"
     );
-    assert_eq!(
+    // The tripped run's summary follows the trip by its graceful stop and the breaker's write.
+    let aborted = || {
         runs(&d, "dead")
             .iter()
             .filter(|r| r["result"] == "aborted")
-            .count(),
-        2
+            .count()
+    };
+    d.wait(
+        Duration::from_secs(10),
+        "the second tripped run's summary",
+        || (aborted() >= 2).then_some(()),
+    );
+    assert_eq!(aborted(), 2);
+}
+
+/// The end of the current hold, as the API gives it.
+fn open_until(h: &Value) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(h["circuit_open_until"].as_str().expect("until"))
+        .expect("rfc3339")
+        .with_timezone(&chrono::Utc)
+}
+
+#[test]
+fn a_restart_during_the_cooldown_keeps_the_scenario_held_until_it_ends() {
+    let dir = tempdir();
+    let target = Target::start(dir.path());
+    let cfg = dead_target(dir.path(), &target, "8s");
+    let d = Daemon::start(dir.path(), "daemon1", &cfg);
+    // The tripped run's summary is written after the breaker (one queue): both are on disk.
+    d.wait(Duration::from_secs(20), "the tripped run's summary", || {
+        runs(&d, "dead")
+            .into_iter()
+            .find(|r| r["result"] == "aborted")
+    });
+    let until = open_until(&hold(&d, "dead"));
+    // A crash (SIGKILL) in the middle of the cooldown.
+    drop(d);
+    assert!(dir.path().join("state/breakers.json").is_file());
+
+    let d = Daemon::start(dir.path(), "daemon2", &cfg);
+    let h = hold(&d, "dead");
+    assert_eq!(h["circuit_trips"], 1, "{h}");
+    assert_eq!(
+        open_until(&h),
+        until,
+        "the hold ends when it did before the restart"
+    );
+    let (before, _) = served(&target);
+    let open = [("scenario", "dead")];
+    d.wait(Duration::from_secs(3), "the restored hold's gauge", || {
+        (d.metrics().value("soakd_circuit_open", &open) == Some(1.0)).then_some(())
+    });
+    // Nothing reaches the target until the cooldown ends (half a second short of it).
+    let quiet = (until - chrono::Utc::now() - chrono::Duration::milliseconds(500))
+        .to_std()
+        .expect("the restart took less than the cooldown");
+    std::thread::sleep(quiet);
+    assert_eq!(
+        served(&target).0,
+        before,
+        "requests reached the target during the cooldown after a restart"
+    );
+    assert!(runs(&d, "dead").iter().all(|r| r["result"] == "aborted"));
+    // Then it runs again and trips again: the trip count survived too, so the hold doubles.
+    d.wait(Duration::from_secs(20), "second trip", || {
+        (hold(&d, "dead")["circuit_trips"] == 2).then_some(())
+    });
+    assert!(served(&target).0 > before);
+    let left = (open_until(&hold(&d, "dead")) - chrono::Utc::now()).num_milliseconds();
+    assert!(
+        (10_000..=16_500).contains(&left),
+        "second hold is ~16 s, {left} ms left"
     );
 }
 

@@ -66,11 +66,6 @@ const DEBT: &[(&str, &str, &str)] = &[
         "verdict",
         "the snapshot converts itself into verdict::RunNumbers",
     ),
-    (
-        "server",
-        "app",
-        "the API reaches into the daemon's App instead of a narrow handle trait",
-    ),
 ];
 
 fn rank(module: &str) -> Option<u32> {

@@ -110,6 +110,9 @@ impl App {
                 .map(|d| Utc::now() + d);
             (b.trips, hold)
         };
+        // The ledger thread writes it to breakers.json (no file I/O on this async worker): a
+        // restart keeps the scenario held for the rest of the cooldown.
+        self.ledger(super::ledger::Job::SaveBreakers);
         tracing::warn!(scenario = %name, run_id = %ctl.id, trips, ?hold, why, "circuit breaker open: holding the scenario");
         self.stop_for(ctl, "circuit_open");
         self.metrics.circuit_open(&name, true);
@@ -126,10 +129,20 @@ impl App {
     }
 
     /// A passing run closes the breaker for good: the next trip starts from `cooldown` again.
+    /// Runs on the ledger thread (it persists the change).
     pub(super) fn breaker_passed(&self, scenario: &str) {
-        let mut h = self.holds.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(b) = h.breakers.get_mut(scenario) {
-            b.trips = 0;
+        let changed = {
+            let mut h = self.holds.lock().unwrap_or_else(|p| p.into_inner());
+            match h.breakers.get_mut(scenario) {
+                Some(b) if b.trips != 0 => {
+                    b.trips = 0;
+                    true
+                }
+                _ => false,
+            }
+        };
+        if changed {
+            self.persist_breakers();
         }
     }
 }

@@ -4,12 +4,17 @@
 //! Every start (trigger or API) goes through [`App::start_checked`], which asks [`App::held`]
 //! first. Pauses are durable (`state_dir/holds.json`, atomic write) so a paused scenario stays
 //! paused across a restart or a crash; blackouts are computed from the plan and the clock;
-//! breaker state lives in memory (a restart ends a cooldown early, which errs on the side of
-//! running). A ticker enforces the windows on running runs once a second and keeps the
-//! `soakd_scenario_paused` gauges current.
+//! each circuit breaker's trips in a row and the end of its hold are durable too
+//! (`state_dir/breakers.json`, atomic write, written by the ledger thread), so a restart keeps
+//! a tripped scenario held for the rest of its cooldown. A ticker enforces the windows on
+//! running runs once a second and keeps the `soakd_scenario_paused` gauges current.
+//!
+//! No file is written under the holds lock: a writer copies what it persists, lets go, writes,
+//! and (for pauses, which must be on disk before they take effect) then adopts the change.
 
 use super::App;
 use crate::schedule::Skip;
+use crate::server::HoldView;
 use crate::state::{StateError, write_atomic};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,6 +26,8 @@ use tokio::sync::oneshot;
 
 pub const HOLDS_FILE: &str = "holds.json";
 const HOLDS_VERSION: u64 = 1;
+pub const BREAKERS_FILE: &str = "breakers.json";
+const BREAKERS_VERSION: u64 = 1;
 
 /// What `holds.json` holds.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,40 +42,59 @@ pub struct Paused {
     pub all: bool,
 }
 
+/// A versioned JSON file of `dir`: `None` when missing; unreadable, corrupt or of another
+/// version an error (a silent reset would restart load someone stopped on purpose).
+fn read_versioned<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    name: &str,
+    supported: u64,
+    version: impl Fn(&T) -> u64,
+) -> Result<Option<T>, StateError> {
+    let path = dir.join(name);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StateError::io(path, e)),
+    };
+    let v: T = serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt {
+        path: path.clone(),
+        source,
+    })?;
+    let found = version(&v);
+    if found != supported {
+        return Err(StateError::UnsupportedVersion {
+            path,
+            found,
+            supported,
+        });
+    }
+    Ok(Some(v))
+}
+
+/// Replaces `dir/name` atomically with `value` as JSON. Blocking I/O.
+fn write_versioned(dir: &Path, name: &str, value: &impl Serialize) -> Result<(), StateError> {
+    let path = dir.join(name);
+    std::fs::create_dir_all(dir).map_err(|e| StateError::io(dir, e))?;
+    let bytes = serde_json::to_vec_pretty(value).map_err(|source| StateError::Encode {
+        path: path.clone(),
+        source,
+    })?;
+    write_atomic(&path, &bytes).map_err(|e| StateError::io(path, e))
+}
+
 impl Paused {
-    /// Reads `dir/holds.json`; a missing file is "nothing paused", a corrupt one an error (a
-    /// silent reset would restart load someone stopped on purpose).
+    /// Reads `dir/holds.json`; a missing file is "nothing paused", a corrupt one an error.
     pub fn load(dir: &Path) -> Result<Paused, StateError> {
-        let path = dir.join(HOLDS_FILE);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Paused::default()),
-            Err(e) => return Err(StateError::io(path, e)),
-        };
-        let p: Paused = serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt {
-            path: path.clone(),
-            source,
-        })?;
-        if p.version != HOLDS_VERSION {
-            return Err(StateError::UnsupportedVersion {
-                path,
-                found: p.version,
-                supported: HOLDS_VERSION,
-            });
-        }
-        Ok(p)
+        Ok(
+            read_versioned(dir, HOLDS_FILE, HOLDS_VERSION, |p: &Paused| p.version)?
+                .unwrap_or_default(),
+        )
     }
 
     fn save(&self, dir: &Path) -> Result<(), StateError> {
-        let path = dir.join(HOLDS_FILE);
-        std::fs::create_dir_all(dir).map_err(|e| StateError::io(dir, e))?;
         let mut v = self.clone();
         v.version = HOLDS_VERSION;
-        let bytes = serde_json::to_vec_pretty(&v).map_err(|source| StateError::Encode {
-            path: path.clone(),
-            source,
-        })?;
-        write_atomic(&path, &bytes).map_err(|e| StateError::io(path, e))
+        write_versioned(dir, HOLDS_FILE, &v)
     }
 
     fn covers(&self, scenario: &str) -> bool {
@@ -77,10 +103,75 @@ impl Paused {
 }
 
 /// One scenario's breaker: trips in a row and the end of the current hold.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Breaker {
     pub trips: u32,
     pub open_until: Option<DateTime<Utc>>,
+}
+
+/// What `breakers.json` holds: `{"version":1,"breakers":{"<scenario>":{"trips":2,
+/// "open_until":"2026-12-02T10:00:00Z"}}}`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct BreakersFile {
+    #[serde(default)]
+    version: u64,
+    #[serde(default)]
+    breakers: std::collections::BTreeMap<String, StoredBreaker>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredBreaker {
+    trips: u32,
+    /// RFC 3339; absent once a hold has never been set.
+    #[serde(default)]
+    open_until: Option<String>,
+}
+
+/// Reads `dir/breakers.json`; missing is "no breaker tripped", corrupt an error (a silent reset
+/// would end a cooldown someone's staging needs).
+fn load_breakers(dir: &Path) -> Result<HashMap<String, Breaker>, StateError> {
+    let f: BreakersFile =
+        read_versioned(dir, BREAKERS_FILE, BREAKERS_VERSION, |f: &BreakersFile| {
+            f.version
+        })?
+        .unwrap_or_default();
+    Ok(f.breakers
+        .into_iter()
+        .map(|(name, b)| {
+            let open_until = b
+                .open_until
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.with_timezone(&Utc));
+            (
+                name,
+                Breaker {
+                    trips: b.trips,
+                    open_until,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Replaces `dir/breakers.json` atomically with `breakers`. Blocking I/O.
+pub(super) fn save_breakers(
+    dir: &Path,
+    breakers: &HashMap<String, Breaker>,
+) -> Result<(), StateError> {
+    let file = BreakersFile {
+        version: BREAKERS_VERSION,
+        breakers: breakers
+            .iter()
+            .map(|(name, b)| {
+                let stored = StoredBreaker {
+                    trips: b.trips,
+                    open_until: b.open_until.map(|t| t.to_rfc3339()),
+                };
+                (name.clone(), stored)
+            })
+            .collect(),
+    };
+    write_versioned(dir, BREAKERS_FILE, &file)
 }
 
 /// Mutable hold state, one lock in `App`.
@@ -98,19 +189,11 @@ impl Holds {
     pub fn load(state_dir: &Path) -> Result<Holds, StateError> {
         Ok(Holds {
             paused: Paused::load(state_dir)?,
+            breakers: load_breakers(state_dir)?,
             state_dir: state_dir.to_path_buf(),
             ..Default::default()
         })
     }
-}
-
-/// A scenario's hold as the API and the status page show it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HoldView {
-    pub paused: bool,
-    pub blackout_until: Option<String>,
-    pub circuit_open_until: Option<String>,
-    pub circuit_trips: u32,
 }
 
 impl App {
@@ -207,15 +290,32 @@ impl App {
         })
     }
 
+    /// One pause change at a time (`pause_writes`, only ever taken on a blocking thread): the
+    /// holds lock is held to copy and to adopt, never while `holds.json` is written.
     fn change_paused(&self, f: impl FnOnce(&mut Paused)) -> Result<(), StateError> {
-        let mut h = self.holds();
-        let mut next = h.paused.clone();
+        let _one = self.pause_writes.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut next, dir) = {
+            let h = self.holds();
+            (h.paused.clone(), h.state_dir.clone())
+        };
         f(&mut next);
-        next.save(&h.state_dir)?;
-        h.paused = next;
-        drop(h);
+        next.save(&dir)?;
+        self.holds().paused = next;
         self.refresh_hold_gauges();
         Ok(())
+    }
+
+    /// Writes every breaker to `breakers.json` as it is now (a copy taken under the lock, the
+    /// write after it). Blocking I/O: the ledger thread calls it.
+    pub(super) fn persist_breakers(&self) {
+        let (breakers, dir) = {
+            let h = self.holds();
+            (h.breakers.clone(), h.state_dir.clone())
+        };
+        if let Err(e) = save_breakers(&dir, &breakers) {
+            tracing::error!(error = %e, "cannot persist the circuit breakers; kept in memory");
+            self.metrics.state_write_failed();
+        }
     }
 
     /// Stops a run because of a hold; its summary carries `reason`.

@@ -1,23 +1,28 @@
 //! Wiring of the daemon: plan → triggers → runs → verdicts → state, metrics and API.
 //!
-//! `App` owns the current plan, the active runs, the breach tracker and the results store; the
-//! triggers (`schedule`) and the HTTP API (`server`) act on it through its methods. Each piece
-//! of mutable state has one owner here, behind its own lock, never held across an await.
+//! `App` holds the current plan, the active runs and the holds; the ledger thread
+//! (`ledger.rs`) owns the breach tracker and keeps the results index, and handles each finished
+//! run as one message. The triggers (`schedule::Runner`) and the HTTP API and status page
+//! (`server::DaemonView`, `server::DaemonControl`, implemented in `handle.rs`) reach the daemon
+//! only through those traits. Every lock here guards memory only: none is held across an await
+//! or while a file is written.
 
 mod breaker;
+mod handle;
 mod history;
 mod holds;
+mod ledger;
 mod reload;
 mod runs;
 
-pub use holds::{HOLDS_FILE, HoldView, Paused};
+pub use holds::{BREAKERS_FILE, HOLDS_FILE, Paused};
 pub use reload::{reload_blocking, watch_config};
 
 use crate::plan::Plan;
 use crate::run::RunControl;
 use crate::schedule::{self, Runner, Skip};
 use crate::state::upload::Uploader;
-use crate::state::{BreachTracker, ResultsStore};
+use crate::state::{BreachTracker, ResultsIndex, ResultsStore};
 use crate::telemetry::{self, Metrics};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -70,8 +75,14 @@ pub struct App {
     pub config_path: Option<PathBuf>,
     pub shard: Shard,
     pub metrics: Arc<Metrics>,
-    tracker: Mutex<BreachTracker>,
+    /// Where summaries go; written by the ledger thread only.
     pub results: ResultsStore,
+    /// Newest runs per scenario, for the API and the status page (updated by the ledger).
+    index: RwLock<ResultsIndex>,
+    /// Open incidents per scenario, published by the ledger (which owns the tracker).
+    incident_view: RwLock<ledger::IncidentView>,
+    /// Jobs for the ledger thread: finished runs, breaker and streak writes.
+    ledger: std::sync::mpsc::Sender<ledger::Job>,
     /// Copies finished result files to `results.object_store` (replaced when a reload changes it).
     uploader: RwLock<Option<Uploader>>,
     active: Mutex<HashMap<String, Arc<RunControl>>>,
@@ -81,6 +92,8 @@ pub struct App {
     triggers: Mutex<HashMap<String, Trigger>>,
     /// Pauses (durable), circuit breakers and hold-stop reasons (`holds`).
     holds: Mutex<holds::Holds>,
+    /// Serialises pause changes (taken on blocking threads only, while `holds.json` is written).
+    pause_writes: Mutex<()>,
     admin_token: RwLock<Option<String>>,
     /// `safety.max_rps` for every run of this process (replaced on reload).
     limiter: RwLock<Option<Arc<crate::run::Limiter>>>,
@@ -101,20 +114,28 @@ impl App {
         let limits =
             telemetry::latency_limits_ms(plan.scenarios.values().flat_map(|s| s.thresholds.iter()));
         let metrics = Metrics::with_latency_limits(&limits);
-        let tracker = BreachTracker::load(&plan.state_dir).context("loading breach state")?;
+        let results = ResultsStore::new(plan.results_dir.clone(), plan.retention);
+        // Every file read of the start (state, holds, the scan of the results) off the workers.
+        let (state_dir, store) = (plan.state_dir.clone(), results.clone());
+        let (tracker, holds, index) = tokio::task::spawn_blocking(move || {
+            let tracker = BreachTracker::load(&state_dir).context("loading breach state")?;
+            let holds = holds::Holds::load(&state_dir)
+                .context("loading holds (pauses, circuit breakers)")?;
+            anyhow::Ok((tracker, holds, ResultsIndex::build(&store)))
+        })
+        .await
+        .context("loading the daemon's state")??;
         for (scenario, threshold, rec) in tracker.all() {
             if plan.scenarios.contains_key(scenario) {
                 metrics.restore_breaches(scenario, threshold, rec.consecutive, rec.incident_open);
             }
         }
-        let holds = holds::Holds::load(&plan.state_dir).context("loading paused scenarios")?;
         let token = read_token(&plan)?;
         let cron = JobScheduler::new()
             .await
             .context("starting the cron scheduler")?;
         cron.start().await.context("starting the cron scheduler")?;
         metrics.config_reloaded(true, unix_now());
-        let results = ResultsStore::new(plan.results_dir.clone(), plan.retention);
         let limiter = plan_limiter(&plan);
         let uploader = match &plan.object_store {
             Some(o) => Some(
@@ -123,18 +144,22 @@ impl App {
             ),
             None => None,
         };
+        let (jobs, queue) = std::sync::mpsc::channel();
         let app = Arc::new_cyclic(|me| App {
             plan: RwLock::new(Arc::new(plan)),
             config_path,
             shard,
             metrics,
-            tracker: Mutex::new(tracker),
             results,
+            index: RwLock::new(index),
+            incident_view: RwLock::new(ledger::incident_view(&tracker)),
+            ledger: jobs,
             uploader: RwLock::new(uploader),
             active: Mutex::new(HashMap::new()),
             finishing: Mutex::new(Default::default()),
             triggers: Mutex::new(HashMap::new()),
             holds: Mutex::new(holds),
+            pause_writes: Mutex::new(()),
             admin_token: RwLock::new(token),
             limiter: RwLock::new(limiter),
             cron,
@@ -142,6 +167,8 @@ impl App {
             runs: TaskTracker::new(),
             me: me.clone(),
         });
+        ledger::spawn(Arc::downgrade(&app), tracker, queue)
+            .context("starting the ledger thread")?;
         app.spawn_hold_ticker();
         Ok(app)
     }
@@ -210,14 +237,24 @@ impl App {
             .collect()
     }
 
-    /// Open incidents of a scenario: (threshold, consecutive breaches).
+    /// Open incidents of a scenario: (threshold, consecutive breaches), as of the last run
+    /// the ledger recorded.
     pub fn incidents(&self, scenario: &str) -> Vec<(String, u32)> {
-        let t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
-        t.scenario(scenario)
-            .into_iter()
-            .filter(|(_, r)| r.incident_open)
-            .map(|(th, r)| (th, r.consecutive))
-            .collect()
+        self.incident_view
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(scenario)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The newest finished run of `scenario`, from the index.
+    pub fn last_run(&self, scenario: &str) -> Option<crate::state::RunIndexEntry> {
+        self.index
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .latest(scenario)
+            .cloned()
     }
 
     /// Starts one trigger per scenario of the current plan.
@@ -284,7 +321,7 @@ impl App {
                 tokio::time::timeout(std::time::Duration::from_millis(300), self.runs.wait()).await;
             // Their in-flight requests are cut at exit: record them as aborted now.
             for ctl in self.claim_unfinished() {
-                self.finish(runs::aborted_now(&ctl));
+                self.finish(runs::aborted_now(&ctl)).await;
             }
         }
         let mut cron = self.cron.clone();

@@ -88,11 +88,7 @@ impl App {
         }
         if !removed.is_empty() {
             let keep: Vec<String> = self.plan().scenarios.keys().cloned().collect();
-            let mut t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
-            if let Err(e) = t.retain_scenarios(&keep) {
-                tracing::error!(error = %e, "cannot persist breach state");
-                self.metrics.state_write_failed();
-            }
+            self.retain_scenarios(keep);
         }
         self.metrics.config_reloaded(true, unix_now());
         tracing::info!(

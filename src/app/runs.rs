@@ -1,10 +1,7 @@
-//! The life of a daemon run: start (one per scenario at a time), execute, judge, persist.
-//!
-//! After each run the breach tracker records every threshold's verdict and persists it before
-//! the gauges change, so a crash never shows an incident the state file does not hold.
+//! The life of a daemon run: start (one per scenario at a time), execute, then hand its report
+//! to the ledger (`ledger.rs`), which judges, persists and publishes it.
 
 use super::{App, unix_now};
-use crate::report::Summary;
 use crate::run::{self, RunControl, RunReport};
 use crate::schedule::Skip;
 use crate::telemetry::RunInfoLabels;
@@ -59,7 +56,8 @@ impl App {
                 run::RunResult::Error | run::RunResult::Aborted
             );
             if me.claim_finish(&ctl.id) {
-                me.finish(report);
+                // Answered once the summary is written: a run leaves `active` only then.
+                me.finish(report).await;
             }
             me.active
                 .lock()
@@ -72,16 +70,6 @@ impl App {
             let _ = done_tx.send(hard);
         });
         Ok((id, done_rx))
-    }
-
-    /// The newest passing run of `scenario`, the baseline of `baseline: { compare_to: last_pass }`.
-    fn last_pass(&self, scenario: &str) -> Option<Summary> {
-        let entry = self
-            .results
-            .list(Some(scenario), 200)
-            .into_iter()
-            .find(|r| r.result == "pass")?;
-        serde_json::from_value(self.results.get(&entry.run_id)?).ok()
     }
 
     /// Aborts a run by id; false if no such run is active.
@@ -114,135 +102,6 @@ impl App {
             .cloned()
             .collect()
     }
-
-    pub(super) fn finish(&self, mut report: RunReport) {
-        let name = report.scenario.name.clone();
-        if let Some(limit) = report.scenario.baseline_max_regression
-            && matches!(report.result, run::RunResult::Pass | run::RunResult::Fail)
-        {
-            let current = Summary::from_report(&report);
-            if let Some(base) = self.last_pass(&name) {
-                let regressions = crate::report::regressions(&current, &base, limit);
-                if regressions.iter().any(|o| o.breached) {
-                    report.result = run::RunResult::Fail;
-                }
-                report.outcomes.extend(regressions);
-            }
-        }
-        let findings = self.judge_against_history(&mut report);
-        let mut summary = Summary::from_report(&report);
-        summary.regression = findings;
-        if let Some(hold) = self.take_stop_reason(&report.run_id) {
-            summary.reason = Some(hold);
-        }
-        let outcomes: Vec<_> = report
-            .outcomes
-            .iter()
-            .map(|o| (o.threshold.clone(), o.breached, o.observed, o.limit))
-            .collect();
-        // An aborted or failed-to-start run judges nothing: streaks neither grow nor reset.
-        // Nor does a run of a scenario a reload removed meanwhile (its state was dropped).
-        let judged = matches!(report.result, run::RunResult::Pass | run::RunResult::Fail)
-            && self.plan().scenarios.contains_key(&name);
-        let records = if judged {
-            let mut t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
-            match t.record_run(
-                &name,
-                &report.run_id,
-                report.ended_at,
-                &outcomes,
-                report.scenario.consecutive_breaches,
-            ) {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::error!(scenario = %name, error = %e, "cannot persist breach state; kept in memory, retried at the next run");
-                    self.metrics.state_write_failed();
-                    t.scenario(&name)
-                }
-            }
-        } else {
-            self.tracker
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .scenario(&name)
-        };
-        let consecutive: Vec<(String, u32, bool)> = records
-            .iter()
-            .map(|(th, r)| (th.clone(), r.consecutive, r.incident_open))
-            .collect();
-        summary.consecutive_breaches = records
-            .iter()
-            .map(|(th, r)| (th.clone(), r.consecutive))
-            .collect();
-        if self.plan().scenarios.contains_key(&name) {
-            let ended = unix_now();
-            // The verdict gauges (observed, limit, breached) show the last judged run: an
-            // unjudged one (paused, aborted, circuit open) keeps its partial numbers in its
-            // summary, or a pause would raise SoakdThresholdBreached on a cut-short run.
-            let verdicts: &[_] = if judged { &report.outcomes } else { &[] };
-            self.metrics
-                .run_finished(&name, report.result.as_str(), ended, verdicts, &consecutive);
-            self.metrics
-                .run_info(run_info(&self.plan(), &name, &report.run_id), ended);
-            let drills: Vec<_> = report
-                .sut
-                .drills
-                .iter()
-                .map(|d| (d.name.clone(), d.recovery_seconds, d.passed))
-                .collect();
-            if !drills.is_empty() || report.scenario.sut.drills.is_empty() {
-                self.metrics.drills_finished(&name, &drills);
-            }
-        } else {
-            // Removed by a reload while this run was stopping: its series were dropped then,
-            // and this run's end (or its sink and VU feed meanwhile) must not bring them back.
-            self.metrics.remove_scenario(&name);
-        }
-        for (th, count, open) in &consecutive {
-            if *open {
-                tracing::warn!(scenario = %name, threshold = %th, consecutive = count, "incident open");
-            }
-        }
-        match serde_json::to_value(&summary) {
-            Ok(v) => {
-                match self
-                    .results
-                    .write(&name, &report.run_id, report.started_at, &v)
-                {
-                    // The HTML report sits beside its summary (and is pruned with it).
-                    Ok(path) => {
-                        if self.plan().results_k6 && self.write_k6(&name, &path, &report) {
-                            self.upload(path.with_extension("k6.json"));
-                        }
-                        let html = crate::report::html(&summary);
-                        let html_path = path.with_extension("html");
-                        match crate::state::write_atomic(&html_path, html.as_bytes()) {
-                            Ok(()) => self.upload(html_path),
-                            Err(e) => {
-                                tracing::error!(scenario = %name, error = %e, "cannot write the run report");
-                                self.metrics.state_write_failed();
-                            }
-                        }
-                        self.upload(path);
-                    }
-                    Err(e) => {
-                        tracing::error!(scenario = %name, error = %e, "cannot write the run summary");
-                        self.metrics.state_write_failed();
-                    }
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "cannot encode the run summary"),
-        }
-        self.results.prune(chrono::Utc::now());
-        tracing::info!(
-            scenario = %name,
-            run_id = %report.run_id,
-            result = report.result.as_str(),
-            requests = summary.metrics.requests_total,
-            p95_ms = summary.metrics.response_times_ms.p95,
-            "run finished"
-        );
-    }
 }
 
 /// Mirrors the run's live count of active VUs into `soakd_vus` every 100 ms.
@@ -256,11 +115,15 @@ async fn feed_vus(app: Arc<App>, ctl: Arc<RunControl>) {
     }
 }
 
-/// The report of a run cut short at shutdown: its numbers so far, result `aborted`.
 impl App {
     /// k6's summary export beside the run summary (`results.format: [soakd, k6]`).
     /// Returns whether the export was written.
-    fn write_k6(&self, scenario: &str, summary_path: &std::path::Path, report: &RunReport) -> bool {
+    pub(super) fn write_k6(
+        &self,
+        scenario: &str,
+        summary_path: &std::path::Path,
+        report: &RunReport,
+    ) -> bool {
         let path = summary_path.with_extension("k6.json");
         let written = serde_json::to_vec_pretty(&crate::report::k6::export(report))
             .map_err(|e| e.to_string())
@@ -272,6 +135,7 @@ impl App {
     }
 }
 
+/// The report of a run cut short at shutdown: its numbers so far, result `aborted`.
 pub(super) fn aborted_now(ctl: &RunControl) -> RunReport {
     let snapshot = ctl.recorder.snapshot();
     let mut outcomes = crate::verdict::evaluate_all(&ctl.scenario.thresholds, &snapshot);
@@ -295,7 +159,7 @@ pub(super) fn aborted_now(ctl: &RunControl) -> RunReport {
 
 /// The links alerts give for a run (soakd_run_last_info): its HTML report on this daemon and the
 /// scenario dashboard, absolute under `server.external_url` / `server.grafana_url` when set.
-fn run_info(plan: &crate::plan::Plan, scenario: &str, run_id: &str) -> RunInfoLabels {
+pub(super) fn run_info(plan: &crate::plan::Plan, scenario: &str, run_id: &str) -> RunInfoLabels {
     let base = |u: &Option<String>| u.clone().unwrap_or_default();
     RunInfoLabels {
         scenario: scenario.to_string(),

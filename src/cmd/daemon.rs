@@ -91,7 +91,8 @@ async fn daemon(plan: Plan, path: Option<PathBuf>, shard: Shard, banner: Option<
     if let Some(b) = banner {
         println!("{b}");
     }
-    let server = tokio::spawn(crate::server::serve(listener, app.clone()));
+    let handle: crate::server::Handle = app.clone();
+    let server = tokio::spawn(crate::server::serve(listener, handle));
     app.start_triggers();
     let watcher = tokio::spawn(app::watch_config(app.clone()));
     wait_for_stop().await;

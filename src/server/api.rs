@@ -1,6 +1,6 @@
 //! JSON API handlers.
 
-use crate::app::App;
+use super::Handle;
 use crate::schedule::Skip;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -8,14 +8,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use std::sync::Arc;
 
 pub fn error(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(json!({ "error": msg.into() }))).into_response()
 }
 
 /// Constant-time comparison of the bearer token.
-fn authorize(app: &App, headers: &HeaderMap) -> Result<(), Box<Response>> {
+fn authorize(app: &Handle, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let Some(expected) = app.admin_token() else {
         return Err(Box::new(error(
             StatusCode::FORBIDDEN,
@@ -42,22 +41,22 @@ fn authorize(app: &App, headers: &HeaderMap) -> Result<(), Box<Response>> {
     }
 }
 
-pub async fn ready(State(app): State<Arc<App>>) -> Response {
-    if app.shutdown.is_cancelled() {
+pub async fn ready(State(app): State<Handle>) -> Response {
+    if app.shutdown().is_cancelled() {
         error(StatusCode::SERVICE_UNAVAILABLE, "shutting down")
     } else {
         (StatusCode::OK, "ready\n").into_response()
     }
 }
 
-pub async fn scenarios(State(app): State<Arc<App>>) -> Response {
+pub async fn scenarios(State(app): State<Handle>) -> Response {
     let plan = app.plan();
     let now = crate::schedule::whole_second(chrono::Utc::now());
     let list: Vec<_> = plan
         .scenarios
         .values()
         .map(|s| {
-            let last = app.results.list(Some(&s.name), 1).into_iter().next();
+            let last = app.last_run(&s.name);
             json!({
                 "name": s.name,
                 "schedule": s.schedule.describe(),
@@ -82,7 +81,7 @@ pub struct RunsQuery {
 }
 
 pub async fn runs(
-    State(app): State<Arc<App>>,
+    State(app): State<Handle>,
     q: Result<Query<RunsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Ok(Query(q)) = q else {
@@ -92,7 +91,7 @@ pub async fn runs(
         );
     };
     let limit = q.limit.unwrap_or(50).min(1000);
-    let results = app.results.clone();
+    let results = app.results();
     let scenario = q.scenario.clone();
     let list = tokio::task::spawn_blocking(move || results.list(scenario.as_deref(), limit))
         .await
@@ -106,7 +105,7 @@ pub async fn runs(
     Json(json!({ "active": active, "runs": list })).into_response()
 }
 
-pub async fn run(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+pub async fn run(State(app): State<Handle>, Path(id): Path<String>) -> Response {
     if !crate::state::valid_id(&id) {
         return error(
             StatusCode::BAD_REQUEST,
@@ -116,7 +115,7 @@ pub async fn run(State(app): State<Arc<App>>, Path(id): Path<String>) -> Respons
     if let Some(r) = app.active_runs().into_iter().find(|r| r.id == id) {
         return Json(json!({ "run_id": r.id, "scenario": r.scenario.name, "started_at": r.started_at.to_rfc3339(), "result": "running" })).into_response();
     }
-    let results = app.results.clone();
+    let results = app.results();
     match tokio::task::spawn_blocking(move || results.get(&id))
         .await
         .ok()
@@ -128,7 +127,7 @@ pub async fn run(State(app): State<Arc<App>>, Path(id): Path<String>) -> Respons
 }
 
 pub async fn start_run(
-    State(app): State<Arc<App>>,
+    State(app): State<Handle>,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -138,8 +137,8 @@ pub async fn start_run(
     if !app.plan().scenarios.contains_key(&name) {
         return error(StatusCode::NOT_FOUND, format!("no scenario {name:?}"));
     }
-    match app.start_checked(&name) {
-        Ok((id, _)) => (
+    match app.start_run(&name) {
+        Ok(id) => (
             StatusCode::ACCEPTED,
             Json(json!({ "run_id": id, "scenario": name })),
         )
@@ -159,7 +158,7 @@ pub async fn start_run(
 
 /// `POST /api/v1/scenarios/{name}/pause` and `/resume`.
 pub async fn pause(
-    State(app): State<Arc<App>>,
+    State(app): State<Handle>,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -167,7 +166,7 @@ pub async fn pause(
 }
 
 pub async fn resume(
-    State(app): State<Arc<App>>,
+    State(app): State<Handle>,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -175,16 +174,16 @@ pub async fn resume(
 }
 
 /// `POST /api/v1/pause_all` and `/resume_all`.
-pub async fn pause_all(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+pub async fn pause_all(State(app): State<Handle>, headers: HeaderMap) -> Response {
     set_paused(app, None, true, &headers).await
 }
 
-pub async fn resume_all(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+pub async fn resume_all(State(app): State<Handle>, headers: HeaderMap) -> Response {
     set_paused(app, None, false, &headers).await
 }
 
 async fn set_paused(
-    app: Arc<App>,
+    app: Handle,
     name: Option<String>,
     pause: bool,
     headers: &HeaderMap,
@@ -199,14 +198,7 @@ async fn set_paused(
     }
     // The pause is persisted (fsync) before it is answered: blocking I/O off the runtime.
     let (a, n) = (app.clone(), name.clone());
-    let done = tokio::task::spawn_blocking(move || {
-        if pause {
-            a.pause(n.as_deref())
-        } else {
-            a.resume(n.as_deref())
-        }
-    })
-    .await;
+    let done = tokio::task::spawn_blocking(move || a.set_paused(n.as_deref(), pause)).await;
     match done {
         Ok(Ok(())) => Json(json!({ "scenario": name, "paused": pause })).into_response(),
         Ok(Err(e)) => error(
@@ -218,7 +210,7 @@ async fn set_paused(
 }
 
 pub async fn abort_run(
-    State(app): State<Arc<App>>,
+    State(app): State<Handle>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -236,11 +228,13 @@ pub async fn abort_run(
     }
 }
 
-pub async fn reload(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+pub async fn reload(State(app): State<Handle>, headers: HeaderMap) -> Response {
     if let Err(r) = authorize(&app, &headers) {
         return *r;
     }
-    if crate::app::reload_blocking(app.clone()).await {
+    // Reading the files and compiling take a while: off the async workers.
+    let reloaded = tokio::task::spawn_blocking(move || app.reload()).await;
+    if reloaded.unwrap_or(false) {
         Json(json!({ "reloaded": true })).into_response()
     } else {
         error(

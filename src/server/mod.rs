@@ -5,17 +5,18 @@
 //! JSON `{ "error": "..." }`.
 
 mod api;
+mod handle;
 mod status;
 
-use crate::app::App;
+pub use handle::{Daemon, DaemonControl, DaemonView, Handle, HoldView};
+
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-pub fn router(app: Arc<App>) -> Router {
+pub fn router(app: Handle) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(api::ready))
@@ -40,7 +41,7 @@ pub fn router(app: Arc<App>) -> Router {
 /// The format follows `Accept` as Prometheus negotiates it (`?format=` overrides it), and the
 /// body is gzipped when `Accept-Encoding` allows gzip.
 async fn metrics(
-    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    axum::extract::State(app): axum::extract::State<Handle>,
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
 ) -> Response {
@@ -50,7 +51,7 @@ async fn metrics(
         Format::from_query(uri.query()).unwrap_or_else(|| Format::negotiate(text(header::ACCEPT)));
     let gzip = text(header::ACCEPT_ENCODING).is_some_and(accepts_gzip);
     let Ok(Ok(body)) = tokio::task::spawn_blocking(move || {
-        let body = app.metrics.expose(format);
+        let body = app.metrics().expose(format);
         if gzip { gzipped(&body) } else { Ok(body) }
     })
     .await
@@ -102,9 +103,9 @@ pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_s
 /// Serves until the app shuts down, then lets open requests finish. hyper's own connection
 /// builder (what `axum::serve` uses inside) with a header read timeout, which `axum::serve`
 /// does not expose.
-pub async fn serve(listener: tokio::net::TcpListener, app: Arc<App>) -> std::io::Result<()> {
+pub async fn serve(listener: tokio::net::TcpListener, app: Handle) -> std::io::Result<()> {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    let stop = app.shutdown.clone();
+    let stop = app.shutdown();
     let router = router(app);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     loop {

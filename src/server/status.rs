@@ -1,15 +1,14 @@
 //! The status page at `/`: a plain HTML overview for humans (scenarios, schedules, next runs,
 //! last results with links to their reports, open incidents). No script, no external assets.
 
-use crate::app::App;
+use super::Handle;
 use crate::report::esc;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::fmt::Write;
-use std::sync::Arc;
 
-pub async fn page(State(app): State<Arc<App>>) -> Response {
+pub async fn page(State(app): State<Handle>) -> Response {
     let plan = app.plan();
     let now = chrono::Utc::now();
     let mut o = String::from(
@@ -30,7 +29,7 @@ td,th{border:1px solid #ccc;padding:4px 8px;text-align:left} th{background:#f4f4
             .active_run(&s.name)
             .map(|r| esc(&r.id))
             .unwrap_or_else(|| "—".into());
-        let last = match app.results.list(Some(&s.name), 1).into_iter().next() {
+        let last = match app.last_run(&s.name) {
             Some(r) => format!(
                 r#"<a class="{c}" href="/api/v1/runs/{id}/report.html">{res}</a> <small>{end}</small>"#,
                 c = esc(&r.result),
@@ -69,7 +68,7 @@ td,th{border:1px solid #ccc;padding:4px 8px;text-align:left} th{background:#f4f4
 }
 
 /// The hold column: paused, in a blackout, circuit open (each with its end), or "—".
-fn hold_text(v: &crate::app::HoldView) -> String {
+fn hold_text(v: &super::HoldView) -> String {
     let mut parts = Vec::new();
     if v.paused {
         parts.push(r#"<span class="incident">paused</span>"#.to_string());
@@ -95,14 +94,14 @@ fn hold_text(v: &crate::app::HoldView) -> String {
 }
 
 /// `GET /api/v1/runs/{id}/report.html`: the run's HTML report, rendered from its summary.
-pub async fn report(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+pub async fn report(State(app): State<Handle>, Path(id): Path<String>) -> Response {
     if !crate::state::valid_id(&id) {
         return super::api::error(
             StatusCode::BAD_REQUEST,
             "run id: letters, digits, _ and - only",
         );
     }
-    let results = app.results.clone();
+    let results = app.results();
     let found = tokio::task::spawn_blocking(move || results.get(&id))
         .await
         .ok()

@@ -10,6 +10,7 @@
 
 mod atomic;
 mod breaches;
+mod index;
 mod results;
 pub mod upload;
 
@@ -17,7 +18,8 @@ use std::path::PathBuf;
 
 pub use atomic::write_atomic;
 pub use breaches::{BreachRecord, BreachTracker, STATE_FILE, STATE_VERSION};
-pub use results::{ResultsStore, RunIndexEntry, day_expired, parse_day, valid_id};
+pub use index::ResultsIndex;
+pub use results::{ResultsStore, RunIndexEntry, day_expired, index_entry, parse_day, valid_id};
 
 /// Why a state or results operation failed; every variant names the file or value involved.
 #[derive(Debug, thiserror::Error)]

@@ -235,24 +235,43 @@ fn read_json(path: &Path) -> Option<serde_json::Value> {
 }
 
 fn read_index(path: &Path) -> Option<RunIndexEntry> {
-    let fields: IndexFields = match serde_json::from_value(read_json(path)?) {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(error) => {
+            tracing::warn!(path = %path.display(), %error, "skipping unreadable run summary");
+            return None;
+        }
+    };
+    // Only the index fields are decoded: the rest of the summary is skipped, not built.
+    let fields: IndexFields = match serde_json::from_slice(&bytes) {
         Ok(f) => f,
         Err(error) => {
             tracing::warn!(path = %path.display(), %error, "skipping run summary without index fields");
             return None;
         }
     };
-    Some(RunIndexEntry {
+    Some(entry(fields, path))
+}
+
+/// The index entry of a summary about to be (or just) written at `path`.
+pub fn index_entry(summary: &serde_json::Value, path: &Path) -> Option<RunIndexEntry> {
+    IndexFields::deserialize(summary)
+        .ok()
+        .map(|f| entry(f, path))
+}
+
+fn entry(fields: IndexFields, path: &Path) -> RunIndexEntry {
+    RunIndexEntry {
         run_id: fields.run_id,
         scenario: fields.scenario,
         started_at: fields.started_at,
         ended_at: fields.ended_at,
         result: fields.result,
         path: path.display().to_string(),
-    })
+    }
 }
 
-fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+pub(super) fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .ok()
         .map(|t| t.with_timezone(&Utc))
