@@ -722,7 +722,7 @@ fn metrics_after_a_run_hold_every_family_and_pass_promtool() {
         let m = d.metrics();
         let missing: Vec<_> = FAMILIES
             .iter()
-            .filter(|f| !m.samples.iter().any(|s| s.0 == **f))
+            .filter(|f| !m.samples.iter().any(|s| s.name == **f))
             .collect();
         (m.sum("soakd_runs_total", &[("scenario", "cont")]) >= 1.0
             && m.sum("soakd_schedule_skipped_total", &[]) >= 1.0
@@ -733,10 +733,10 @@ fn metrics_after_a_run_hold_every_family_and_pass_promtool() {
     assert!(
         m.text
             .contains("soakd_http_request_duration_seconds_bucket{le=\"0.25\",scenario=\"cont\"")
-            || m.samples.iter().any(
-                |(n, l, _)| n == "soakd_http_request_duration_seconds_bucket"
-                    && l.iter().any(|(k, v)| k == "le" && v == "0.25")
-            ),
+            || m.samples
+                .iter()
+                .any(|s| s.name == "soakd_http_request_duration_seconds_bucket"
+                    && s.has(&[("le", "0.25")])),
         "0.25 s bucket"
     );
     assert!(m.text.trim_end().ends_with("# EOF"));
@@ -791,10 +791,10 @@ fn demo_opens_an_incident_within_a_minute() {
     let found = loop {
         if let Ok(r) = http(listen, "GET", "/metrics", &[], None) {
             let m = Exposition::parse(r.body);
-            if m.samples.iter().any(|(n, l, v)| {
-                n == "soakd_incident_open"
-                    && *v == 1.0
-                    && l.iter().any(|(k, v)| k == "scenario" && v == "demo_slow")
+            if m.samples.iter().any(|s| {
+                s.name == "soakd_incident_open"
+                    && s.value == 1.0
+                    && s.has(&[("scenario", "demo_slow")])
             }) {
                 break true;
             }

@@ -9,9 +9,10 @@ use soakd::verdict::Outcome;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[path = "telemetry/openmetrics.rs"]
-mod openmetrics;
-use openmetrics::{Sample, parse};
+// The shared /metrics reader of every test binary (strict: a malformed line fails the test).
+#[path = "common/exposition.rs"]
+mod exposition;
+use exposition::{Sample, parse};
 
 const P95: &str = "http_req_duration{group:api_read}:p(95)<250";
 
