@@ -2,7 +2,7 @@
 //! target on loopback, and scenarios built from a YAML snippet in which `${TARGET}` stands for
 //! the target's base URL. Below them, the support layer every test binary shares: the
 //! /metrics reader (`exposition`), the child-process harness (`process`) and the blocking
-//! HTTP client (`wire`).
+//! HTTP client (`wire`); and the list of soakd's metric families (`metrics`).
 
 #![allow(dead_code)]
 
@@ -113,9 +113,11 @@ pub async fn http(
     (r.status, r.body)
 }
 
-// The shared layer of every test binary: one /metrics reader, one child-process harness, one
-// blocking HTTP client (tests/daemon includes the same files by path).
+// The shared layer of every test binary: one /metrics reader, one list of families, one
+// child-process harness, one blocking HTTP client (tests/daemon includes the same files by
+// path).
 pub mod exposition;
+pub mod metrics;
 pub mod process;
 pub mod wire;
 

@@ -1,12 +1,14 @@
 //! Helpers of the daemon acceptance tests: the calibration target and the daemon as child
 //! processes that die with the test, and bounded polling.
 //!
-//! The child-process guard, the HTTP client and the /metrics reader are the shared ones of
-//! `tests/common` (one each for every test binary), re-exported here so the daemon tests keep
-//! writing `support::{Proc, http, Exposition}`.
+//! The child-process guard, the HTTP client, the /metrics reader and the metric list are the
+//! shared ones of `tests/common` (one each for every test binary), re-exported here so the
+//! daemon tests keep writing `support::{Proc, http, Exposition}`.
 
 #[path = "../common/exposition.rs"]
 mod exposition;
+#[path = "../common/metrics.rs"]
+pub mod metrics;
 #[path = "../common/process.rs"]
 mod process;
 #[path = "../common/wire.rs"]
@@ -17,17 +19,11 @@ mod wire;
 pub use exposition::{Exposition, Sample};
 #[allow(unused_imports)]
 pub use process::{BIN, Proc};
-pub use wire::Resp;
+pub use wire::{Resp, free_addr};
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-/// A free port on 127.0.0.1 (bound, then released).
-pub fn free_addr() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local_addr")
-}
 
 /// One HTTP/1.1 request on a fresh connection (`Connection: close`), 10 s bound.
 pub fn http(

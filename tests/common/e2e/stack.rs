@@ -4,7 +4,6 @@
 
 use super::webhook::Webhook;
 use crate::common::process::{Proc, logged_command};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -24,8 +23,7 @@ impl Drop for Procs {
 }
 
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().unwrap().port()
+    crate::common::wire::free_addr().port()
 }
 
 pub struct Stack {
