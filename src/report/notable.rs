@@ -1,7 +1,8 @@
 //! The requests behind a verdict, in the terminal and HTML reports: the run's slowest and
 //! first failed requests (summary `notable_requests`) with status, reason, latency, trace id
 //! and the target's request id, so a reader goes from a breached p95 to the target's logs and
-//! traces without opening the JSON.
+//! traces without opening the JSON. The HTML tables are drawn by `templates/notable.html`;
+//! here their rows are only formatted.
 
 use super::Summary;
 use crate::record::NotableRequest;

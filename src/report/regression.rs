@@ -1,6 +1,7 @@
 //! The statistical baseline's findings and a hold's stop reason, rendered for the terminal,
 //! Markdown and HTML reports: effect size and p-value beside each verdict, so a reader sees
-//! not only *that* a run regressed but how much and how surely.
+//! not only *that* a run regressed but how much and how surely. The HTML rows are drawn by
+//! `templates/regression.html`; here they are only formatted.
 
 use super::Summary;
 use crate::verdict::regression::Finding;
