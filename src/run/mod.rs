@@ -81,6 +81,9 @@ pub struct RunControl {
     limiter: std::sync::OnceLock<Arc<Limiter>>,
     /// Cuts every iteration now (see `hard_stop`).
     hard: CancellationToken,
+    /// Set once the run's summary is written (the daemon keeps the run active until just
+    /// after): from then on its summary, not "running", answers for it.
+    pub summarized: std::sync::atomic::AtomicBool,
 }
 
 impl RunControl {
@@ -98,6 +101,7 @@ impl RunControl {
             stop: CancellationToken::new(),
             stop_reason: AtomicU8::new(STOP_NONE),
             vus: Arc::new(AtomicU32::new(0)),
+            summarized: Default::default(),
             limiter: std::sync::OnceLock::new(),
             hard: CancellationToken::new(),
         })
