@@ -17,7 +17,7 @@ including our own daemon, via the EXTRA_* templates - is measured the same way.
 
 Environment knobs (defaults in brackets):
   DUR [10]  REPS [3]  RATE [5000]  LAT_RATE [200]  MEM_CONNS [1000]
-  CLOSED_CONNS [50]  GEN_CPU [0]  TOOLS [wrk,hey,oha,locust]
+  CLOSED_CONNS [50]  GEN_CPU [0]  WRK_THREADS [1]  TOOLS [wrk,hey,oha,locust]
   SECTIONS [closed,rate,mem,lat]  OUT [results/latest]
   EXTRA_NAME + EXTRA_CLOSED / EXTRA_RATE / EXTRA_MEM / EXTRA_LAT : command
      templates for one more generator (our daemon); EXTRA2_NAME + EXTRA2_* (and
@@ -45,6 +45,9 @@ LAT_RATE = int(os.environ.get("LAT_RATE", "200"))
 MEM_CONNS = int(os.environ.get("MEM_CONNS", "1000"))
 CLOSED_CONNS = int(os.environ.get("CLOSED_CONNS", "50"))
 GEN_CPU = os.environ.get("GEN_CPU", "0")
+# wrk's threads in the closed loop: 1 pinned to one core by default; the contention run
+# (GEN_CPU=0,1 TARGET_CPU=0,1 WRK_THREADS=2) puts generators and target on both cores.
+WRK_THREADS = os.environ.get("WRK_THREADS", "1")
 TOOLS = [t for t in os.environ.get("TOOLS", "wrk,hey,oha,locust").split(",") if t]
 SECTIONS = [s for s in os.environ.get("SECTIONS", "closed,rate,mem,lat").split(",") if s]
 OUT = os.path.join(HERE, os.environ.get("OUT", "results/latest"))
@@ -287,7 +290,7 @@ def extra_argv(template, url, c, d, rate):
 def cmd_closed(tool, url, c, base):
     d = DUR
     if tool == "wrk":
-        return ["wrk", "-t1", f"-c{c}", f"-d{d}s", "--latency", url], None
+        return ["wrk", f"-t{WRK_THREADS}", f"-c{c}", f"-d{d}s", "--latency", url], None
     if tool == "hey":
         return ["hey", "-c", str(c), "-z", f"{d}s", url], None
     if tool == "oha":
@@ -416,7 +419,7 @@ def go():
 
 
 def table():
-    print(f"\n== peers.sh  DUR={DUR}s  gen cpu={GEN_CPU}  target cpu=1  "
+    print(f"\n== peers.sh  DUR={DUR}s  gen cpu={GEN_CPU}  target cpu={os.environ.get('TARGET_CPU', '1')}  wrk -t{WRK_THREADS}  "
           f"({time.strftime('%Y-%m-%d %H:%M:%S')})")
     if results["closed"]:
         print(f"\n[a] closed loop, {CLOSED_CONNS} conns -> nginx  "
