@@ -505,6 +505,22 @@ async fn a_queue_that_drains_too_slowly_breaches_only_the_outage_drills_recovery
     assert_eq!(out.summary["drills"][0]["passed"], false);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_cache_fallback_breaches_only_the_profile_purge_minute() {
+    // 400 ms reads while the cache is rebuilt: the purge's stage breaks p95 < 200 ms, the
+    // whole run's p95 < 800 ms holds (the purge is an eighth of the run), nothing fails.
+    let (out, stats) = faulty(
+        PROFILE,
+        "failover_and_cache_purge",
+        0.02,
+        r#"{"cache_fallback_ms": 400}"#,
+        &["http_req_duration{stage:purge}:p(95)<200"],
+    )
+    .await;
+    assert_eq!(stats.cache_purges, 1);
+    assert!(stats.cache_misses > 0, "{}", out.describe());
+}
+
 // ------------------------------------------------------------------ (d) the SUT's side
 
 /// Runs `scenario` of `sut.yaml` against a fresh target scraped by a real Prometheus: `fault`
