@@ -65,7 +65,6 @@ const SUT_VERDICTS: &[(&str, &[&str])] = &[
             "sut:worker_restarts:increase<1",
             "sut:served:increase>0",
             "http_req_failed:rate<0.01[5m]",
-            "http_req_duration:p(95)<250[5m]",
         ],
     ),
     (
