@@ -13,10 +13,7 @@ use support::*;
 
 fn label<'a>(sample: &'a Sample, key: &str) -> &'a str {
     sample
-        .1
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+        .label(key)
         .unwrap_or_else(|| panic!("no label {key} on {sample:?}"))
 }
 
@@ -43,12 +40,7 @@ fn last_run_info_links_the_report_and_the_interval_is_exported() {
     let info: Vec<&Sample> = m
         .samples
         .iter()
-        .filter(|s| {
-            s.0 == "soakd_run_last_info"
-                && s.1
-                    .iter()
-                    .any(|l| l == &("scenario".to_string(), "soak".to_string()))
-        })
+        .filter(|s| s.name == "soakd_run_last_info" && s.has(&[("scenario", "soak")]))
         .collect();
     assert_eq!(
         info.len(),
@@ -63,9 +55,9 @@ fn last_run_info_links_the_report_and_the_interval_is_exported() {
         )
         .expect("last end");
     assert!(
-        (info[0].2 - end).abs() < 1.0,
+        (info[0].value - end).abs() < 1.0,
         "value is the run's end: {} vs {end}",
-        info[0].2
+        info[0].value
     );
     let report = label(info[0], "report_url");
     assert_eq!(

@@ -8,10 +8,12 @@ use soakd::record::Sink;
 use soakd::telemetry::Metrics;
 use std::time::Duration;
 
+// The shared /metrics reader: every sample line is one series.
+#[path = "common/exposition.rs"]
+mod exposition;
+
 fn series(text: &str) -> usize {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .count()
+    exposition::parse(text).len()
 }
 
 #[test]

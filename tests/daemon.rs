@@ -649,34 +649,6 @@ fn sigterm_aborts_the_run_writes_summary_and_state_exits_zero() {
     assert!(!records.iter().any(|r| r["scenario"] == "soak"), "{v}");
 }
 
-/// Every family name of DESIGN §5, as sample lines name them.
-const FAMILIES: [&str; 24] = [
-    "soakd_http_request_duration_seconds_bucket",
-    "soakd_http_requests_total",
-    "soakd_http_request_failures_total",
-    "soakd_checks_total",
-    "soakd_iterations_total",
-    "soakd_dropped_iterations_total",
-    "soakd_vus",
-    "soakd_target_rate_per_second",
-    "soakd_generator_lag_seconds_bucket",
-    "soakd_run_active",
-    "soakd_runs_total",
-    "soakd_run_last_start_timestamp_seconds",
-    "soakd_run_last_end_timestamp_seconds",
-    "soakd_run_last_passed",
-    "soakd_threshold_observed",
-    "soakd_threshold_limit",
-    "soakd_threshold_breached",
-    "soakd_threshold_consecutive_breaches",
-    "soakd_incident_open",
-    "soakd_schedule_next_run_timestamp_seconds",
-    "soakd_schedule_skipped_total",
-    "soakd_config_last_reload_successful",
-    "soakd_config_last_reload_timestamp_seconds",
-    "soakd_build_info",
-];
-
 fn promtool() -> std::path::PathBuf {
     let find = || {
         std::env::var_os("PATH")
@@ -720,9 +692,10 @@ fn metrics_after_a_run_hold_every_family_and_pass_promtool() {
     let d = Daemon::start(dir.path(), "daemon", &cfg);
     let m = d.wait(Duration::from_secs(20), "every family present", || {
         let m = d.metrics();
-        let missing: Vec<_> = FAMILIES
-            .iter()
-            .filter(|f| !m.samples.iter().any(|s| s.0 == **f))
+        // Every family of DESIGN §5, by the series all of its samples have.
+        let missing: Vec<_> = support::metrics::design()
+            .map(|f| f.sample_name())
+            .filter(|f| !m.samples.iter().any(|s| s.name == *f))
             .collect();
         (m.sum("soakd_runs_total", &[("scenario", "cont")]) >= 1.0
             && m.sum("soakd_schedule_skipped_total", &[]) >= 1.0
@@ -733,10 +706,10 @@ fn metrics_after_a_run_hold_every_family_and_pass_promtool() {
     assert!(
         m.text
             .contains("soakd_http_request_duration_seconds_bucket{le=\"0.25\",scenario=\"cont\"")
-            || m.samples.iter().any(
-                |(n, l, _)| n == "soakd_http_request_duration_seconds_bucket"
-                    && l.iter().any(|(k, v)| k == "le" && v == "0.25")
-            ),
+            || m.samples
+                .iter()
+                .any(|s| s.name == "soakd_http_request_duration_seconds_bucket"
+                    && s.has(&[("le", "0.25")])),
         "0.25 s bucket"
     );
     assert!(m.text.trim_end().ends_with("# EOF"));
@@ -791,10 +764,10 @@ fn demo_opens_an_incident_within_a_minute() {
     let found = loop {
         if let Ok(r) = http(listen, "GET", "/metrics", &[], None) {
             let m = Exposition::parse(r.body);
-            if m.samples.iter().any(|(n, l, v)| {
-                n == "soakd_incident_open"
-                    && *v == 1.0
-                    && l.iter().any(|(k, v)| k == "scenario" && v == "demo_slow")
+            if m.samples.iter().any(|s| {
+                s.name == "soakd_incident_open"
+                    && s.value == 1.0
+                    && s.has(&[("scenario", "demo_slow")])
             }) {
                 break true;
             }

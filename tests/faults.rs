@@ -359,14 +359,9 @@ fn run_and_watch(d: &Daemon, token: &str, scenario: &str) -> (u32, bool) {
 /// Failures by reason of `scenario` (and `request`, if given) on /metrics.
 fn reasons(m: &Exposition, scenario: &str, request: Option<&str>) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
-    for (name, labels, v) in &m.samples {
-        let get = |k: &str| {
-            labels
-                .iter()
-                .find(|(lk, _)| lk == k)
-                .map(|(_, v)| v.as_str())
-        };
-        if name == "soakd_http_request_failures_total"
+    for s in &m.samples {
+        let (get, v) = (|k: &str| s.label(k), &s.value);
+        if s.name == "soakd_http_request_failures_total"
             && *v > 0.0
             && get("scenario") == Some(scenario)
             && request.is_none_or(|r| get("request") == Some(r))

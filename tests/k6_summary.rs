@@ -9,12 +9,12 @@
 //! `passes, fails, value`, gauge `value, min, max` — with `thresholds: {EXPR: failed}`. It
 //! refuses any key it does not know, so a shape soakd invents would fail here.
 
-mod common;
+// The daemon tests' support only: it already holds the shared layer of tests/common, which
+// a second `mod common;` would compile twice.
 #[path = "daemon/support.rs"]
 #[allow(dead_code)]
 mod support;
 
-use common::start_target;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -172,6 +172,13 @@ scenarios:
       checks: ["rate>=0.98"]
       http_reqs: ["count>=40"]
 "#;
+
+/// The calibration target in this process, on 127.0.0.1, port 0.
+async fn start_target() -> testbed::TargetHandle {
+    testbed::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("the calibration target starts on loopback")
+}
 
 #[tokio::test]
 async fn the_k6_export_has_k6s_keys_units_groups_checks_and_threshold_verdicts() {

@@ -17,47 +17,34 @@ use std::time::{Duration, Instant};
 const CHILD_TIMEOUT: Duration = Duration::from_secs(60);
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(900);
 
-/// Metric names of DESIGN §5 (the contract), histogram series expanded.
-const DESIGN_METRICS: &[&str] = &[
-    "soakd_http_request_duration_seconds_bucket",
-    "soakd_http_request_duration_seconds_sum",
-    "soakd_http_request_duration_seconds_count",
-    "soakd_http_requests_total",
-    "soakd_http_request_failures_total",
-    "soakd_checks_total",
-    "soakd_iterations_total",
-    "soakd_dropped_iterations_total",
-    "soakd_vus",
-    "soakd_target_rate_per_second",
-    "soakd_generator_lag_seconds_bucket",
-    "soakd_generator_lag_seconds_sum",
-    "soakd_generator_lag_seconds_count",
-    "soakd_run_active",
-    "soakd_runs_total",
-    "soakd_run_last_start_timestamp_seconds",
-    "soakd_run_last_end_timestamp_seconds",
-    "soakd_run_last_passed",
-    "soakd_threshold_observed",
-    "soakd_threshold_limit",
-    "soakd_threshold_breached",
-    "soakd_threshold_consecutive_breaches",
-    "soakd_incident_open",
-    "soakd_schedule_next_run_timestamp_seconds",
-    "soakd_schedule_skipped_total",
-    "soakd_config_last_reload_successful",
-    "soakd_config_last_reload_timestamp_seconds",
-    "soakd_build_info",
-    // docs/contract-extensions.md (issue 17)
-    "soakd_circuit_open",
-    // additions (docs/contract-extensions.md)
-    "soakd_run_last_info",
-    "soakd_schedule_interval_seconds",
-    "soakd_state_write_errors_total",
-    "soakd_results_upload_failures_total",
-    "soakd_results_upload_pending",
-    "soakd_threshold_window_breached",
-    "soakd_threshold_window_observed",
-];
+// The one list of soakd's families (DESIGN §5 and the contract extensions).
+#[path = "common/metrics.rs"]
+mod metrics;
+
+/// Metric names the rules may use: DESIGN §5 (the contract), histogram series expanded, and the
+/// contract extensions alerts are built on.
+fn design_metrics() -> Vec<String> {
+    let extensions = [
+        // docs/contract-extensions.md (issue 17)
+        "soakd_circuit_open",
+        // additions (docs/contract-extensions.md)
+        "soakd_run_last_info",
+        "soakd_schedule_interval_seconds",
+        "soakd_state_write_errors_total",
+        "soakd_results_upload_failures_total",
+        "soakd_results_upload_pending",
+        "soakd_threshold_window_breached",
+        "soakd_threshold_window_observed",
+    ];
+    metrics::design()
+        .flat_map(|f| f.series_names())
+        .chain(
+            extensions
+                .iter()
+                .flat_map(|n| metrics::family(n).series_names()),
+        )
+        .collect()
+}
 
 /// Metric names of docs/contract-extensions.md the dashboards may query besides DESIGN §5: the
 /// native histograms (bare family names), journeys, WebSocket, drills and soakd's process metrics.
@@ -373,7 +360,8 @@ fn rules_define_every_alert_with_tests() {
 #[test]
 fn rules_use_only_design_metric_names() {
     let rules = read("config/prometheus/soakd-rules.yaml");
-    let allowed: BTreeSet<&str> = DESIGN_METRICS.iter().copied().collect();
+    let names = design_metrics();
+    let allowed: BTreeSet<&str> = names.iter().map(String::as_str).collect();
     let recorded: BTreeSet<String> = rules
         .lines()
         .filter_map(|l| {
@@ -904,12 +892,13 @@ fn dashboards_cover_the_issue_panels() {
 
 #[test]
 fn dashboards_use_only_design_metric_names() {
-    let allowed: BTreeSet<&str> = DESIGN_METRICS
+    let names = design_metrics();
+    let allowed: BTreeSet<&str> = names
         .iter()
-        .chain(PROMQL_WORDS)
-        .chain(DASHBOARD_EXTRA_METRICS)
-        .chain(DASHBOARD_EXTRA_WORDS)
-        .copied()
+        .map(String::as_str)
+        .chain(PROMQL_WORDS.iter().copied())
+        .chain(DASHBOARD_EXTRA_METRICS.iter().copied())
+        .chain(DASHBOARD_EXTRA_WORDS.iter().copied())
         .collect();
     for name in DASHBOARDS {
         let exprs = dashboard_exprs(&load_dashboard(name));

@@ -9,47 +9,35 @@ use soakd::verdict::Outcome;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[path = "telemetry/openmetrics.rs"]
-mod openmetrics;
-use openmetrics::{Sample, parse};
+// The shared /metrics reader of every test binary (strict: a malformed line fails the test).
+#[path = "common/exposition.rs"]
+mod exposition;
+use exposition::{Sample, parse};
 
 const P95: &str = "http_req_duration{group:api_read}:p(95)<250";
 
-/// Every family name of DESIGN §5, as it appears in sample lines.
-const FAMILIES: [&str; 31] = [
-    "soakd_http_request_duration_seconds",
-    "soakd_http_requests_total",
-    "soakd_http_request_failures_total",
-    "soakd_checks_total",
-    "soakd_journeys_total",
-    "soakd_ws_connecting_seconds",
-    "soakd_ws_message_duration_seconds",
-    "soakd_ws_sessions_total",
-    "soakd_ws_messages_total",
-    "soakd_ws_reconnects_total",
-    "soakd_iterations_total",
-    "soakd_dropped_iterations_total",
-    "soakd_vus",
-    "soakd_target_rate_per_second",
-    "soakd_generator_lag_seconds",
-    "soakd_run_active",
-    "soakd_runs_total",
-    "soakd_run_last_start_timestamp_seconds",
-    "soakd_run_last_end_timestamp_seconds",
-    "soakd_run_last_passed",
-    "soakd_threshold_observed",
-    "soakd_threshold_limit",
-    "soakd_threshold_breached",
-    "soakd_threshold_consecutive_breaches",
-    "soakd_incident_open",
-    "soakd_schedule_next_run_timestamp_seconds",
-    "soakd_schedule_skipped_total",
-    "soakd_config_last_reload_successful",
-    "soakd_config_last_reload_timestamp_seconds",
-    "soakd_build_info",
-    // Listed again on purpose: the histogram's _bucket series must carry its labels.
-    "soakd_http_request_duration_seconds_bucket",
-];
+// The one list of soakd's families (DESIGN §5 and the contract extensions).
+#[path = "common/metrics.rs"]
+mod metrics;
+
+/// The families the recorder below feeds: every one of DESIGN §5, plus the journey and
+/// WebSocket ones, as they appear in sample lines.
+fn families() -> Vec<String> {
+    let extensions = [
+        "soakd_journeys_total",
+        "soakd_ws_connecting_seconds",
+        "soakd_ws_message_duration_seconds",
+        "soakd_ws_sessions_total",
+        "soakd_ws_messages_total",
+        "soakd_ws_reconnects_total",
+    ];
+    metrics::design()
+        .map(|f| f.name.to_string())
+        .chain(extensions.map(|n| metrics::family(n).name.to_string()))
+        // Listed again on purpose: the histogram's _bucket series must carry its labels.
+        .chain([metrics::family("soakd_http_request_duration_seconds").sample_name()])
+        .collect()
+}
 
 fn requests() -> Vec<RequestMeta> {
     vec![
@@ -159,9 +147,33 @@ fn find<'a>(samples: &'a [Sample], name: &str, want: &[(&str, &str)]) -> Option<
 }
 
 #[test]
+fn every_family_soakd_exposes_is_in_the_shared_metric_list() {
+    for s in parse(&metrics().encode()) {
+        if !s.name.starts_with("soakd_") {
+            continue;
+        }
+        let histogram = ["_bucket", "_sum", "_count"].iter().find_map(|suffix| {
+            let base = s.name.strip_suffix(suffix)?;
+            metrics::FAMILIES
+                .iter()
+                .any(|f| f.name == base && f.kind == metrics::Kind::Histogram)
+                .then_some(base)
+        });
+        let family = metrics::family(histogram.unwrap_or(&s.name));
+        assert_eq!(
+            family.kind == metrics::Kind::Histogram,
+            histogram.is_some(),
+            "{} is listed as a {:?}",
+            s.name,
+            family.kind
+        );
+    }
+}
+
+#[test]
 fn every_design_family_has_samples() {
     let samples = parse(&metrics().encode());
-    for family in FAMILIES {
+    for family in families() {
         assert!(
             samples
                 .iter()
@@ -432,7 +444,7 @@ fn removing_a_scenario_drops_only_its_series() {
         .filter(|s| label(s, "scenario") == Some("checkout"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
-    for family in FAMILIES
+    for family in families()
         .iter()
         .filter(|f| !f.starts_with("soakd_config") && !f.starts_with("soakd_build"))
     {

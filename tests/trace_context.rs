@@ -71,7 +71,7 @@ async fn the_summary_lists_slowest_and_failed_requests_with_request_and_trace_id
     let json = serde_json::to_value(&s).expect("summary serialises");
     assert_eq!(json["notable_requests"]["failed"][0]["status"], 503);
     // The reports show them too: the HTML report every entry, the terminal the first five.
-    let html = soakd::report::html(&s);
+    let html = soakd::report::html(&s).expect("the report renders");
     let terminal = soakd::report::render(&s);
     for e in n.slowest.iter().chain(&n.failed) {
         let id = e.request_id.as_deref().unwrap_or("");

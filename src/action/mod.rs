@@ -24,7 +24,7 @@ use guards::{Cut, InFlight};
 use minijinja::Value;
 use prepare::Prepared;
 use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngCore, SeedableRng};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -366,11 +366,13 @@ impl Actor {
         if sample <= 0.0 || (sample < 1.0 && vu.rng.random::<f64>() >= sample) {
             return None;
         }
-        let mut id: [u8; 16] = vu.rng.random();
-        id[15] |= 1; // All-zero ids are invalid (W3C trace context).
-        let mut span: [u8; 8] = vu.rng.random();
-        span[7] |= 1;
-        Some((crate::client::TraceId(id), span))
+        // Three word draws, not 24 byte draws (`random::<[u8; N]>` samples each element).
+        let (hi, lo, span) = (vu.rng.next_u64(), vu.rng.next_u64(), vu.rng.next_u64());
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&hi.to_be_bytes());
+        // All-zero ids are invalid (W3C trace context): the last bit is always set.
+        id[8..].copy_from_slice(&(lo | 1).to_be_bytes());
+        Some((crate::client::TraceId(id), (span | 1).to_be_bytes()))
     }
 
     /// Offers a request to the summary's slowest / failed lists.
@@ -465,15 +467,22 @@ fn with_traceparent<B>(
 ) -> hyper::Request<B> {
     if let Some((id, span)) = trace {
         let mut buf = *b"00-00000000000000000000000000000000-0000000000000000-01";
-        let hexed = hex::encode_to_slice(id.0, &mut buf[3..35])
-            .and_then(|()| hex::encode_to_slice(span, &mut buf[36..52]));
-        if hexed.is_ok()
-            && let Ok(v) = hyper::header::HeaderValue::from_bytes(&buf)
-        {
+        lower_hex(&id.0, &mut buf[3..35]);
+        lower_hex(&span, &mut buf[36..52]);
+        if let Ok(v) = hyper::header::HeaderValue::from_bytes(&buf) {
             req.headers_mut().insert(TRACEPARENT, v);
         }
     }
     req
+}
+
+/// Writes `bytes` as lowercase hex into `out` (twice as long), two digits per table lookup.
+fn lower_hex(bytes: &[u8], out: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[(b >> 4) as usize];
+        pair[1] = DIGITS[(b & 0xf) as usize];
+    }
 }
 
 /// The n-th point of the golden-ratio sequence in [0, 1) (see `Actor::pick`).
@@ -519,5 +528,26 @@ mod mix_tests {
                 assert!((*count as f64 - expected).abs() <= 3.0, "{n}: {counts:?}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod traceparent_tests {
+    use super::*;
+
+    #[test]
+    fn lower_hex_writes_what_the_hex_crate_writes() {
+        let bytes = [0x00, 0x01, 0x7f, 0x80, 0xab, 0xff, 0x10, 0x9c];
+        let mut out = [0u8; 16];
+        lower_hex(&bytes, &mut out);
+        assert_eq!(std::str::from_utf8(&out).unwrap(), hex::encode(bytes));
+    }
+
+    #[test]
+    fn the_traceparent_header_is_version_00_trace_span_and_the_sampled_flag() {
+        let id = crate::client::TraceId([0xab; 16]);
+        let req = with_traceparent(hyper::Request::new(()), Some((id, [0x01; 8])));
+        let v = req.headers()[TRACEPARENT].to_str().unwrap();
+        assert_eq!(v, format!("00-{}-0101010101010101-01", "ab".repeat(16)));
     }
 }

@@ -265,14 +265,16 @@ impl App {
         if self.plan().results_k6 && self.write_k6(name, &path, report) {
             self.upload(path.with_extension("k6.json"));
         }
-        let html = crate::report::html(summary);
         let html_path = path.with_extension("html");
-        match crate::state::write_atomic(&html_path, html.as_bytes()) {
-            Ok(()) => self.upload(html_path),
-            Err(e) => {
-                tracing::error!(scenario = %name, error = %e, "cannot write the run report");
-                self.metrics.state_write_failed();
-            }
+        match crate::report::html(summary) {
+            Ok(html) => match crate::state::write_atomic(&html_path, html.as_bytes()) {
+                Ok(()) => self.upload(html_path),
+                Err(e) => {
+                    tracing::error!(scenario = %name, error = %e, "cannot write the run report");
+                    self.metrics.state_write_failed();
+                }
+            },
+            Err(e) => tracing::error!(scenario = %name, error = %e, "cannot render the run report"),
         }
         if let Some(entry) = crate::state::index_entry(&v, &path) {
             self.index

@@ -58,6 +58,8 @@ impl App {
             if me.claim_finish(&ctl.id) {
                 // Answered once the summary is written: a run leaves `active` only then.
                 me.finish(report).await;
+                ctl.summarized
+                    .store(true, std::sync::atomic::Ordering::Release);
             }
             me.active
                 .lock()

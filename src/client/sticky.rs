@@ -58,23 +58,28 @@ impl HttpClient {
             return (Box::pin(self.send(req, timeout)).await, None);
         }
         let mut retried = None;
-        let exchange = async {
-            let retryable = retry && is_idempotent(&req);
-            match self.exchange_sticky(slot, req, retry, &mut retried).await {
-                Err(Stale) if retryable => match rebuild() {
-                    Some(again) => {
-                        retried = Some("reset");
-                        let mut again_retried = None;
-                        self.exchange_sticky(slot, again, false, &mut again_retried)
-                            .await
-                            .map_err(Into::into)
-                    }
-                    None => Err(FailureReason::Reset),
-                },
-                other => other.map_err(Into::into),
-            }
+        let outcome = {
+            // Pinned in place: `timeout` then holds a pointer, not a moved copy of this (large)
+            // future, a memcpy of several KB per request otherwise.
+            let exchange = std::pin::pin!(async {
+                let retryable = retry && is_idempotent(&req);
+                match self.exchange_sticky(slot, req, retry, &mut retried).await {
+                    Err(Stale) if retryable => match rebuild() {
+                        Some(again) => {
+                            retried = Some("reset");
+                            let mut again_retried = None;
+                            self.exchange_sticky(slot, again, false, &mut again_retried)
+                                .await
+                                .map_err(Into::into)
+                        }
+                        None => Err(FailureReason::Reset),
+                    },
+                    other => other.map_err(Into::into),
+                }
+            });
+            tokio::time::timeout(timeout, exchange).await
         };
-        let outcome = match tokio::time::timeout(timeout, exchange).await {
+        let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(_) => {
                 // The connection may be mid-response: never reuse it.

@@ -75,6 +75,7 @@ async fn demo_in(listen: SocketAddr, target_addr: SocketAddr, dir: PathBuf) -> E
 
 async fn daemon(plan: Plan, path: Option<PathBuf>, shard: Shard, banner: Option<String>) -> Exit {
     let listen = plan.listen;
+    let stop = stop_signals();
     let app = match App::new(plan, path, shard).await {
         Ok(a) => a,
         Err(e) => return Exit::Error(e),
@@ -95,7 +96,7 @@ async fn daemon(plan: Plan, path: Option<PathBuf>, shard: Shard, banner: Option<
     let server = tokio::spawn(crate::server::serve(listener, handle));
     app.start_triggers();
     let watcher = tokio::spawn(app::watch_config(app.clone()));
-    wait_for_stop().await;
+    stop.await;
     tracing::info!("stopping: no new runs; active runs finish as aborted");
     app.stop().await;
     watcher.abort();
@@ -105,11 +106,25 @@ async fn daemon(plan: Plan, path: Option<PathBuf>, shard: Shard, banner: Option<
     Exit::Ok
 }
 
-async fn wait_for_stop() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+/// SIGTERM or SIGINT, registered when called (not when first awaited): the daemon calls it
+/// before it listens, so a signal sent as soon as `/healthz` answers stops it gracefully
+/// instead of killing it with the default action.
+fn stop_signals() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+    let term = signal(SignalKind::terminate()).ok();
+    let int = signal(SignalKind::interrupt()).ok();
+    let one = |s: Option<Signal>| async move {
+        match s {
+            Some(mut s) => {
+                s.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    async move {
+        tokio::select! {
+            _ = one(term) => {}
+            _ = one(int) => {}
+        }
     }
 }

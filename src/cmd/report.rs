@@ -27,9 +27,13 @@ pub fn run(
         print!("{text}");
         regressed = worse;
     }
+    let html_text = match html.map(|_| report::html(&current)) {
+        Some(Err(e)) => return Exit::Error(anyhow::Error::new(e).context("HTML report")),
+        rendered => rendered.and_then(Result::ok),
+    };
     let outputs = [
         (markdown, markdown.map(|_| report::markdown(&current))),
-        (html, html.map(|_| report::html(&current))),
+        (html, html_text),
     ];
     for (path, text) in outputs {
         if let (Some(p), Some(t)) = (path, text)

@@ -1,17 +1,19 @@
 //! The recorder: the only place samples go.
 //!
-//! Each run has one `Recorder`. Samples land in one of a few shards (chosen by VU), each behind
-//! its own mutex, so the hot path takes no global lock; shards are merged into a `RunSnapshot`
-//! for progress, abort checks and the final verdict. Histograms are exact HdrHistograms in
+//! Each run has one `Recorder`. A VU's sample is queued on its slot (see `aggregate.rs`) and
+//! applied in batches to the run's one set of numbers, which a `RunSnapshot` copies for
+//! progress, abort checks and the final verdict. Histograms are exact HdrHistograms in
 //! microseconds with 3 significant figures. A `Sink` (the Prometheus families, attached by the
-//! daemon) sees every sample as it happens.
+//! daemon) sees every sample, in the batch it is applied with.
 
+mod aggregate;
 mod delta;
 mod notable;
 mod snapshot;
 mod timeline;
 mod ws;
 
+pub use aggregate::{FLUSH_EVERY, Sample, counts_as_failed};
 pub use notable::{NotableRequest, NotableRequests};
 pub use snapshot::RunSnapshot;
 pub use timeline::Point;
@@ -136,10 +138,9 @@ impl Shard {
     }
 }
 
-/// Enough shards that the runtime's workers rarely meet on one lock, and no more: each shard
-/// holds an exact histogram per request and status (tens of KB each), so 50 scenarios × 20
-/// requests × 8 shards cost hundreds of MB. A current-thread runtime never contends: one shard.
-fn shard_count() -> usize {
+/// Enough queues that the runtime's workers rarely meet on one, and no more (a queue is a
+/// buffer; the histograms exist once per run). A current-thread runtime never contends: one.
+fn queue_count() -> usize {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current() {
         Ok(h) if h.runtime_flavor() == RuntimeFlavor::CurrentThread => 1,
@@ -152,7 +153,10 @@ pub struct Recorder {
     started: Instant,
     meta: Arc<[RequestMeta]>,
     journeys: Arc<[String]>,
-    shards: Box<[Mutex<Shard>]>,
+    /// VU samples waiting to be applied, by `vu % len` (see `aggregate.rs`).
+    queues: Box<[aggregate::Queue]>,
+    /// The run's numbers: one owner at a time, whoever drains the queues.
+    agg: Mutex<aggregate::Aggregate>,
     timeline: Mutex<timeline::Timeline>,
     pub live: Live,
     sink: Option<Arc<dyn Sink>>,
@@ -167,12 +171,11 @@ impl Recorder {
         journeys: Arc<[String]>,
         sink: Option<Arc<dyn Sink>>,
     ) -> Self {
-        let n = shard_count();
+        let shard = Shard::new(&meta, journeys.len());
         Recorder {
             started: Instant::now(),
-            shards: (0..n)
-                .map(|_| Mutex::new(Shard::new(&meta, journeys.len())))
-                .collect(),
+            queues: (0..queue_count()).map(|_| Default::default()).collect(),
+            agg: Mutex::new(aggregate::Aggregate::new(shard)),
             meta,
             journeys,
             timeline: timeline::Timeline::new(),
@@ -195,15 +198,6 @@ impl Recorder {
 
     pub fn started(&self) -> Instant {
         self.started
-    }
-
-    pub fn shard_count(&self) -> usize {
-        self.shards.len()
-    }
-
-    fn shard(&self, vu: u32) -> std::sync::MutexGuard<'_, Shard> {
-        let m = &self.shards[vu as usize % self.shards.len()];
-        m.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// One request: its latency (from the intended start in open models), status or failure,
@@ -232,64 +226,31 @@ impl Recorder {
         checks: &[bool],
         trace: Option<crate::client::TraceId>,
     ) {
-        let failed = failure.is_some_and(|f| f != FailureReason::Check);
-        self.live.requests.fetch_add(1, Ordering::Relaxed);
-        if failed {
-            self.live.failures.fetch_add(1, Ordering::Relaxed);
-        }
-        {
-            let mut shard = self.shard(vu);
-            let shard = &mut *shard;
-            let window = &mut shard.window;
-            let cell = &mut shard.requests[request];
-            let code = status.unwrap_or(0);
-            let sc = match cell.by_status.iter().position(|c| c.status == code) {
-                Some(i) => &mut cell.by_status[i],
-                None => {
-                    cell.by_status.push(StatusCell {
-                        status: code,
-                        latency: new_hist(),
-                        count: 0,
-                        failed: 0,
-                    });
-                    cell.by_status.last_mut().expect("just pushed")
-                }
-            };
-            sc.count += 1;
-            sc.failed += failed as u64;
-            let _ = sc.latency.record(micros(latency));
-            let _ = window.record(micros(latency));
-            for (slot, ok) in cell.checks.iter_mut().zip(checks) {
-                slot[!*ok as usize] += 1;
+        match Sample::new(request, status, latency, failure, checks, trace) {
+            Some(s) => self.push(vu, aggregate::Event::Request(s)),
+            None => {
+                // More checks than a sample carries as bits: applied at once, in order.
+                let mut agg = self.drain();
+                let s = Sample::new(request, status, latency, failure, &[], trace)
+                    .expect("no checks always fit");
+                self.apply_request(&mut agg.shard, &s, checks);
+                self.live.requests.fetch_add(1, Ordering::Relaxed);
+                let failed = counts_as_failed(failure) as u64;
+                self.live.failures.fetch_add(failed, Ordering::Relaxed);
             }
-            if let Some(f) = failure {
-                cell.reasons[f as usize] += 1;
-            }
-            if checks.iter().any(|ok| !ok) && failure != Some(FailureReason::Check) {
-                cell.reasons[FailureReason::Check as usize] += 1;
-            }
-        }
-        if let Some(s) = &self.sink {
-            s.request_traced(request, status, latency, failure, checks, trace);
         }
     }
 
     /// One finished iteration of mix entry `journey`; `lag` is how late it started against its
     /// intended start; `ok` when every request of the journey succeeded and passed its checks.
     pub fn iteration(&self, vu: u32, journey: usize, duration: Duration, lag: Duration, ok: bool) {
-        self.live.iterations.fetch_add(1, Ordering::Relaxed);
-        {
-            let mut shard = self.shard(vu);
-            if let Some(j) = shard.journeys.get_mut(journey) {
-                j[!ok as usize] += 1;
-            }
-            let _ = shard.iteration.record(micros(duration));
-            let _ = shard.lag.record(micros(lag));
-        }
-        if let Some(s) = &self.sink {
-            let name = self.journeys.get(journey).map_or("", |j| j.as_str());
-            s.iteration(name, lag, ok);
-        }
+        let ev = aggregate::Event::Iteration {
+            journey: journey as u32,
+            duration,
+            lag,
+            ok,
+        };
+        self.push(vu, ev);
     }
 
     /// An iteration the open model could not start because every VU was busy.
@@ -327,13 +288,10 @@ impl Recorder {
         self.live.vus_samples.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Merges all shards (cost grows with requests × statuses, not with samples).
+    /// Applies the queues and copies the numbers (cost grows with requests × statuses, not
+    /// with samples).
     pub fn snapshot(&self) -> RunSnapshot {
-        let mut merged = Shard::new(&self.meta, self.journeys.len());
-        for m in self.shards.iter() {
-            let shard = m.lock().unwrap_or_else(|p| p.into_inner());
-            merged.merge(&shard);
-        }
+        let merged = self.drain().shard.clone();
         let mut snap = RunSnapshot::new(
             self.meta.clone(),
             self.journeys.clone(),
@@ -354,36 +312,5 @@ impl Recorder {
         });
         snap.notable = self.notable.snapshot();
         snap
-    }
-}
-
-impl Shard {
-    fn merge(&mut self, other: &Shard) {
-        for (a, b) in self.requests.iter_mut().zip(&other.requests) {
-            for sc in &b.by_status {
-                match a.by_status.iter_mut().find(|c| c.status == sc.status) {
-                    Some(c) => {
-                        c.count += sc.count;
-                        c.failed += sc.failed;
-                        let _ = c.latency.add(&sc.latency);
-                    }
-                    None => a.by_status.push(sc.clone()),
-                }
-            }
-            for (x, y) in a.checks.iter_mut().zip(&b.checks) {
-                x[0] += y[0];
-                x[1] += y[1];
-            }
-            for (x, y) in a.reasons.iter_mut().zip(&b.reasons) {
-                *x += y;
-            }
-        }
-        for (a, b) in self.journeys.iter_mut().zip(&other.journeys) {
-            a[0] += b[0];
-            a[1] += b[1];
-        }
-        self.ws.merge(&other.ws);
-        let _ = self.iteration.add(&other.iteration);
-        let _ = self.lag.add(&other.lag);
     }
 }

@@ -1,11 +1,11 @@
 //! The run's time series: per window (1 s, longer for long runs) throughput, error ratio and
 //! latency percentiles, for the HTML report's charts.
 //!
-//! Each shard keeps a histogram of the current window; `roll` (called by one ticker task per
-//! run) merges and resets them and appends one compact point, so memory grows with the number
-//! of windows, never with the number of samples.
+//! The run's numbers keep a histogram of the current window; `roll_window` (called by one
+//! ticker task per run) applies the queued samples, takes and resets it and appends one compact
+//! point, so memory grows with the number of windows, never with the number of samples.
 
-use super::{Recorder, new_hist};
+use super::Recorder;
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
@@ -38,12 +38,12 @@ impl Timeline {
 impl Recorder {
     /// Closes the current window and appends its point.
     pub fn roll_window(&self) {
-        let mut merged = new_hist();
-        for m in self.shards.iter() {
-            let mut shard = m.lock().unwrap_or_else(|p| p.into_inner());
-            let _ = merged.add(&shard.window);
-            shard.window.reset();
-        }
+        let merged = {
+            let mut agg = self.drain();
+            let window = agg.shard.window.clone();
+            agg.shard.window.reset();
+            window
+        };
         let t = self.started.elapsed().as_secs_f64();
         let requests = self.live.requests.load(Ordering::Relaxed);
         let failures = self.live.failures.load(Ordering::Relaxed);

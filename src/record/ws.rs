@@ -51,18 +51,6 @@ impl Default for WsCell {
 }
 
 impl WsCell {
-    pub(super) fn merge(&mut self, o: &WsCell) {
-        let _ = self.connecting.add(&o.connecting);
-        let _ = self.msg_latency.add(&o.msg_latency);
-        self.sessions += o.sessions;
-        self.dropped += o.dropped;
-        self.sent += o.sent;
-        self.received += o.received;
-        self.lost += o.lost;
-        self.reconnects += o.reconnects;
-        self.connect_failures += o.connect_failures;
-    }
-
     fn record(&mut self, e: WsEvent) {
         let us = |d: Duration| (d.as_micros() as u64).max(1);
         match e {
@@ -89,8 +77,9 @@ impl WsCell {
 
 impl Recorder {
     /// Records one WebSocket event of session `request` (an index of `Scenario::requests`).
-    pub fn ws(&self, vu: u32, request: usize, event: WsEvent) {
-        self.shard(vu).ws.record(event);
+    /// Rare next to requests, so applied at once (after the queued samples).
+    pub fn ws(&self, _vu: u32, request: usize, event: WsEvent) {
+        self.drain().shard.ws.record(event);
         if let Some(s) = &self.sink {
             s.ws(request, event);
         }

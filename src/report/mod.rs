@@ -1,5 +1,7 @@
-//! Reports: the run summary (JSON of DESIGN §7) and its k6-like terminal rendering.
+//! Reports: the run summary (JSON of DESIGN §7), its k6-like terminal rendering, Markdown and
+//! the HTML report (minijinja templates in `templates/`, rendered by `render`).
 
+mod chart;
 mod compare;
 mod html;
 pub mod k6;
@@ -7,12 +9,14 @@ mod md5;
 mod mix;
 mod notable;
 mod regression;
+mod render;
 mod summary;
 mod terminal;
 
 pub use compare::{compare, markdown, regressions};
-pub use html::{esc, html};
+pub use html::html;
 pub use mix::MixShare;
+pub use render::{Pages, RenderError};
 pub use summary::{
     CheckCounts, JourneyCounts, Metrics, RequestSummary, Summary, ThresholdLine, Times, WsSummary,
 };

@@ -1,11 +1,12 @@
 //! The requests behind a verdict, in the terminal and HTML reports: the run's slowest and
 //! first failed requests (summary `notable_requests`) with status, reason, latency, trace id
 //! and the target's request id, so a reader goes from a breached p95 to the target's logs and
-//! traces without opening the JSON.
+//! traces without opening the JSON. The HTML tables are drawn by `templates/notable.html`;
+//! here their rows are only formatted.
 
 use super::Summary;
-use super::html::esc;
 use crate::record::NotableRequest;
+use serde::Serialize;
 use std::fmt::Write;
 
 /// Entries shown per list in the terminal (the summary and the HTML report keep all).
@@ -63,35 +64,50 @@ pub fn text(s: &Summary) -> String {
     o
 }
 
-/// HTML tables; empty when the run recorded no request.
-pub fn html(s: &Summary) -> String {
-    let mut o = String::new();
+/// One list (slowest, first failed) as the HTML report shows it; only non-empty lists.
+#[derive(Serialize)]
+pub(super) struct List<'a> {
+    title: &'static str,
+    rows: Vec<Row<'a>>,
+}
+
+#[derive(Serialize)]
+struct Row<'a> {
+    request: &'a str,
+    status: String,
+    latency: String,
+    trace_id: &'a str,
+    request_id: &'a str,
+}
+
+pub(super) fn lists(s: &Summary) -> Vec<List<'_>> {
     let lists = [
         ("Slowest requests", &s.notable_requests.slowest),
         ("First failed requests", &s.notable_requests.failed),
     ];
-    for (title, list) in lists {
-        if list.is_empty() {
-            continue;
-        }
-        let _ = write!(
-            o,
-            "<h2>{title}</h2><table><tr><th>request</th><th>status</th><th>latency</th><th>trace id</th><th>request id</th></tr>"
-        );
-        for r in list {
-            let _ = write!(
-                o,
-                "<tr><td>{}</td><td>{}</td><td>{:.2} ms</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
-                esc(&r.request),
-                esc(&status(r)),
-                r.latency_ms,
-                esc(r.trace_id.as_deref().unwrap_or("")),
-                esc(r.request_id.as_deref().unwrap_or(""))
-            );
-        }
-        o.push_str("</table>");
-    }
-    o
+    lists
+        .into_iter()
+        .filter(|(_, list)| !list.is_empty())
+        .map(|(title, list)| List {
+            title,
+            rows: list
+                .iter()
+                .map(|r| Row {
+                    request: &r.request,
+                    status: status(r),
+                    latency: format!("{:.2}", r.latency_ms),
+                    trace_id: r.trace_id.as_deref().unwrap_or(""),
+                    request_id: r.request_id.as_deref().unwrap_or(""),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The HTML tables alone (`templates/notable.html`); empty when the run recorded no request.
+#[cfg(test)]
+fn html(s: &Summary) -> Result<String, super::render::RenderError> {
+    super::html::PAGES.render("notable.html", minijinja::context! { notable => lists(s) })
 }
 
 #[cfg(test)]
@@ -143,11 +159,15 @@ mod tests {
     #[test]
     fn html_lists_every_entry_escaped() {
         let s = summary_with(vec![req(12.5, 503, Some("status"))], vec![]);
-        let h = html(&s);
+        let h = html(&s).expect("renders");
         assert!(h.contains("<h2>Slowest requests</h2>"), "{h}");
         assert!(h.contains("<td>503 (status)</td><td>12.50 ms</td>"), "{h}");
         assert!(h.contains("&lt;tb-00000042&gt;"), "{h}");
         assert!(!h.contains("First failed"), "{h}");
-        assert!(html(&summary_with(vec![], vec![])).is_empty());
+        assert!(
+            html(&summary_with(vec![], vec![]))
+                .expect("renders")
+                .is_empty()
+        );
     }
 }

@@ -1,10 +1,11 @@
 //! The statistical baseline's findings and a hold's stop reason, rendered for the terminal,
 //! Markdown and HTML reports: effect size and p-value beside each verdict, so a reader sees
-//! not only *that* a run regressed but how much and how surely.
+//! not only *that* a run regressed but how much and how surely. The HTML rows are drawn by
+//! `templates/regression.html`; here they are only formatted.
 
 use super::Summary;
-use super::html::esc;
 use crate::verdict::regression::Finding;
+use serde::Serialize;
 use std::fmt::Write;
 
 /// "p95 +25.1 % (31.3 vs 25.0 ms), p = 3.2e-12 < 0.01, floor 5 %" and the like.
@@ -71,34 +72,35 @@ pub fn markdown(s: &Summary) -> String {
     o
 }
 
-pub fn html(s: &Summary) -> String {
-    let mut o = String::new();
-    if let Some(r) = &s.reason {
-        let _ = write!(o, r#"<p class="fail">Stopped early: {}</p>"#, esc(r));
-    }
-    if !s.regression.is_empty() {
-        o.push_str("<h2>Regression against recent passing runs</h2><table><tr><th>test</th><th>effect</th><th>p-value</th><th>current</th><th>baseline</th><th>verdict</th></tr>");
-        for f in &s.regression {
-            let (cls, v) = if f.regressed {
-                ("fail", "✗ regressed")
-            } else {
-                ("pass", "✓ no regression")
-            };
-            let _ = write!(
-                o,
-                r#"<tr><td><code>{}</code> ({})</td><td>{:+.1}% (floor {}%)</td><td>{:.2e} (alpha {})</td><td>{:.4}</td><td>{:.4} ({} runs)</td><td class="{cls}">{v}</td></tr>"#,
-                esc(&f.threshold),
-                esc(&f.test),
-                f.effect * 100.0,
-                f.min_effect * 100.0,
-                f.p_value,
-                f.alpha,
-                f.current,
-                f.baseline,
-                f.baseline_runs
-            );
-        }
-        o.push_str("</table>");
-    }
-    o
+/// One finding as the HTML report's regression table shows it.
+#[derive(Serialize)]
+pub(super) struct Row<'a> {
+    threshold: &'a str,
+    test: &'a str,
+    effect: String,
+    floor: String,
+    p_value: String,
+    alpha: String,
+    current: String,
+    baseline: String,
+    baseline_runs: usize,
+    regressed: bool,
+}
+
+pub(super) fn rows(s: &Summary) -> Vec<Row<'_>> {
+    s.regression
+        .iter()
+        .map(|f| Row {
+            threshold: &f.threshold,
+            test: &f.test,
+            effect: format!("{:+.1}%", f.effect * 100.0),
+            floor: format!("{}%", f.min_effect * 100.0),
+            p_value: format!("{:.2e}", f.p_value),
+            alpha: f.alpha.to_string(),
+            current: format!("{:.4}", f.current),
+            baseline: format!("{:.4}", f.baseline),
+            baseline_runs: f.baseline_runs,
+            regressed: f.regressed,
+        })
+        .collect()
 }

@@ -81,6 +81,9 @@ pub struct RunControl {
     limiter: std::sync::OnceLock<Arc<Limiter>>,
     /// Cuts every iteration now (see `hard_stop`).
     hard: CancellationToken,
+    /// Set once the run's summary is written (the daemon keeps the run active until just
+    /// after): from then on its summary, not "running", answers for it.
+    pub summarized: std::sync::atomic::AtomicBool,
 }
 
 impl RunControl {
@@ -98,6 +101,7 @@ impl RunControl {
             stop: CancellationToken::new(),
             stop_reason: AtomicU8::new(STOP_NONE),
             vus: Arc::new(AtomicU32::new(0)),
+            summarized: Default::default(),
             limiter: std::sync::OnceLock::new(),
             hard: CancellationToken::new(),
         })
@@ -198,6 +202,7 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
     let windows = windows::WindowWatch::start(ctl.clone());
     let stages = stages::StageWatch::start(ctl.clone());
     let ticker = tokio::spawn(tick_timeline(ctl.clone()));
+    let flusher = tokio::spawn(flush_samples(ctl.clone()));
     // PromQL checks and drills run beside the load, from its start to its end.
     let sut = SutRun::start(&s, ctl.recorder.clone());
     let grace = s.load.graceful_stop;
@@ -242,6 +247,7 @@ pub async fn execute(ctl: Arc<RunControl>) -> RunReport {
     }
     watcher.abort();
     ticker.abort();
+    flusher.abort();
     ctl.recorder.roll_window();
     let mut windowed = match windows {
         Some(w) => w.finish().await,
@@ -331,6 +337,17 @@ pub fn no_response(snap: &RunSnapshot) -> Option<(Outcome, String)> {
         breached: true,
     };
     Some((outcome, reason))
+}
+
+/// Applies the VUs' queued samples every `FLUSH_EVERY`, so /metrics and the live counters
+/// lag the samples by at most that much (every snapshot applies them too).
+async fn flush_samples(ctl: Arc<RunControl>) {
+    let mut every = tokio::time::interval(crate::record::FLUSH_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        ctl.recorder.flush();
+    }
 }
 
 /// Closes a timeline window every second (every duration/300 for runs over five minutes).

@@ -112,7 +112,10 @@ pub async fn run(State(app): State<Handle>, Path(id): Path<String>) -> Response 
             "run id: letters, digits, _ and - only",
         );
     }
-    if let Some(r) = app.active_runs().into_iter().find(|r| r.id == id) {
+    // A run leaves the active set just after its summary is written: from then on (the flag)
+    // the summary answers, never a stale "running".
+    let active = app.active_runs().into_iter().find(|r| r.id == id);
+    if let Some(r) = active.filter(|r| !r.summarized.load(std::sync::atomic::Ordering::Acquire)) {
         return Json(json!({ "run_id": r.id, "scenario": r.scenario.name, "started_at": r.started_at.to_rfc3339(), "result": "running" })).into_response();
     }
     let results = app.results();

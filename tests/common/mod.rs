@@ -1,6 +1,8 @@
 //! Shared helpers of the engine and `soakd once` acceptance tests: an in-process calibration
 //! target on loopback, and scenarios built from a YAML snippet in which `${TARGET}` stands for
-//! the target's base URL.
+//! the target's base URL. Below them, the support layer every test binary shares: the
+//! /metrics reader (`exposition`), the child-process harness (`process`) and the blocking
+//! HTTP client (`wire`); and the list of soakd's metric families (`metrics`).
 
 #![allow(dead_code)]
 
@@ -93,68 +95,34 @@ pub fn assert_within_pct(what: &str, actual: f64, expected: f64, pct: f64) {
     );
 }
 
-/// One HTTP/1.1 request with `Connection: close`; returns (status, body).
+/// One HTTP/1.1 request with `Connection: close` ([`wire::request`] on the blocking pool);
+/// returns (status, body).
 pub async fn http(
     addr: std::net::SocketAddr,
     method: &str,
     path: &str,
     body: &str,
 ) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let status = out
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-    (status, body.to_string())
+    let (m, p, b) = (method.to_string(), path.to_string(), body.to_string());
+    let r = tokio::task::spawn_blocking(move || {
+        wire::request(addr, &m, &p, &[], Some(&b), Duration::from_secs(10))
+    })
+    .await
+    .expect("the request task")
+    .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    (r.status, r.body)
 }
 
-/// A command for a real program started by a test (prometheus, alertmanager, soakd): run in
-/// `dir`, stdout and stderr into `log`, and none of the developer's `SOAKD_*` overrides (env
-/// config overrides, `SOAKD_SHARD`, ...).
-pub fn logged_command(
-    bin: &std::path::Path,
-    args: &[String],
-    dir: &std::path::Path,
-    log: &std::path::Path,
-) -> std::process::Command {
-    let f = std::fs::File::create(log).expect("create log");
-    let mut cmd = std::process::Command::new(bin);
-    cmd.args(args)
-        .current_dir(dir)
-        .stdin(std::process::Stdio::null())
-        .stdout(f.try_clone().expect("clone log handle"))
-        .stderr(f);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SOAKD") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
+// The shared layer of every test binary: one /metrics reader, one list of families, one
+// child-process harness, one blocking HTTP client (tests/daemon includes the same files by
+// path).
+pub mod exposition;
+pub mod metrics;
+pub mod process;
+pub mod wire;
 
-/// The value of the first sample of family `name` in exposition `text` whose label text contains
-/// every one of `labels` (e.g. `scenario="feed"`).
-pub fn sample_value(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
-    let prefix = format!("{name}{{");
-    text.lines()
-        .filter(|l| l.starts_with(&prefix) && labels.iter().all(|want| l.contains(want)))
-        .find_map(|l| {
-            l.rsplit_once("} ")?
-                .1
-                .split_whitespace()
-                .next()?
-                .parse()
-                .ok()
-        })
-}
+// Each test binary uses some of these; the others would warn as unused imports.
+#[allow(unused_imports)]
+pub use exposition::sample_value;
+#[allow(unused_imports)]
+pub use process::logged_command;

@@ -7,22 +7,15 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use super::support::Proc;
 use serde_json::Value;
 
 pub struct Prometheus {
-    child: Child,
+    /// The shared child guard: SIGKILL to this PID on drop.
+    proc: Proc,
     pub addr: SocketAddr,
-    log: std::path::PathBuf,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// One HTTP/1.0 GET (no chunking; the server closes): (status, head, body).
@@ -71,22 +64,15 @@ impl Prometheus {
         let cfg_path = dir.join("prometheus.yml");
         std::fs::write(&cfg_path, cfg).expect("write prometheus.yml");
         let addr = super::support::free_addr();
-        let log = dir.join("prometheus.log");
-        let out = std::fs::File::create(&log).expect("log");
-        let child = Command::new(bin)
-            .arg(format!("--config.file={}", cfg_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("prom-data").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            .arg("--enable-feature=native-histograms,exemplar-storage")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("log"))
-            .stderr(out)
-            .spawn()
-            .expect("start prometheus");
-        let p = Prometheus { child, addr, log };
+        let args = [
+            format!("--config.file={}", cfg_path.display()),
+            format!("--storage.tsdb.path={}", dir.join("prom-data").display()),
+            format!("--web.listen-address={addr}"),
+            "--enable-feature=native-histograms,exemplar-storage".to_string(),
+        ];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let proc = Proc::program("prometheus", &bin, &args, dir, &[]);
+        let p = Prometheus { proc, addr };
         super::support::wait_for(Duration::from_secs(30), "prometheus /-/ready", || {
             get_raw(p.addr, "/-/ready", &[]).ok().filter(|r| r.0 == 200)
         });
@@ -94,7 +80,7 @@ impl Prometheus {
     }
 
     pub fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let text = self.proc.stdout_text() + &self.proc.stderr_text();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(30)..].join("\n")
     }

@@ -1,37 +1,29 @@
 //! The child processes of one test, its temp dir, clock and webhook: [`Stack`]. Children are
-//! killed by their own PID when the stack drops (also when the test panics), never by name.
+//! the shared `common::process::Proc` guards: killed by their own PID when the stack drops
+//! (also when the test panics), never by name.
 
 use super::webhook::Webhook;
-use std::net::TcpListener;
+use crate::common::process::{Proc, logged_command};
 use std::path::{Path, PathBuf};
-use std::process::Child;
 use std::time::{Duration, Instant};
 
 const POLL: Duration = Duration::from_millis(100);
 
-/// A child process with its log file.
-pub struct Proc {
-    pub name: String,
-    pub child: Child,
-    pub log: PathBuf,
-}
-
-/// Children, killed (SIGKILL to each PID) and reaped in reverse start order on drop.
+/// Children (the shared [`Proc`] guard, stdout and stderr in one log), killed and reaped in
+/// reverse start order on drop.
 #[derive(Default)]
 pub struct Procs(pub Vec<Proc>);
 
 impl Drop for Procs {
     fn drop(&mut self) {
-        for p in self.0.iter_mut().rev() {
-            let _ = p.child.kill();
-            let _ = p.child.wait();
+        while let Some(mut p) = self.0.pop() {
+            p.kill();
         }
     }
 }
 
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().unwrap().port()
+    crate::common::wire::free_addr().port()
 }
 
 pub struct Stack {
@@ -73,22 +65,18 @@ impl Stack {
             n => format!("{name}.{n}.log"),
         };
         let log = self.path().join(file);
-        let mut cmd = crate::common::logged_command(bin, args, self.path(), &log);
+        let mut cmd = logged_command(bin, args, self.path(), &log);
         cmd.envs(envs.iter().copied());
-        let child = cmd.spawn().unwrap_or_else(|e| {
+        let child = Proc::spawn(name, cmd, log.clone(), log).unwrap_or_else(|e| {
             self.fail(&format!("cannot start {name} ({}): {e}", bin.display()))
         });
-        let pid = child.id();
+        let pid = child.pid();
         self.note(&format!(
             "started {name} pid {pid} ({} {})",
             bin.display(),
             args.join(" ")
         ));
-        self.procs.0.push(Proc {
-            name: name.to_owned(),
-            child,
-            log,
-        });
+        self.procs.0.push(child);
         pid
     }
 
@@ -98,11 +86,10 @@ impl Stack {
             self.fail(&format!("no running child {name} to kill"))
         };
         let mut p = self.procs.0.remove(i);
-        let pid = p.child.id();
-        let _ = p.child.kill();
-        let _ = p.child.wait();
+        let pid = p.pid();
+        p.kill();
         self.note(&format!("killed {name} pid {pid}"));
-        self.retired.push((p.name, pid, p.log.clone()));
+        self.retired.push((p.name.clone(), pid, p.stdout.clone()));
         pid
     }
 
@@ -127,7 +114,7 @@ impl Stack {
                 self.procs
                     .0
                     .iter()
-                    .map(|p| (p.name.as_str(), p.child.id(), &p.log)),
+                    .map(|p| (p.name.as_str(), p.pid(), &p.stdout)),
             );
         for (name, pid, log) in logs {
             let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -165,9 +152,9 @@ impl Stack {
             .procs
             .0
             .iter_mut()
-            .filter_map(|p| match p.child.try_wait() {
-                Ok(Some(st)) => Some(format!("{} exited with {st}", p.name)),
-                _ => None,
+            .filter_map(|p| {
+                p.try_status()
+                    .map(|st| format!("{} exited with {st}", p.name))
             })
             .collect();
         if !exited.is_empty() {

@@ -1,0 +1,232 @@
+//! One owner for a run's numbers: samples are queued by the VUs and applied in batches.
+//!
+//! A VU's sample is one [`Event`] pushed onto its slot's queue (a short lock that only the
+//! aggregator's swap ever meets). Whoever drains (the run's flush ticker every
+//! [`FLUSH_EVERY`], a snapshot, the timeline roll, or a VU whose queue reached [`QUEUE_CAP`])
+//! holds the aggregate lock, swaps each queue for an empty buffer and applies the events in
+//! order: the exact histograms, the counts, the live counters and the Prometheus sink are
+//! touched by one thread at a time, per batch, never by many workers per sample. Memory stays
+//! bounded: a queue never holds more than [`QUEUE_CAP`] events.
+
+use super::{Live, Shard, StatusCell, micros, new_hist};
+use crate::client::{FailureReason, TraceId};
+use std::sync::atomic::Ordering;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// How often a running run's queues are applied (the lag of /metrics and of the live counters).
+pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+/// A queue this long is applied by the VU that fills it (no ticker, or a stalled one).
+pub(super) const QUEUE_CAP: usize = 2048;
+
+/// Checks whose results travel as bits in a [`Sample`]; a request with more is applied at once.
+pub(super) const MAX_BIT_CHECKS: usize = 64;
+
+/// Whether a request outcome counts in `http_req_failed` (the one place of k6's rule): a
+/// failed check alone does not fail the request, any other reason does.
+pub fn counts_as_failed(failure: Option<FailureReason>) -> bool {
+    failure.is_some_and(|f| f != FailureReason::Check)
+}
+
+/// One finished request, as the VU hands it over.
+#[derive(Clone, Copy, Debug)]
+pub struct Sample {
+    /// Index in the scenario's requests.
+    pub request: u32,
+    /// 0 = no response (transport failure).
+    pub status: u16,
+    pub failure: Option<FailureReason>,
+    /// From the intended start (open models) or the send (closed models).
+    pub latency: Duration,
+    /// Check `i` passed when bit `i` is set; `checks` results in all.
+    pub passed: u64,
+    pub checks: u8,
+    /// The trace id of the `traceparent` it was sent with.
+    pub trace: Option<TraceId>,
+}
+
+impl Sample {
+    /// None when the request has more checks than a sample carries as bits.
+    pub fn new(
+        request: usize,
+        status: Option<u16>,
+        latency: Duration,
+        failure: Option<FailureReason>,
+        checks: &[bool],
+        trace: Option<TraceId>,
+    ) -> Option<Sample> {
+        if checks.len() > MAX_BIT_CHECKS {
+            return None;
+        }
+        let passed = checks
+            .iter()
+            .enumerate()
+            .fold(0u64, |bits, (i, ok)| bits | ((*ok as u64) << i));
+        Some(Sample {
+            request: request as u32,
+            status: status.unwrap_or(0),
+            failure,
+            latency,
+            passed,
+            checks: checks.len() as u8,
+            trace,
+        })
+    }
+
+    fn check_results(&self) -> ([bool; MAX_BIT_CHECKS], usize) {
+        let mut out = [false; MAX_BIT_CHECKS];
+        for (i, slot) in out.iter_mut().enumerate().take(self.checks as usize) {
+            *slot = self.passed & (1 << i) != 0;
+        }
+        (out, self.checks as usize)
+    }
+}
+
+/// What a VU queues.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Event {
+    Request(Sample),
+    /// A finished iteration of mix entry `journey`.
+    Iteration {
+        journey: u32,
+        duration: Duration,
+        lag: Duration,
+        ok: bool,
+    },
+}
+
+/// A VU slot's queue, on a cache line of its own so slots do not share one.
+#[repr(align(128))]
+#[derive(Default)]
+pub(super) struct Queue(Mutex<Vec<Event>>);
+
+/// The run's numbers and the buffer that queues are swapped with.
+pub(super) struct Aggregate {
+    pub shard: Shard,
+    spare: Vec<Event>,
+}
+
+impl Aggregate {
+    pub(super) fn new(shard: Shard) -> Self {
+        Aggregate {
+            shard,
+            spare: Vec::new(),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl super::Recorder {
+    /// Queues one event on `vu`'s slot; applies the queues when this one is full.
+    pub(super) fn push(&self, vu: u32, ev: Event) {
+        let full = {
+            let mut q = lock(&self.queues[vu as usize % self.queues.len()].0);
+            q.push(ev);
+            q.len() >= QUEUE_CAP
+        };
+        if full {
+            drop(self.drain());
+        }
+    }
+
+    /// Applies every queued event; the returned guard holds the up-to-date numbers.
+    pub(super) fn drain(&self) -> MutexGuard<'_, Aggregate> {
+        let mut agg = lock(&self.agg);
+        for q in self.queues.iter() {
+            let mut batch = {
+                let mut q = lock(&q.0);
+                if q.is_empty() {
+                    continue;
+                }
+                std::mem::replace(&mut *q, std::mem::take(&mut agg.spare))
+            };
+            self.apply(&mut agg.shard, &batch);
+            batch.clear();
+            agg.spare = batch;
+        }
+        agg
+    }
+
+    /// Applies the queued events now (the run's flush ticker calls this every [`FLUSH_EVERY`]).
+    pub fn flush(&self) {
+        drop(self.drain());
+    }
+
+    fn apply(&self, shard: &mut Shard, batch: &[Event]) {
+        let (mut requests, mut failures, mut iterations) = (0u64, 0u64, 0u64);
+        for ev in batch {
+            match *ev {
+                Event::Request(s) => {
+                    requests += 1;
+                    failures += counts_as_failed(s.failure) as u64;
+                    let (results, n) = s.check_results();
+                    self.apply_request(shard, &s, &results[..n]);
+                }
+                Event::Iteration {
+                    journey,
+                    duration,
+                    lag,
+                    ok,
+                } => {
+                    iterations += 1;
+                    if let Some(j) = shard.journeys.get_mut(journey as usize) {
+                        j[!ok as usize] += 1;
+                    }
+                    let _ = shard.iteration.record(micros(duration));
+                    let _ = shard.lag.record(micros(lag));
+                    if let Some(sink) = &self.sink {
+                        let name = self.journeys.get(journey as usize);
+                        sink.iteration(name.map_or("", |j| j.as_str()), lag, ok);
+                    }
+                }
+            }
+        }
+        let live: &Live = &self.live;
+        live.requests.fetch_add(requests, Ordering::Relaxed);
+        live.failures.fetch_add(failures, Ordering::Relaxed);
+        live.iterations.fetch_add(iterations, Ordering::Relaxed);
+    }
+
+    /// One request into the shard and the sink; `checks` are its results in check order.
+    pub(super) fn apply_request(&self, shard: &mut Shard, s: &Sample, checks: &[bool]) {
+        let failed = counts_as_failed(s.failure);
+        let window = &mut shard.window;
+        let Some(cell) = shard.requests.get_mut(s.request as usize) else {
+            return;
+        };
+        let sc = match cell.by_status.iter().position(|c| c.status == s.status) {
+            Some(i) => &mut cell.by_status[i],
+            None => {
+                cell.by_status.push(StatusCell {
+                    status: s.status,
+                    latency: new_hist(),
+                    count: 0,
+                    failed: 0,
+                });
+                cell.by_status.last_mut().expect("just pushed")
+            }
+        };
+        sc.count += 1;
+        sc.failed += failed as u64;
+        let _ = sc.latency.record(micros(s.latency));
+        let _ = window.record(micros(s.latency));
+        for (slot, ok) in cell.checks.iter_mut().zip(checks) {
+            slot[!*ok as usize] += 1;
+        }
+        if let Some(f) = s.failure {
+            cell.reasons[f as usize] += 1;
+        }
+        if checks.iter().any(|ok| !ok) && s.failure != Some(FailureReason::Check) {
+            cell.reasons[FailureReason::Check as usize] += 1;
+        }
+        if let Some(sink) = &self.sink {
+            let status = (s.status != 0).then_some(s.status);
+            let r = s.request as usize;
+            sink.request_traced(r, status, s.latency, s.failure, checks, s.trace);
+        }
+    }
+}
