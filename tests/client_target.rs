@@ -219,6 +219,57 @@ async fn control_endpoint_updates_and_clears_faults() {
     assert_eq!(stats["ok"], 1);
 }
 
+/// The cache-purge drill's fault: cached reads pay the fallback while the cache is rebuilt,
+/// nothing else does, and `/metrics` counts it.
+#[tokio::test]
+async fn a_cache_purge_slows_cached_reads_until_the_undo() {
+    let t = start().await;
+    let c = client();
+    let control = format!("{}/_control", t.url());
+    let feed = format!("{}/api/communities/1/feed?page_size=5", t.url());
+    let timed = |req| {
+        let c = &c;
+        async move {
+            let started = Instant::now();
+            let resp = send_ok(c, req).await;
+            assert_eq!(resp.status, 200);
+            started.elapsed()
+        }
+    };
+    let body = r#"{"cache_purge_ms": 60000, "cache_fallback_ms": 300}"#;
+    let resp = send_ok(&c, post(&control, "application/json", body)).await;
+    assert_eq!(resp.status, 200);
+    assert!(
+        timed(get(&feed)).await >= Duration::from_millis(300),
+        "a miss"
+    );
+    assert!(
+        timed(get(&format!("{}/ok", t.url()))).await < Duration::from_millis(300),
+        "calibration routes never touch the cache"
+    );
+    let resp = send_ok(
+        &c,
+        post(&control, "application/json", r#"{"cache_purge_ms": 0}"#),
+    )
+    .await;
+    assert_eq!(resp.status, 200);
+    assert!(
+        timed(get(&feed)).await < Duration::from_millis(300),
+        "rebuilt: a hit"
+    );
+    let stats = t.stats();
+    assert_eq!((stats.cache_purges, stats.cache_misses), (1, 1));
+    let metrics = send_ok(&c, get(&format!("{}/metrics", t.url()))).await;
+    let text = String::from_utf8_lossy(&metrics.body);
+    assert!(text.contains("\ndemo_cache_misses_total 1\n"), "{text}");
+    let bad = post(
+        &control,
+        "application/json",
+        r#"{"cache_purge_ms": "soon"}"#,
+    );
+    assert_eq!(send_ok(&c, bad).await.status, 400);
+}
+
 /// Choice: a TLS client talking to a plain-HTTP server is classified `Tls`, not `Protocol`,
 /// because the failure happens inside the handshake (rustls rejects the server's plaintext).
 #[tokio::test]

@@ -110,9 +110,22 @@ fn check_lists_sut_checks_drills_blackouts_breakers_and_baselines() {
             "missing {line:?} in:\n{sut}"
         );
     }
+    for line in [
+        "    sut:worker_restarts:increase<1 every 1m: sum(demo_worker_restarts_total)",
+        "    sut:queue_drained:last<1 every 15s: max(demo_queue_depth)",
+        "    cache_purge at 2m, undone after 2m",
+        "      expect drill:cache_purge:errors<=0",
+    ] {
+        assert!(
+            sut.lines().any(|l| l == line),
+            "missing {line:?} in:\n{sut}"
+        );
+    }
+    // The overnight soak: one cron run a night, judged on every 5-minute window too.
     let academy = soakd::cmd::check::describe(&plan("academy-community.yaml"));
     for line in [
-        "  blackout: cron \"0 5 * * *\" (UTC) for 10m",
+        "  schedule: cron \"0 1 * * *\" (UTC)",
+        "    http_req_failed:rate<0.01[5m] (judged on every 5m window, the worst decides)",
         "  circuit breaker: error_rate >= 0.5 or p95 >= 5s over 30s, cooldown 5m (doubling, max 1h)",
         "  baseline: last 10 passing run(s), mann_whitney + two_proportion at alpha 0.01, min effect 5%",
     ] {
@@ -121,4 +134,15 @@ fn check_lists_sut_checks_drills_blackouts_breakers_and_baselines() {
             "missing {line:?} in:\n{academy}"
         );
     }
+    // No example needs a blackout any more (the soak is clear of the nightly run): the
+    // always-on fixture shows how check prints one.
+    let fixture =
+        soakd::cmd::load_plan(&root().join("tests/fixtures/always_on/valid-always-on.yaml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let text = soakd::cmd::check::describe(&fixture);
+    assert!(
+        text.lines()
+            .any(|l| l == "  blackout: cron \"0 5 * * *\" (UTC) for 10m"),
+        "{text}"
+    );
 }

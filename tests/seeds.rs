@@ -2,7 +2,10 @@
 //! example compiles, every scenario of every example passes against a healthy demo target
 //! with `soakd once --time-scale`, a fault profile per example breaches exactly the expected
 //! thresholds, and the demo API's own counters show no lost or duplicated webhook and no RSVP
-//! above capacity.
+//! above capacity. `sut.yaml` (seeds 000 and 001's system checks and drills) runs the same way
+//! with a real Prometheus (a child process on 127.0.0.1, killed by PID) scraping the target:
+//! its SUT checks and drills pass on a healthy target, and a restarting worker, a queue that
+//! drains too slowly and a slow cache fallback each breach exactly the checks that say so.
 //!
 //! Each run gets a fresh in-process target (port 0) so its counters belong to that run alone;
 //! runs are serialized (two shared cores; latency thresholds).
@@ -10,23 +13,28 @@
 mod common;
 #[path = "seeds/support.rs"]
 mod support;
+#[path = "sut/support.rs"]
+mod sut_support;
 
 use common::start_target;
 use std::collections::BTreeSet;
+use std::time::Duration;
 use support::{Outcome, SERIAL, WEBHOOK_SECRET, control, examples_dir, once, prepare};
+use sut_support::{Procs, start_prometheus};
 use testbed::{TargetHandle, TargetStats};
 
 const ACADEMY: &str = "academy-community.yaml";
 const PROFILE: &str = "profile-activity.yaml";
 const WWMAA: &str = "wwmaa.yaml";
 const MINA: &str = "mina.yaml";
+const SUT: &str = "sut.yaml";
 
 /// Every scenario of every example, with the time scale that makes its run ~10–18 s.
 const RUNS: &[(&str, &str, f64)] = &[
     (ACADEMY, "community_feed", 0.03),           // 7m    → 12.6 s
     (ACADEMY, "community_feed_burst", 0.03),     // 6m    → 10.8 s
     (ACADEMY, "notification_throughput", 0.02),  // 10m   → 12 s
-    (ACADEMY, "resilience_soak", 0.04),          // 5m    → 12 s
+    (ACADEMY, "resilience_soak", 0.002),         // 2h    → 14.4 s
     (PROFILE, "profile_activity", 0.02),         // 9m    → 10.8 s
     (PROFILE, "queue_outage_drill", 0.02),       // 10m   → 12 s
     (PROFILE, "failover_and_cache_purge", 0.02), // 8m   → 9.6 s
@@ -40,6 +48,43 @@ const RUNS: &[(&str, &str, f64)] = &[
     (MINA, "api_write", 0.02),                   // 8.5m  → 10.2 s
     (MINA, "mixed_workload", 0.012),             // 21m   → 15.1 s
     (MINA, "slo_verification", 0.02),            // 10m   → 12 s
+    (SUT, "resilience_soak", 0.002),             // 2h    → 14.4 s
+    (SUT, "queue_outage", 0.02),                 // 10m   → 12 s
+    (SUT, "db_failover", 0.05),                  // 5m    → 15 s
+    (SUT, "cache_purge", 0.03),                  // 6m    → 10.8 s
+];
+
+/// What each `sut.yaml` run is judged on besides its thresholds, as labelled at that run's
+/// scale (a drill's recovery bound is scaled with the timeline): present and passing on a
+/// healthy target.
+const SUT_VERDICTS: &[(&str, &[&str])] = &[
+    (
+        "resilience_soak",
+        &[
+            "sut:memory_headroom:max<0.75",
+            "sut:worker_restarts:increase<1",
+            "sut:served:increase>0",
+            "http_req_failed:rate<0.01[5m]",
+        ],
+    ),
+    (
+        "queue_outage",
+        &["sut:queue_drained:last<1", "drill:queue_outage:recovery<=6"],
+    ),
+    (
+        "db_failover",
+        &[
+            "drill:db_failover:errors<=2",
+            "drill:db_failover:recovery<=1.5",
+        ],
+    ),
+    (
+        "cache_purge",
+        &[
+            "http_req_duration:p(95)<200[1m]",
+            "drill:cache_purge:errors<=0",
+        ],
+    ),
 ];
 
 /// A fresh target that verifies webhook signatures with the runs' secret.
@@ -49,13 +94,21 @@ async fn target() -> TargetHandle {
     t
 }
 
-/// Runs `scenario` of `file` against `t` (after `fault`, a `/_control` body, if any).
-async fn run_on(t: &TargetHandle, file: &str, scenario: &str, scale: f64, fault: &str) -> Outcome {
+/// Runs `scenario` of `file` against `t` (after `fault`, a `/_control` body, if any), its SUT
+/// checks against `prometheus`.
+async fn run_on(
+    t: &TargetHandle,
+    file: &str,
+    scenario: &str,
+    scale: f64,
+    fault: &str,
+    prometheus: Option<&str>,
+) -> Outcome {
     if !fault.is_empty() {
         control(t.addr(), fault).await;
     }
     let dir = tempfile::tempdir().unwrap();
-    let config = prepare(dir.path(), file, &t.url(), scale);
+    let config = prepare(dir.path(), file, &t.url(), prometheus, scale);
     let out = once(&config, scenario, scale).await;
     eprintln!(
         "{file} {scenario} x{scale} fault={fault:?}: exit {} in {:.1?}",
@@ -117,12 +170,18 @@ async fn healthy(file: &str) {
     for &&(file, scenario, scale) in &runs {
         let _serial = SERIAL.lock().await;
         let t = target().await;
-        let out = run_on(&t, file, scenario, scale, "").await;
+        let mut procs = Procs::new();
+        let prom = match file {
+            SUT => Some(start_prometheus(&mut procs, &t.addr().to_string()).await),
+            _ => None,
+        };
+        let out = run_on(&t, file, scenario, scale, "", prom.as_deref()).await;
         assert_eq!(
             out.code,
             0,
-            "{file} {scenario} must pass on a healthy target: {}",
-            out.describe()
+            "{file} {scenario} must pass on a healthy target: {}{}",
+            out.describe(),
+            procs.logs()
         );
         // A bound against a hang, not a speed test: scaled seed runs last ~10 s here, and a
         // loaded 2-core machine has been seen to stretch one to 23 s.
@@ -165,6 +224,32 @@ async fn healthy(file: &str) {
                 "checks{request:rsvp_repeat}:rate==1",
             ] {
                 assert_eq!(verdict(&out, label), Some(false), "{label} passes");
+            }
+        }
+        if file == SUT {
+            let (_, labels) = SUT_VERDICTS
+                .iter()
+                .find(|v| v.0 == scenario)
+                .expect("every sut.yaml scenario has its verdicts listed");
+            for label in *labels {
+                assert_eq!(
+                    verdict(&out, label),
+                    Some(false),
+                    "{scenario}: {label} judged and passed: {}",
+                    out.describe()
+                );
+            }
+            match scenario {
+                "queue_outage" => {
+                    assert!(stats.notifications_rejected > 0, "the outage shed work");
+                    assert_eq!(stats.queue_depth, 0, "drained by the run's end");
+                }
+                "cache_purge" => {
+                    assert_eq!(stats.cache_purges, 1, "the drill purged the cache");
+                    assert!(stats.cache_misses > 0, "reads went through the fallback");
+                }
+                "db_failover" => assert_eq!(stats.failover_5xx_served, 2),
+                _ => assert_eq!(stats.worker_restarts, 0),
             }
         }
         if scenario == "stripe_webhooks" {
@@ -255,7 +340,7 @@ async fn faulty_unchecked(
 ) -> (Outcome, TargetStats) {
     let _serial = SERIAL.lock().await;
     let t = target().await;
-    let out = run_on(&t, file, scenario, scale, fault).await;
+    let out = run_on(&t, file, scenario, scale, fault, None).await;
     let want: BTreeSet<String> = expected.iter().map(|s| s.to_string()).collect();
     assert_eq!(out.code, 99, "{scenario} under {fault}: {}", out.describe());
     assert_eq!(
@@ -284,7 +369,7 @@ async fn faulty(
 
 #[test]
 fn every_example_compiles_and_every_scenario_has_a_run() {
-    for file in [ACADEMY, PROFILE, WWMAA, MINA] {
+    for file in [ACADEMY, PROFILE, WWMAA, MINA, SUT] {
         let loaded = soakd::config::load_file(&examples_dir().join(file))
             .unwrap_or_else(|e| panic!("{file} does not load:\n{e}"));
         assert!(loaded.errors.is_empty(), "{file}: {:?}", loaded.errors);
@@ -318,6 +403,11 @@ async fn wwmaa_passes_on_a_healthy_target() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mina_passes_on_a_healthy_target() {
     healthy(MINA).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sut_checks_and_drills_pass_on_a_healthy_target() {
+    healthy(SUT).await;
 }
 
 // ------------------------------------------------------------------ (c) faults
@@ -412,4 +502,113 @@ async fn a_queue_that_drains_too_slowly_breaches_only_the_outage_drills_recovery
         "the outage shed notifications"
     );
     assert_eq!(out.summary["drills"][0]["passed"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_cache_fallback_breaches_only_the_profile_purge_minute() {
+    // 400 ms reads while the cache is rebuilt: the purge's stage breaks p95 < 200 ms, the
+    // whole run's p95 < 800 ms holds (the purge is an eighth of the run), nothing fails.
+    let (out, stats) = faulty(
+        PROFILE,
+        "failover_and_cache_purge",
+        0.02,
+        r#"{"cache_fallback_ms": 400}"#,
+        &["http_req_duration{stage:purge}:p(95)<200"],
+    )
+    .await;
+    assert_eq!(stats.cache_purges, 1);
+    assert!(stats.cache_misses > 0, "{}", out.describe());
+}
+
+// ------------------------------------------------------------------ (d) the SUT's side
+
+/// Runs `scenario` of `sut.yaml` against a fresh target scraped by a real Prometheus: `fault`
+/// is posted before the run, `mid` after a delay while it goes (a fault that must happen
+/// between the checks' first and last samples). Asserts exit 99 with exactly `expected`
+/// breached.
+async fn sut_faulty(
+    scenario: &str,
+    scale: f64,
+    fault: &str,
+    mid: Option<(Duration, &'static str)>,
+    expected: &[&str],
+) -> (Outcome, TargetStats) {
+    let _serial = SERIAL.lock().await;
+    let t = target().await;
+    let mut procs = Procs::new();
+    let prom = start_prometheus(&mut procs, &t.addr().to_string()).await;
+    let addr = t.addr();
+    let posting = mid.map(|(after, body)| {
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            control(addr, body).await;
+        })
+    });
+    let out = run_on(&t, SUT, scenario, scale, fault, Some(&prom)).await;
+    if let Some(task) = posting {
+        task.await.expect("the mid-run fault was posted");
+    }
+    let want: BTreeSet<String> = expected.iter().map(|s| s.to_string()).collect();
+    let context = format!(
+        "{scenario} under {fault}{mid:?}: {}{}",
+        out.describe(),
+        procs.logs()
+    );
+    assert_eq!(out.code, 99, "{context}");
+    assert_eq!(out.breached(), want, "{context}");
+    let stats = t.stats();
+    assert_counters(scenario, &stats, &out);
+    (out, stats)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_restart_during_the_overnight_soak_breaches_only_the_restarts_check() {
+    // One supervisor restart 6 s into the 14.4 s (scaled 2 h) soak: memory, errors and latency
+    // stay fine, the restart counter grows by one.
+    let (out, stats) = sut_faulty(
+        "resilience_soak",
+        0.002,
+        "",
+        Some((Duration::from_secs(6), r#"{"worker_restarts": 1}"#)),
+        &["sut:worker_restarts:increase<1"],
+    )
+    .await;
+    assert_eq!(stats.worker_restarts, 1);
+    let check = out.summary["sut_checks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == "worker_restarts"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(check["queries"].as_u64().unwrap_or(0) >= 2, "{check}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_that_drains_too_slowly_breaches_the_drain_check_and_the_recovery() {
+    // Workers drain 1 job/s: the outage's backlog is still there 5 (scaled) minutes after the
+    // restore, and notifications are still shed, so both sides of "queue recovery < 5 min"
+    // breach, and nothing else.
+    let (_, stats) = sut_faulty(
+        "queue_outage",
+        0.02,
+        r#"{"queue_drain_per_sec": 1}"#,
+        None,
+        &["sut:queue_drained:last<1", "drill:queue_outage:recovery<=6"],
+    )
+    .await;
+    assert!(stats.queue_depth > 0, "the backlog is still there");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_fallback_of_400_ms_breaches_only_the_purge_spike_threshold() {
+    // The database fallback answers in 400 ms while the cache is rebuilt: the purge's windows
+    // break p95 < 200 ms; nothing fails.
+    let (_, stats) = sut_faulty(
+        "cache_purge",
+        0.03,
+        r#"{"cache_fallback_ms": 400}"#,
+        None,
+        &["http_req_duration:p(95)<200[1m]"],
+    )
+    .await;
+    assert!(stats.cache_misses > 0);
 }

@@ -95,7 +95,19 @@ fn commands_are_allowed_with_allow_commands() {
 fn the_sut_example_compiles_with_the_seeds_criteria() {
     let plan = compile_file("config/examples/sut.yaml").unwrap_or_else(|e| panic!("{e:#?}"));
     let soak = &plan.scenarios["resilience_soak"].sut;
-    assert_eq!(soak.checks[0].label, MEMORY);
+    let labels: Vec<&str> = soak.checks.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            MEMORY,
+            "sut:worker_restarts:increase<1",
+            "sut:served:increase>0"
+        ]
+    );
+    assert_eq!(
+        plan.scenarios["queue_outage"].sut.checks[0].label,
+        "sut:queue_drained:last<1"
+    );
     let queue = &plan.scenarios["queue_outage"].sut.drills[0];
     assert_eq!(
         queue.recovery_label(queue.recovery.as_ref().unwrap()),
@@ -134,16 +146,30 @@ fn the_sut_example_queue_outage_ends_at_its_scaled_duration() {
         panic!("the outage needs an undo that ends it: {d:?}");
     };
     assert_eq!(undo, r#"{"queue_outage_ms":0}"#);
-    // The action's own bound is the target's cap, a safety net only: the undo ends the outage.
-    let DrillAction::Http {
-        body: Some((action, _)),
-        ..
-    } = &d.action
-    else {
-        panic!("HTTP action expected: {d:?}");
+    // The outage's own length is `time_scaled` too: the target ends it at the scaled 3 min
+    // even if the undo is lost, and the written plan keeps the seed's 180 000 ms.
+    let action_body = |d: &soakd::plan::sut::Drill| match &d.action {
+        DrillAction::Http {
+            body: Some((b, _)), ..
+        } => serde_json::from_str::<serde_json::Value>(b).unwrap(),
+        other => panic!("HTTP action with a body expected: {other:?}"),
     };
-    assert!(action.contains("600000"), "{action}");
+    assert_eq!(action_body(d)["queue_outage_ms"], 1800, "180000 ms x 0.01");
+    assert_eq!(
+        action_body(d)["queue_inflow_per_sec"],
+        28,
+        "a rate is pace: not scaled"
+    );
+    let written = &plan.scenarios["queue_outage"].sut.drills[0];
+    assert_eq!(action_body(written)["queue_outage_ms"], 180_000);
     assert!(d.at + d.duration.unwrap() < d.at + d.recovery.unwrap().within);
+    // So is the cache purge's rebuild.
+    let purge = &plan.scenarios["cache_purge"].time_scaled(0.01).sut.drills[0];
+    assert_eq!(
+        action_body(purge)["cache_purge_ms"],
+        1200,
+        "120000 ms x 0.01"
+    );
 }
 
 // ------------------------------------------------------------------------------ Prometheus

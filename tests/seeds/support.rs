@@ -1,8 +1,9 @@
 //! Helpers of the seed-plan tests: copies of `config/examples/*.yaml` aimed at an in-process
 //! demo target, `soakd once` runs of them, and the exported summaries' verdicts.
 //!
-//! A copy differs from the example in two ways only: `http://127.0.0.1:8080` becomes the
-//! in-process target's URL, and for closed models (VU executors) the VU counts are multiplied
+//! A copy differs from the example in these ways only: `http://127.0.0.1:8080` becomes the
+//! in-process target's URL, `http://127.0.0.1:9090` the URL of the Prometheus that scrapes it
+//! (`sut.yaml`), and for closed models (VU executors) the VU counts are multiplied
 //! by the time scale like every duration is (ceil, at least 1), so that think times shrunk by
 //! `--time-scale` do not multiply the plan's request rate (`--time-scale` keeps open-model
 //! rates as written, and this keeps closed-model rates close to them too).
@@ -17,6 +18,8 @@ use tokio::process::Command;
 const BIN: &str = env!("CARGO_BIN_EXE_soakd");
 /// The address the examples use (the `soakd demo` target).
 pub const DEMO_URL: &str = "http://127.0.0.1:8080";
+/// The Prometheus `config/examples/sut.yaml` queries.
+pub const DEMO_PROMETHEUS: &str = "http://127.0.0.1:9090";
 /// The webhook secret the runs sign with and the target verifies.
 pub const WEBHOOK_SECRET: &str = "whsec_seed_tests";
 
@@ -70,9 +73,9 @@ fn scale_vus(tree: &mut Value, f: f64) {
     }
 }
 
-/// Writes the example `file` (and every data file beside it) into `dir`, aimed at `url`,
-/// prepared for `--time-scale scale`; returns the copy's path.
-pub fn prepare(dir: &Path, file: &str, url: &str, scale: f64) -> PathBuf {
+/// Writes the example `file` (and every data file beside it) into `dir`, aimed at `url` (and
+/// its SUT checks at `prometheus`), prepared for `--time-scale scale`; returns the copy's path.
+pub fn prepare(dir: &Path, file: &str, url: &str, prometheus: Option<&str>, scale: f64) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     for entry in std::fs::read_dir(examples_dir()).unwrap() {
         let p = entry.unwrap().path();
@@ -81,9 +84,13 @@ pub fn prepare(dir: &Path, file: &str, url: &str, scale: f64) -> PathBuf {
             std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
         }
     }
-    let text = std::fs::read_to_string(examples_dir().join(file))
+    let mut text = std::fs::read_to_string(examples_dir().join(file))
         .unwrap()
         .replace(DEMO_URL, url);
+    if text.contains(DEMO_PROMETHEUS) {
+        let prom = prometheus.unwrap_or_else(|| panic!("{file} queries a Prometheus: start one"));
+        text = text.replace(DEMO_PROMETHEUS, prom);
+    }
     let mut tree = yaml_tree(&text);
     scale_vus(&mut tree, scale);
     let path = dir.join(file);

@@ -272,7 +272,7 @@ pub(crate) fn html(body: String) -> Resp {
 /// The demo counters as Prometheus text lines (`demo_<name>_total`).
 pub(crate) fn prometheus(s: &TargetStats) -> String {
     let d = &s.demo;
-    let rows: [(&str, u64); 14] = [
+    let rows: [(&str, u64); 16] = [
         ("webhooks_valid", s.webhooks_valid),
         ("webhooks_invalid", s.webhooks_invalid),
         ("webhooks_duplicate", s.webhooks_duplicate),
@@ -287,6 +287,8 @@ pub(crate) fn prometheus(s: &TargetStats) -> String {
         ("profile_activity_pages", d.profile_activity_pages),
         ("tasks_created", d.tasks_created),
         ("meetings_created", d.meetings_created),
+        ("cache_purges", s.cache_purges),
+        ("cache_misses", s.cache_misses),
     ];
     let mut out = String::new();
     for (name, v) in rows {

@@ -8,6 +8,7 @@
 mod api;
 mod arrivals;
 mod body;
+mod cache;
 mod community;
 mod demo;
 mod faults;

@@ -18,6 +18,7 @@ use tokio::sync::Notify;
 
 use super::api::Api;
 use super::body::TargetBody;
+use super::cache::Cache;
 use super::demo::{Demo, DemoStats, is_page};
 use super::faults::{FaultConfig, FaultError, Faults, MAX_DELAY_MS};
 use super::sut::Sut;
@@ -111,6 +112,10 @@ pub struct TargetStats {
     pub failover_5xx_served: u64,
     /// Queue worker restarts (`worker_restarts`, see `sut.rs`).
     pub worker_restarts: u64,
+    /// Cache purges (`cache_purge_ms`) and the cached reads that missed while it was rebuilt
+    /// (`cache.rs`).
+    pub cache_purges: u64,
+    pub cache_misses: u64,
     /// Requests that carried a valid W3C `traceparent` (`trace.rs`).
     pub traces_seen: u64,
     /// Their trace ids, the last `trace::MAX_TRACE_IDS`, oldest first.
@@ -154,6 +159,7 @@ pub(crate) struct Shared {
     pub(crate) api: Api,
     pub(crate) chat: Chat,
     pub(crate) sut: Sut,
+    pub(crate) cache: Cache,
     pub(crate) demo: Demo,
     /// Opt-in arrival times (`TargetHandle::record_arrivals`).
     pub(crate) arrivals: super::arrivals::ArrivalLog,
@@ -167,6 +173,7 @@ impl Shared {
         self.api.fill(&mut s);
         self.chat.fill(&mut s);
         self.sut.fill(&mut s);
+        self.cache.fill(&mut s);
         self.demo.fill(&mut s);
         self.traces.fill(&mut s);
         s
@@ -276,10 +283,16 @@ async fn route(shared: &Shared, faults: &FaultConfig, kind: Kind, req: Request<I
         Kind::Api if req.method() == Method::POST && req.uri().path() == "/api/notifications" => {
             shared.sut.notification()
         }
-        Kind::Api => match shared.demo.route(faults, req).await {
-            Ok(resp) => resp,
-            Err(req) => shared.api.route(faults, req).await,
-        },
+        Kind::Api => {
+            // A purged cache sends its reads through the slower database fallback.
+            if let Some(d) = shared.cache.miss(req.method(), req.uri().path()) {
+                tokio::time::sleep(d).await;
+            }
+            match shared.demo.route(faults, req).await {
+                Ok(resp) => resp,
+                Err(req) => shared.api.route(faults, req).await,
+            }
+        }
         Kind::Page => shared.demo.page(req.uri().path()),
         Kind::Ok => text(StatusCode::OK, Bytes::from_static(b"ok")),
         Kind::Delay => {
@@ -352,10 +365,12 @@ async fn manage(shared: &Shared, kind: Kind, req: Request<Incoming>) -> Resp {
                 }
                 Err(e) => return bad_request(&e.to_string()),
             };
-            // SUT settings and drill faults (memory_ratio, queue_outage_ms, failover_5xx…).
+            // SUT settings and drill faults (memory_ratio, queue_outage_ms, failover_5xx,
+            // cache_purge_ms…).
             let body = match serde_json::from_slice(&body)
                 .map_err(FaultError::from)
                 .and_then(|patch| shared.sut.take_controls(patch))
+                .and_then(|rest| shared.cache.take_controls(rest))
                 .and_then(|rest| shared.demo.take_controls(rest))
                 .and_then(|rest| shared.api.take_controls(rest))
                 .and_then(|rest| Ok(serde_json::to_vec(&rest)?))
