@@ -103,14 +103,15 @@ pub(super) struct Queue(Mutex<Vec<Event>>);
 
 /// The run's numbers and the buffer that queues are swapped with.
 pub(super) struct Aggregate {
-    pub shard: Shard,
+    /// None once the run's final snapshot took them (`Recorder::final_snapshot`).
+    pub shard: Option<Shard>,
     spare: Vec<Event>,
 }
 
 impl Aggregate {
     pub(super) fn new(shard: Shard) -> Self {
         Aggregate {
-            shard,
+            shard: Some(shard),
             spare: Vec::new(),
         }
     }
@@ -136,17 +137,21 @@ impl super::Recorder {
     /// Applies every queued event; the returned guard holds the up-to-date numbers.
     pub(super) fn drain(&self) -> MutexGuard<'_, Aggregate> {
         let mut agg = lock(&self.agg);
+        let Aggregate { shard, spare } = &mut *agg;
         for q in self.queues.iter() {
             let mut batch = {
                 let mut q = lock(&q.0);
                 if q.is_empty() {
                     continue;
                 }
-                std::mem::replace(&mut *q, std::mem::take(&mut agg.spare))
+                std::mem::replace(&mut *q, std::mem::take(spare))
             };
-            self.apply(&mut agg.shard, &batch);
+            // After the final snapshot nothing records (every VU has ended), so nothing is lost.
+            if let Some(shard) = shard.as_mut() {
+                self.apply(shard, &batch);
+            }
             batch.clear();
-            agg.spare = batch;
+            *spare = batch;
         }
         agg
     }

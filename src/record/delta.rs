@@ -57,7 +57,9 @@ impl Shard {
             a[0] = a[0].saturating_sub(b[0]);
             a[1] = a[1].saturating_sub(b[1]);
         }
-        self.ws.subtract(&earlier.ws);
+        if let (Some(ws), Some(e)) = (self.ws.as_mut(), earlier.ws.as_ref()) {
+            ws.subtract(e);
+        }
         minus(&mut self.iteration, &earlier.iteration);
         minus(&mut self.lag, &earlier.lag);
     }

@@ -112,7 +112,9 @@ pub(crate) struct Shard {
     pub requests: Vec<RequestCell>,
     /// [fully succeeded, failed] per mix entry (journey).
     pub journeys: Vec<[u64; 2]>,
-    pub ws: ws::WsCell,
+    /// Created by the first WebSocket event: most runs have none, and its two histograms are
+    /// tens of KB per copy of the numbers.
+    pub ws: Option<Box<ws::WsCell>>,
     pub iteration: Histogram<u64>,
     pub lag: Histogram<u64>,
     /// Latencies of the current timeline window (reset by `roll_window`).
@@ -123,7 +125,7 @@ impl Shard {
     fn new(meta: &[RequestMeta], journeys: usize) -> Self {
         Shard {
             journeys: vec![[0, 0]; journeys],
-            ws: ws::WsCell::default(),
+            ws: None,
             requests: meta
                 .iter()
                 .map(|m| RequestCell {
@@ -233,7 +235,9 @@ impl Recorder {
                 let mut agg = self.drain();
                 let s = Sample::new(request, status, latency, failure, &[], trace)
                     .expect("no checks always fit");
-                self.apply_request(&mut agg.shard, &s, checks);
+                if let Some(shard) = agg.shard.as_mut() {
+                    self.apply_request(shard, &s, checks);
+                }
                 self.live.requests.fetch_add(1, Ordering::Relaxed);
                 let failed = counts_as_failed(failure) as u64;
                 self.live.failures.fetch_add(failed, Ordering::Relaxed);
@@ -291,7 +295,20 @@ impl Recorder {
     /// Applies the queues and copies the numbers (cost grows with requests × statuses, not
     /// with samples).
     pub fn snapshot(&self) -> RunSnapshot {
-        let merged = self.drain().shard.clone();
+        let shard = self.drain().shard.clone();
+        self.snapshot_of(shard)
+    }
+
+    /// The run's last snapshot: like `snapshot`, but it takes the numbers instead of copying
+    /// them, so a finished run waiting for the ledger holds one copy, not two (1,000 runs
+    /// ending together). Later snapshots are empty.
+    pub fn final_snapshot(&self) -> RunSnapshot {
+        let shard = self.drain().shard.take();
+        self.snapshot_of(shard)
+    }
+
+    fn snapshot_of(&self, shard: Option<Shard>) -> RunSnapshot {
+        let merged = shard.unwrap_or_else(|| Shard::new(&self.meta, self.journeys.len()));
         let mut snap = RunSnapshot::new(
             self.meta.clone(),
             self.journeys.clone(),

@@ -159,7 +159,7 @@ impl RunSnapshot {
     }
 
     pub fn ws(&self) -> &super::ws::WsCell {
-        &self.shard.ws
+        self.shard.ws_or_empty()
     }
 
     pub fn lag(&self) -> &Histogram<u64> {
@@ -227,21 +227,22 @@ impl RunNumbers for RunSnapshot {
     }
 
     fn ws_connecting(&self) -> Option<Histogram<u64>> {
-        let h = &self.shard.ws.connecting;
+        let h = &self.shard.ws_or_empty().connecting;
         (!h.is_empty()).then(|| h.clone())
     }
 
     fn ws_msg_latency(&self) -> Option<Histogram<u64>> {
-        let h = &self.shard.ws.msg_latency;
+        let h = &self.shard.ws_or_empty().msg_latency;
         (!h.is_empty()).then(|| h.clone())
     }
 
     fn ws_sessions(&self) -> (u64, u64) {
-        (self.shard.ws.dropped, self.shard.ws.sessions)
+        let ws = self.shard.ws_or_empty();
+        (ws.dropped, ws.sessions)
     }
 
     fn ws_msgs_received(&self) -> u64 {
-        self.shard.ws.received
+        self.shard.ws_or_empty().received
     }
 
     fn vus(&self) -> Option<(u32, u32)> {

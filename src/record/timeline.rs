@@ -38,11 +38,13 @@ impl Timeline {
 impl Recorder {
     /// Closes the current window and appends its point.
     pub fn roll_window(&self) {
-        let merged = {
-            let mut agg = self.drain();
-            let window = agg.shard.window.clone();
-            agg.shard.window.reset();
-            window
+        let merged = match self.drain().shard.as_mut() {
+            Some(shard) => {
+                let window = shard.window.clone();
+                shard.window.reset();
+                window
+            }
+            None => super::new_hist(),
         };
         let t = self.started.elapsed().as_secs_f64();
         let requests = self.live.requests.load(Ordering::Relaxed);

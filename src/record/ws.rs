@@ -75,11 +75,21 @@ impl WsCell {
     }
 }
 
+impl super::Shard {
+    /// The WebSocket numbers, empty when the run had no WebSocket event.
+    pub(crate) fn ws_or_empty(&self) -> &WsCell {
+        static EMPTY: std::sync::LazyLock<WsCell> = std::sync::LazyLock::new(WsCell::default);
+        self.ws.as_deref().unwrap_or(&EMPTY)
+    }
+}
+
 impl Recorder {
     /// Records one WebSocket event of session `request` (an index of `Scenario::requests`).
     /// Rare next to requests, so applied at once (after the queued samples).
     pub fn ws(&self, _vu: u32, request: usize, event: WsEvent) {
-        self.drain().shard.ws.record(event);
+        if let Some(shard) = self.drain().shard.as_mut() {
+            shard.ws.get_or_insert_with(Default::default).record(event);
+        }
         if let Some(s) = &self.sink {
             s.ws(request, event);
         }

@@ -275,7 +275,7 @@ fn finish(
     sut: SutReport,
     windowed: Vec<(usize, Outcome)>,
 ) -> RunReport {
-    let snapshot = ctl.recorder.snapshot();
+    let snapshot = ctl.recorder.final_snapshot();
     let mut outcomes = verdict::evaluate_all(&ctl.scenario.thresholds, &snapshot);
     for (i, worst) in windowed {
         if let Some(o) = outcomes.get_mut(i) {
