@@ -196,7 +196,7 @@ impl super::Recorder {
         live.iterations.fetch_add(iterations, Ordering::Relaxed);
     }
 
-    /// One request into the shard and the sink; `checks` are its results in check order.
+    /// One request into the run's numbers and the sink; `checks` are its results in check order.
     pub(super) fn apply_request(&self, shard: &mut Shard, s: &Sample, checks: &[bool]) {
         let failed = counts_as_failed(s.failure);
         let window = &mut shard.window;

@@ -63,7 +63,8 @@ pub trait Sink: Send + Sync {
     fn window_judged(&self, _threshold: &str, _value: Option<f64>, _breached: bool) {}
 }
 
-/// Counters readable at any time without merging shards (progress line).
+/// Counters readable at any time without taking the aggregate's lock (progress line, breaker,
+/// drills): updated per applied batch, so at most `FLUSH_EVERY` behind the samples.
 #[derive(Default)]
 pub struct Live {
     pub requests: AtomicU64,
@@ -107,6 +108,8 @@ pub(crate) struct RequestCell {
     pub reasons: [u64; FailureReason::ALL.len()],
 }
 
+/// A run's numbers: the one aggregate per run owns one (the name is from when each worker had
+/// its own), and every snapshot holds a copy.
 #[derive(Clone)]
 pub(crate) struct Shard {
     pub requests: Vec<RequestCell>,

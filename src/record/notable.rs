@@ -3,7 +3,7 @@
 //! and the target's request id (a configured response header, `X-Request-Id` by default), so a
 //! breached p95 leads to concrete requests in the target's logs and traces.
 //!
-//! Kept off the shard locks: an atomic latency floor and failure count let almost every sample
+//! Kept off the aggregate's lock: an atomic latency floor and failure count let almost every sample
 //! pass without taking this module's lock once the lists are full.
 
 use serde::{Deserialize, Serialize};

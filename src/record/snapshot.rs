@@ -52,7 +52,7 @@ impl RunSnapshot {
         }
     }
 
-    /// A snapshot of the same run with another merged shard and counters (see `since`).
+    /// A snapshot of the same run with other numbers and counters (see `since`).
     pub(super) fn from_parts(
         like: &RunSnapshot,
         shard: Shard,

@@ -3,7 +3,7 @@
 //! A run passes or fails on its own samples alone (DESIGN §4), read from the recorder's exact
 //! per-run HdrHistograms and counters, never from Prometheus' bucketed families. This module is
 //! pure: it sees the run only through [`RunNumbers`], so it is tested with a fake and knows
-//! nothing about how the recorder shards or merges.
+//! nothing about how the recorder queues or aggregates.
 
 mod evaluate;
 pub mod regression;
