@@ -24,6 +24,7 @@ use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 
 mod trace;
 pub use trace::TraceId;
+mod h1;
 mod sticky;
 
 pub use hyper::http;

@@ -5,12 +5,10 @@
 //! connection here between requests and iterations and reconnects when the server closes it.
 //! HTTPS, h2c and requests to another authority go through the pool as before.
 
-use super::{FailureReason, HttpClient, Response, classify, read_capped};
+use super::{FailureReason, HttpClient, Response, h1};
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper::http::{self, HeaderValue, Uri, header};
-use hyper_util::rt::TokioIo;
+use hyper::http::{self, HeaderValue};
 use std::time::Duration;
 
 /// The connection slot of one VU.
@@ -19,7 +17,7 @@ pub struct Sticky {
     authority: Option<http::uri::Authority>,
     /// The Host header of `authority`, built once per connection target.
     host: Option<HeaderValue>,
-    sender: Option<SendRequest<Full<Bytes>>>,
+    conn: Option<h1::Conn>,
 }
 
 impl HttpClient {
@@ -53,7 +51,11 @@ impl HttpClient {
         retry: bool,
         rebuild: impl FnOnce() -> Option<http::Request<Full<Bytes>>>,
     ) -> (Result<Response, FailureReason>, Option<&'static str>) {
-        if self.h2c || req.uri().scheme_str() != Some("http") || req.uri().authority().is_none() {
+        if self.h2c
+            || req.uri().scheme_str() != Some("http")
+            || req.uri().authority().is_none()
+            || !h1::writes_itself(&req)
+        {
             // Boxed: the pooled path is rare here and would otherwise widen every VU's future.
             return (Box::pin(self.send(req, timeout)).await, None);
         }
@@ -83,7 +85,7 @@ impl HttpClient {
             Ok(outcome) => outcome,
             Err(_) => {
                 // The connection may be mid-response: never reuse it.
-                slot.sender = None;
+                slot.conn = None;
                 Err(FailureReason::Timeout)
             }
         };
@@ -93,7 +95,7 @@ impl HttpClient {
     async fn exchange_sticky(
         &self,
         slot: &mut Sticky,
-        mut req: http::Request<Full<Bytes>>,
+        req: http::Request<Full<Bytes>>,
         retry: bool,
         retried: &mut Option<&'static str>,
     ) -> Result<Response, Failed> {
@@ -105,66 +107,48 @@ impl HttpClient {
         if slot.authority.as_ref() != Some(&authority) {
             let host =
                 HeaderValue::from_str(authority.as_str()).map_err(|_| FailureReason::Protocol)?;
-            slot.sender = None;
+            slot.conn = None;
             slot.host = Some(host);
             slot.authority = Some(authority.clone());
         }
-        origin_form(&mut req, slot.host.as_ref())?;
-        let usable = slot.sender.as_ref().is_some_and(|s| !s.is_closed());
-        let mut reused = usable;
-        if !usable {
-            slot.sender = Some(Box::pin(self.connect(&authority)).await?);
+        let host = slot.host.clone().ok_or(FailureReason::Protocol)?;
+        let req = req.map(|body| Plain(full_bytes(body)));
+        if slot.conn.as_mut().is_some_and(|c| !c.looks_open()) {
+            slot.conn = None; // closed by the server while idle: a fresh one, nothing re-sent
+        }
+        let mut reused = slot.conn.is_some();
+        if !reused {
+            slot.conn = Some(self.connect(&authority).await?);
         }
         loop {
-            let sender = slot.sender.as_mut().ok_or(FailureReason::Connect)?;
-            if sender.ready().await.is_err() {
-                if reused {
-                    reused = false;
-                    slot.sender = Some(Box::pin(self.connect(&authority)).await?);
-                    continue;
-                }
-                slot.sender = None;
-                return Err(FailureReason::Reset.into());
-            }
-            match sender.try_send_request(req).await {
-                Ok(resp) => {
-                    let (parts, body) = resp.into_parts();
-                    let body = read_capped(body, self.max_body_bytes).await;
-                    if body.is_err() {
-                        slot.sender = None;
+            let conn = slot.conn.as_mut().ok_or(FailureReason::Connect)?;
+            match conn.exchange(&req, &host, self.max_body_bytes).await {
+                Ok(done) => {
+                    if !done.keep_alive {
+                        slot.conn = None;
                     }
-                    return Ok(Response {
-                        status: parts.status.as_u16(),
-                        headers: parts.headers,
-                        body: body?,
+                    return Ok(done.response);
+                }
+                // Not sent at all (the server closed an idle connection): retry once, fresh.
+                Err(h1::Error::NotSent) if reused && retry => {
+                    reused = false;
+                    *retried = Some("closed");
+                    slot.conn = Some(self.connect(&authority).await?);
+                }
+                Err(e) => {
+                    slot.conn = None;
+                    return Err(match e {
+                        // Sent on a reused connection that the server had already closed.
+                        h1::Error::NotSent | h1::Error::NoResponse if reused => Stale,
+                        h1::Error::NotSent | h1::Error::NoResponse => FailureReason::Reset.into(),
+                        h1::Error::Failed(reason) => reason.into(),
                     });
                 }
-                Err(mut e) => match e.take_message() {
-                    // Not sent at all (the server closed an idle connection): retry once, fresh.
-                    Some(back) if reused && retry => {
-                        reused = false;
-                        *retried = Some("closed");
-                        req = back;
-                        slot.sender = Some(Box::pin(self.connect(&authority)).await?);
-                    }
-                    _ => {
-                        slot.sender = None;
-                        let reason = classify(e.error());
-                        if reused && reason == FailureReason::Reset {
-                            // Sent on a reused connection that the server had already closed.
-                            return Err(Stale);
-                        }
-                        return Err(reason.into());
-                    }
-                },
             }
         }
     }
 
-    async fn connect(
-        &self,
-        authority: &http::uri::Authority,
-    ) -> Result<SendRequest<Full<Bytes>>, FailureReason> {
+    async fn connect(&self, authority: &http::uri::Authority) -> Result<h1::Conn, FailureReason> {
         // `host()` keeps the brackets of an IPv6 literal, as `connect` wants them.
         let addr = format!(
             "{}:{}",
@@ -179,13 +163,26 @@ impl HttpClient {
                 _ => return Err(FailureReason::Connect),
             };
         let _ = stream.set_nodelay(true);
-        let (sender, conn) = http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| classify(&e))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        Ok(sender)
+        Ok(h1::Conn::new(stream))
+    }
+}
+
+/// The bytes of a `Full` body (ready at once: it holds them).
+fn full_bytes(mut body: Full<Bytes>) -> Bytes {
+    use futures_util::FutureExt;
+    use http_body_util::BodyExt;
+    match body.frame().now_or_never() {
+        Some(Some(Ok(frame))) => frame.into_data().unwrap_or_default(),
+        _ => Bytes::new(),
+    }
+}
+
+/// A request body as the connection writes it.
+struct Plain(Bytes);
+
+impl AsRef<[u8]> for Plain {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
     }
 }
 
@@ -218,26 +215,4 @@ fn is_idempotent(req: &http::Request<Full<Bytes>>) -> bool {
         http::Method::GET | http::Method::HEAD | http::Method::OPTIONS | http::Method::TRACE
     ) || req.headers().contains_key("idempotency-key")
         || req.headers().contains_key("x-idempotency-key")
-}
-
-/// HTTP/1.1 origin servers expect `GET /path?query` with a Host header.
-fn origin_form(
-    req: &mut http::Request<Full<Bytes>>,
-    host: Option<&HeaderValue>,
-) -> Result<(), FailureReason> {
-    if let Some(host) = host
-        && !req.headers().contains_key(header::HOST)
-    {
-        req.headers_mut().insert(header::HOST, host.clone());
-    }
-    // Reuses the path's shared bytes: no parsing, no copy.
-    let mut parts = http::uri::Parts::default();
-    parts.path_and_query = Some(
-        req.uri()
-            .path_and_query()
-            .cloned()
-            .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
-    );
-    *req.uri_mut() = Uri::from_parts(parts).map_err(|_| FailureReason::Protocol)?;
-    Ok(())
 }

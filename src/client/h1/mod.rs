@@ -1,0 +1,245 @@
+//! One HTTP/1.1 connection that a VU drives itself: write the request, read the response, in
+//! the VU's own task.
+//!
+//! hyper's client gives every connection a task of its own and hands each request and response
+//! across channels, with two 8 KB buffers per connection. For a load generator's hot path (one
+//! connection per VU, one request at a time) that is most of the user-space cost per request and
+//! of the memory per connection. wrk and oha's peers drive the socket directly; so does this.
+//! Only plain HTTP/1.1 requests that need no framing of their own come here
+//! ([`head::writes_itself`]); everything else goes through hyper.
+
+mod chunked;
+mod head;
+
+pub(in crate::client) use head::writes_itself;
+
+use super::{FailureReason, Response};
+use bytes::{Bytes, BytesMut};
+use head::{Framing, Head};
+use hyper::http::{self, HeaderValue, Method};
+use std::io;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Bytes read per `read` at first; the buffer grows for larger messages.
+const READ_CHUNK: usize = 4096;
+
+/// Idle longer than this, a connection is checked for a close by the server before reuse (a
+/// non-blocking read); a shorter idle skips that syscall, and a close racing the reuse is then
+/// caught as a request sent without a response byte.
+const CHECK_IDLE_AFTER: Duration = Duration::from_millis(20);
+
+/// How an exchange on this connection failed.
+#[derive(Debug)]
+pub(super) enum Error {
+    /// Not a byte of the request was written: the connection was already closed.
+    NotSent,
+    /// The request was written, and the connection ended before a byte of response.
+    NoResponse,
+    /// Anything else, already classified.
+    Failed(FailureReason),
+}
+
+impl From<FailureReason> for Error {
+    fn from(r: FailureReason) -> Self {
+        Error::Failed(r)
+    }
+}
+
+/// A kept-alive connection and its buffers.
+pub(super) struct Conn {
+    stream: TcpStream,
+    read: BytesMut,
+    write: Vec<u8>,
+    /// When the last response ended; None before the first request.
+    idle_since: Option<Instant>,
+}
+
+/// A response and whether its connection may be reused.
+pub(super) struct Exchanged {
+    pub response: Response,
+    pub keep_alive: bool,
+}
+
+impl Conn {
+    pub(super) fn new(stream: TcpStream) -> Self {
+        Conn {
+            stream,
+            read: BytesMut::new(),
+            write: Vec::new(),
+            idle_since: None,
+        }
+    }
+
+    /// Whether a reused connection still looks open: false when the server closed it while
+    /// idle (or sent bytes nobody asked for).
+    pub(super) fn looks_open(&mut self) -> bool {
+        let Some(since) = self.idle_since else {
+            return true;
+        };
+        if since.elapsed() < CHECK_IDLE_AFTER {
+            return true;
+        }
+        let mut probe = [0u8; 1];
+        match self.stream.try_read(&mut probe) {
+            Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+            Ok(_) => false, // 0: closed; anything else: unsolicited bytes
+        }
+    }
+
+    /// Writes `req` and reads its whole response (body capped at `cap` bytes).
+    pub(super) async fn exchange(
+        &mut self,
+        req: &http::Request<impl AsRef<[u8]>>,
+        host: &HeaderValue,
+        cap: usize,
+    ) -> Result<Exchanged, Error> {
+        let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+        let body = req.body().as_ref();
+        head::encode_request(
+            &mut self.write,
+            req.method(),
+            target,
+            req.headers(),
+            host,
+            body,
+        );
+        self.send().await?;
+        let out = self.receive(*req.method() == Method::HEAD, cap).await;
+        self.idle_since = Some(Instant::now());
+        out
+    }
+
+    async fn send(&mut self) -> Result<(), Error> {
+        let mut sent = 0;
+        while sent < self.write.len() {
+            match self.stream.write(&self.write[sent..]).await {
+                Ok(0) => return Err(not_sent_or_reset(sent)),
+                Ok(n) => sent += n,
+                Err(e) if sent == 0 && is_closed(&e) => return Err(Error::NotSent),
+                Err(e) => return Err(io_failure(&e).into()),
+            }
+        }
+        Ok(())
+    }
+
+    async fn receive(&mut self, head_request: bool, cap: usize) -> Result<Exchanged, Error> {
+        let mut any_byte = false;
+        let head = loop {
+            if let Some(head) = head::parse_response(&self.read, head_request)? {
+                let _ = self.read.split_to(head.len);
+                if (100..200).contains(&head.status) && head.status != 101 {
+                    continue; // an interim response: the final one follows
+                }
+                break head;
+            }
+            if self.fill().await? == 0 {
+                return Err(if any_byte || !self.read.is_empty() {
+                    Error::Failed(FailureReason::Reset)
+                } else {
+                    Error::NoResponse
+                });
+            }
+            any_byte = true;
+        };
+        let Head {
+            status,
+            headers,
+            framing,
+            mut keep_alive,
+            ..
+        } = head;
+        let body = match framing {
+            Framing::Empty => Bytes::new(),
+            Framing::Length(n) => self.body_of_length(n, cap).await?,
+            Framing::Chunked => self.body_chunked(cap).await?,
+            Framing::UntilClose => self.body_until_close(cap).await?,
+        };
+        // Bytes nobody asked for after the response: the framing cannot be trusted further.
+        keep_alive &= self.read.is_empty();
+        Ok(Exchanged {
+            response: Response {
+                status,
+                headers,
+                body,
+            },
+            keep_alive,
+        })
+    }
+
+    /// Reads once more into the buffer; `Ok(0)` at the end of the stream.
+    async fn fill(&mut self) -> Result<usize, Error> {
+        if self.read.capacity() - self.read.len() < READ_CHUNK / 4 {
+            self.read.reserve(READ_CHUNK);
+        }
+        match self.stream.read_buf(&mut self.read).await {
+            Ok(n) => Ok(n),
+            // Reset before any byte of the response is the reused-connection race.
+            Err(e) if self.read.is_empty() && is_closed(&e) => Ok(0),
+            Err(e) => Err(io_failure(&e).into()),
+        }
+    }
+
+    async fn body_of_length(&mut self, n: u64, cap: usize) -> Result<Bytes, Error> {
+        if n > cap as u64 {
+            return Err(FailureReason::BodyTooLarge.into());
+        }
+        let n = n as usize;
+        if self.read.len() < n {
+            self.read.reserve(n - self.read.len());
+        }
+        while self.read.len() < n {
+            if self.fill().await? == 0 {
+                return Err(FailureReason::Reset.into());
+            }
+        }
+        Ok(self.read.split_to(n).freeze())
+    }
+
+    async fn body_chunked(&mut self, cap: usize) -> Result<Bytes, Error> {
+        let mut decoder = chunked::Chunked::default();
+        let mut out = BytesMut::new();
+        while !decoder.decode(&mut self.read, &mut out, cap)? {
+            if self.fill().await? == 0 {
+                return Err(FailureReason::Reset.into());
+            }
+        }
+        Ok(out.freeze())
+    }
+
+    async fn body_until_close(&mut self, cap: usize) -> Result<Bytes, Error> {
+        loop {
+            if self.read.len() > cap {
+                return Err(FailureReason::BodyTooLarge.into());
+            }
+            if self.fill().await? == 0 {
+                return Ok(self.read.split().freeze());
+            }
+        }
+    }
+}
+
+/// Closed by the peer: reset, aborted or a broken pipe.
+fn is_closed(e: &io::Error) -> bool {
+    use io::ErrorKind as K;
+    matches!(
+        e.kind(),
+        K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof
+    )
+}
+
+fn not_sent_or_reset(sent: usize) -> Error {
+    if sent == 0 {
+        Error::NotSent
+    } else {
+        Error::Failed(FailureReason::Reset)
+    }
+}
+
+fn io_failure(e: &io::Error) -> FailureReason {
+    super::classify(e)
+}
+
+#[cfg(test)]
+mod tests;
