@@ -14,11 +14,7 @@ pub fn apply(extract: &[(String, Extract)], resp: &Response, vars: &mut BTreeMap
                 let doc = json.get_or_insert_with(|| serde_json::from_slice(&resp.body).ok());
                 doc.as_ref().and_then(|d| first(path, d))
             }
-            Extract::Header(h) => resp
-                .headers
-                .get(h)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
+            Extract::Header(h) => resp.headers.get(h).map(str::to_string),
             Extract::Regex(re) => {
                 let text = String::from_utf8_lossy(&resp.body);
                 re.captures(&text)

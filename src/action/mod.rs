@@ -383,7 +383,7 @@ impl Actor {
         failure: Option<FailureReason>,
         latency: Duration,
         trace: Option<crate::client::TraceId>,
-        request_id: Option<&hyper::header::HeaderValue>,
+        request_id: Option<&str>,
     ) {
         let failed = failure.is_some();
         let entry = crate::record::NotableRequest {
@@ -393,9 +393,7 @@ impl Actor {
             latency_ms: latency.as_secs_f64() * 1e3,
             trace_id: trace.map(|t| t.hex()),
             // Bounded: a hostile target cannot grow the summary through this header.
-            request_id: request_id
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.chars().take(128).collect()),
+            request_id: request_id.map(|v| v.chars().take(128).collect()),
         };
         self.recorder.note(entry, latency, failed);
     }

@@ -25,6 +25,8 @@ use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 mod trace;
 pub use trace::TraceId;
 mod h1;
+mod headers;
+pub use headers::Headers;
 mod sticky;
 
 pub use hyper::http;
@@ -137,7 +139,7 @@ pub enum ClientError {
 #[derive(Clone, Debug)]
 pub struct Response {
     pub status: u16,
-    pub headers: http::HeaderMap,
+    pub headers: Headers,
     pub body: Bytes,
 }
 
@@ -222,7 +224,7 @@ impl HttpClient {
         let body = read_capped(body, self.max_body_bytes).await?;
         Ok(Response {
             status: parts.status.as_u16(),
-            headers: parts.headers,
+            headers: parts.headers.into(),
             body,
         })
     }

@@ -3,8 +3,10 @@
 //!
 //! Pure functions over byte buffers, so every framing rule is tested without a socket.
 
-use crate::client::FailureReason;
-use hyper::http::{self, HeaderMap, HeaderName, HeaderValue, Method, header};
+use crate::client::{FailureReason, Headers};
+use bytes::BytesMut;
+use hyper::http::{self, HeaderMap, HeaderValue, Method, header};
+use std::mem::MaybeUninit;
 
 /// Headers a response may carry before it is refused (hyper's default).
 pub(super) const MAX_HEADERS: usize = 100;
@@ -17,11 +19,12 @@ pub(super) const MAX_HEAD_BYTES: usize = 8192 + 4096 * 100;
 /// A body this client would have to frame (`transfer-encoding`), a `100-continue` handshake,
 /// an upgrade or a tunnel are left to hyper: they are rare in load plans and need its machinery.
 pub(in crate::client) fn writes_itself(req: &http::Request<impl Sized>) -> bool {
-    let h = req.headers();
+    // One pass over the (few) names: cheaper than a hashed lookup per name.
     *req.method() != Method::CONNECT
-        && !h.contains_key(header::TRANSFER_ENCODING)
-        && !h.contains_key(header::EXPECT)
-        && !h.contains_key(header::UPGRADE)
+        && req
+            .headers()
+            .keys()
+            .all(|k| k != header::TRANSFER_ENCODING && k != header::EXPECT && k != header::UPGRADE)
 }
 
 /// Writes the request head and body into `out` (cleared first): origin-form target, the Host
@@ -40,14 +43,19 @@ pub(super) fn encode_request(
     out.push(b' ');
     out.extend_from_slice(if target.is_empty() { "/" } else { target }.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    if !headers.contains_key(header::HOST) {
+    let (mut has_host, mut has_length) = (false, false);
+    for k in headers.keys() {
+        has_host |= k == header::HOST;
+        has_length |= k == header::CONTENT_LENGTH;
+    }
+    if !has_host {
         line(out, b"host", host.as_bytes());
     }
     for (name, value) in headers {
         line(out, name.as_str().as_bytes(), value.as_bytes());
     }
     let body_expected = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
-    if !headers.contains_key(header::CONTENT_LENGTH) && (!body.is_empty() || body_expected) {
+    if !has_length && (!body.is_empty() || body_expected) {
         let mut n = itoa_buf();
         line(out, b"content-length", fmt_usize(body.len(), &mut n));
     }
@@ -93,62 +101,73 @@ pub(super) enum Framing {
 #[derive(Debug)]
 pub(super) struct Head {
     pub status: u16,
-    pub headers: HeaderMap,
-    /// Bytes of the head, to drop from the read buffer.
-    pub len: usize,
+    pub headers: Headers,
     pub framing: Framing,
     /// Whether the connection may carry another request after this response.
     pub keep_alive: bool,
 }
 
-/// Parses the response head at the start of `buf`: `Ok(None)` until it is complete.
+/// Parses the response head at the start of `buf` and takes it out: `Ok(None)` (and `buf`
+/// untouched) until it is complete. The headers keep the head's bytes (no copy, no map).
 ///
 /// `head_request` says the request was HEAD (no body whatever the headers say).
 pub(super) fn parse_response(
-    buf: &[u8],
+    buf: &mut BytesMut,
     head_request: bool,
 ) -> Result<Option<Head>, FailureReason> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut resp = httparse::Response::new(&mut slots);
-    let len = match resp.parse(buf) {
-        Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD_BYTES => {
-            return Err(FailureReason::Protocol);
-        }
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(_) => return Err(FailureReason::Protocol),
-    };
-    let status = resp.code.ok_or(FailureReason::Protocol)?;
-    let http11 = resp.version == Some(1);
-    let mut headers = HeaderMap::with_capacity(resp.headers.len());
-    let mut length: Option<u64> = None;
-    let mut chunked = None;
-    let mut close = !http11;
-    for h in resp.headers.iter() {
-        let name =
-            HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| FailureReason::Protocol)?;
-        let value = HeaderValue::from_bytes(h.value).map_err(|_| FailureReason::Protocol)?;
-        if name == header::CONTENT_LENGTH {
-            let n = parse_length(h.value)?;
-            if length.is_some_and(|seen| seen != n) {
+    let mut slots = [const { MaybeUninit::<httparse::Header>::uninit() }; MAX_HEADERS];
+    let (len, status, lines, length, chunked, close) = {
+        let mut resp = httparse::Response::new(&mut []);
+        let parsed = httparse::ParserConfig::default()
+            .parse_response_with_uninit_headers(&mut resp, buf, &mut slots);
+        let len = match parsed {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD_BYTES => {
                 return Err(FailureReason::Protocol);
             }
-            length = Some(n);
-        } else if name == header::TRANSFER_ENCODING {
-            // The last coding decides: chunked ends the body, anything else reads to close.
-            chunked = Some(last_token(h.value).eq_ignore_ascii_case(b"chunked"));
-        } else if name == header::CONNECTION {
-            for token in h.value.split(|b| *b == b',') {
-                let token = token.trim_ascii();
-                if token.eq_ignore_ascii_case(b"close") {
-                    close = true;
-                } else if token.eq_ignore_ascii_case(b"keep-alive") && !http11 {
-                    close = false;
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(_) => return Err(FailureReason::Protocol),
+        };
+        let status = resp.code.ok_or(FailureReason::Protocol)?;
+        let http11 = resp.version == Some(1);
+        let mut length: Option<u64> = None;
+        let mut chunked = None;
+        let mut close = !http11;
+        for h in resp.headers.iter() {
+            let name = h.name.as_bytes();
+            if name.eq_ignore_ascii_case(b"content-length") {
+                let n = parse_length(h.value)?;
+                if length.is_some_and(|seen| seen != n) {
+                    return Err(FailureReason::Protocol);
+                }
+                length = Some(n);
+            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                // The last coding decides: chunked ends the body, anything else reads to close.
+                chunked = Some(last_token(h.value).eq_ignore_ascii_case(b"chunked"));
+            } else if name.eq_ignore_ascii_case(b"connection") {
+                for token in h.value.split(|b| *b == b',') {
+                    let token = token.trim_ascii();
+                    if token.eq_ignore_ascii_case(b"close") {
+                        close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") && !http11 {
+                        close = false;
+                    }
                 }
             }
         }
-        headers.append(name, value);
-    }
+        // The header lines: from the first name to the end of the last value.
+        let base = buf.as_ptr() as usize;
+        let lines = match (resp.headers.first(), resp.headers.last()) {
+            (Some(first), Some(last)) => {
+                let from = first.name.as_ptr() as usize - base;
+                from..last.value.as_ptr() as usize - base + last.value.len()
+            }
+            _ => 0..0,
+        };
+        (len, status, lines, length, chunked, close)
+    };
+    let head = buf.split_to(len).freeze();
+    let headers = Headers::raw(head.slice(lines));
     let framing = if head_request || (100..200).contains(&status) || status == 204 || status == 304
     {
         Framing::Empty
@@ -166,7 +185,6 @@ pub(super) fn parse_response(
     Ok(Some(Head {
         status,
         headers,
-        len,
         framing,
         keep_alive,
     }))
@@ -201,8 +219,12 @@ fn last_token(value: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
 
+    fn parse_bytes(raw: &[u8], head_request: bool) -> Result<Option<Head>, FailureReason> {
+        parse_response(&mut BytesMut::from(raw), head_request)
+    }
+
     fn parse(raw: &str) -> Head {
-        parse_response(raw.as_bytes(), false)
+        parse_bytes(raw.as_bytes(), false)
             .expect("valid")
             .expect("complete")
     }
@@ -267,7 +289,7 @@ mod tests {
         );
         assert_eq!(f("HTTP/1.1 304 Not Modified\r\n\r\n"), Framing::Empty);
         assert_eq!(f("HTTP/1.1 100 Continue\r\n\r\n"), Framing::Empty);
-        let head = parse_response(b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n", true);
+        let head = parse_bytes(b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n", true);
         assert_eq!(
             head.unwrap().unwrap().framing,
             Framing::Empty,
@@ -295,7 +317,7 @@ mod tests {
 
     #[test]
     fn malformed_heads_are_protocol_failures_and_partial_ones_wait() {
-        let p = |raw: &[u8]| parse_response(raw, false).map(|h| h.map(|h| h.status));
+        let p = |raw: &[u8]| parse_bytes(raw, false).map(|h| h.map(|h| h.status));
         assert_eq!(p(b"HTTP/1.1 200 OK\r\ncontent-le"), Ok(None));
         assert_eq!(
             p(b"HELLO I AM NOT HTTP\r\n\r\n"),
@@ -333,9 +355,14 @@ mod tests {
         let head =
             parse("HTTP/1.1 201 Created\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\nX-Id: 7\r\n\r\n");
         assert_eq!(head.status, 201);
-        let cookies: Vec<_> = head.headers.get_all("set-cookie").iter().collect();
-        assert_eq!(cookies, ["a=1", "b=2"]);
-        assert_eq!(head.headers["x-id"], "7");
+        let cookies: Vec<_> = head
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(b"set-cookie"))
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(cookies, [b"a=1", b"b=2"]);
+        assert_eq!(head.headers.get("x-id"), Some("7"));
     }
 
     #[test]

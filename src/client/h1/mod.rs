@@ -18,17 +18,12 @@ use bytes::{Bytes, BytesMut};
 use head::{Framing, Head};
 use hyper::http::{self, HeaderValue, Method};
 use std::io;
-use std::time::{Duration, Instant};
+use std::task::{Context, Poll, Waker};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Bytes read per `read` at first; the buffer grows for larger messages.
 const READ_CHUNK: usize = 4096;
-
-/// Idle longer than this, a connection is checked for a close by the server before reuse (a
-/// non-blocking read); a shorter idle skips that syscall, and a close racing the reuse is then
-/// caught as a request sent without a response byte.
-const CHECK_IDLE_AFTER: Duration = Duration::from_millis(20);
 
 /// How an exchange on this connection failed.
 #[derive(Debug)]
@@ -52,8 +47,6 @@ pub(super) struct Conn {
     stream: TcpStream,
     read: BytesMut,
     write: Vec<u8>,
-    /// When the last response ended; None before the first request.
-    idle_since: Option<Instant>,
 }
 
 /// A response and whether its connection may be reused.
@@ -68,23 +61,28 @@ impl Conn {
             stream,
             read: BytesMut::new(),
             write: Vec::new(),
-            idle_since: None,
         }
     }
 
-    /// Whether a reused connection still looks open: false when the server closed it while
+    /// Whether a kept-alive connection still looks open: false when the server closed it while
     /// idle (or sent bytes nobody asked for).
+    ///
+    /// No syscall in the common case: the runtime cleared the socket's read readiness when the
+    /// last response drained it, so readiness now means something arrived since (a FIN, a
+    /// reset, stray bytes), and only then is the socket read. A close racing this check is
+    /// caught as a request sent without a response byte.
     pub(super) fn looks_open(&mut self) -> bool {
-        let Some(since) = self.idle_since else {
-            return true;
-        };
-        if since.elapsed() < CHECK_IDLE_AFTER {
-            return true;
-        }
-        let mut probe = [0u8; 1];
-        match self.stream.try_read(&mut probe) {
-            Err(e) => e.kind() == io::ErrorKind::WouldBlock,
-            Ok(_) => false, // 0: closed; anything else: unsolicited bytes
+        let mut cx = Context::from_waker(Waker::noop());
+        match self.stream.poll_read_ready(&mut cx) {
+            Poll::Pending => true,
+            Poll::Ready(Err(_)) => false,
+            Poll::Ready(Ok(())) => {
+                let mut probe = [0u8; 1];
+                match self.stream.try_read(&mut probe) {
+                    Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+                    Ok(_) => false, // 0: closed; anything else: unsolicited bytes
+                }
+            }
         }
     }
 
@@ -106,9 +104,7 @@ impl Conn {
             body,
         );
         self.send().await?;
-        let out = self.receive(*req.method() == Method::HEAD, cap).await;
-        self.idle_since = Some(Instant::now());
-        out
+        self.receive(*req.method() == Method::HEAD, cap).await
     }
 
     async fn send(&mut self) -> Result<(), Error> {
@@ -127,8 +123,7 @@ impl Conn {
     async fn receive(&mut self, head_request: bool, cap: usize) -> Result<Exchanged, Error> {
         let mut any_byte = false;
         let head = loop {
-            if let Some(head) = head::parse_response(&self.read, head_request)? {
-                let _ = self.read.split_to(head.len);
+            if let Some(head) = head::parse_response(&mut self.read, head_request)? {
                 if (100..200).contains(&head.status) && head.status != 101 {
                     continue; // an interim response: the final one follows
                 }
