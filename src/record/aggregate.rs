@@ -8,7 +8,7 @@
 //! touched by one thread at a time, per batch, never by many workers per sample. Memory stays
 //! bounded: a queue never holds more than [`QUEUE_CAP`] events.
 
-use super::{Live, Shard, StatusCell, micros, new_hist};
+use super::{Hist, Live, Shard, StatusCell, micros};
 use crate::client::{FailureReason, TraceId};
 use std::sync::atomic::Ordering;
 use std::sync::{Mutex, MutexGuard};
@@ -105,6 +105,9 @@ pub(super) struct Queue(Mutex<Vec<Event>>);
 pub(super) struct Aggregate {
     /// None once the run's final snapshot took them (`Recorder::final_snapshot`).
     pub shard: Option<Shard>,
+    /// Latencies of the current timeline window (taken by `roll_window`): only the timeline
+    /// reads it, so it is not part of the numbers snapshots copy.
+    pub window: Hist,
     spare: Vec<Event>,
 }
 
@@ -112,6 +115,7 @@ impl Aggregate {
     pub(super) fn new(shard: Shard) -> Self {
         Aggregate {
             shard: Some(shard),
+            window: Hist::new(),
             spare: Vec::new(),
         }
     }
@@ -137,7 +141,11 @@ impl super::Recorder {
     /// Applies every queued event; the returned guard holds the up-to-date numbers.
     pub(super) fn drain(&self) -> MutexGuard<'_, Aggregate> {
         let mut agg = lock(&self.agg);
-        let Aggregate { shard, spare } = &mut *agg;
+        let Aggregate {
+            shard,
+            window,
+            spare,
+        } = &mut *agg;
         for q in self.queues.iter() {
             let mut batch = {
                 let mut q = lock(&q.0);
@@ -148,7 +156,7 @@ impl super::Recorder {
             };
             // After the final snapshot nothing records (every VU has ended), so nothing is lost.
             if let Some(shard) = shard.as_mut() {
-                self.apply(shard, &batch);
+                self.apply(shard, window, &batch);
             }
             batch.clear();
             *spare = batch;
@@ -161,7 +169,7 @@ impl super::Recorder {
         drop(self.drain());
     }
 
-    fn apply(&self, shard: &mut Shard, batch: &[Event]) {
+    fn apply(&self, shard: &mut Shard, window: &mut Hist, batch: &[Event]) {
         let (mut requests, mut failures, mut iterations) = (0u64, 0u64, 0u64);
         for ev in batch {
             match *ev {
@@ -169,7 +177,7 @@ impl super::Recorder {
                     requests += 1;
                     failures += counts_as_failed(s.failure) as u64;
                     let (results, n) = s.check_results();
-                    self.apply_request(shard, &s, &results[..n]);
+                    self.apply_request(shard, window, &s, &results[..n]);
                 }
                 Event::Iteration {
                     journey,
@@ -181,8 +189,8 @@ impl super::Recorder {
                     if let Some(j) = shard.journeys.get_mut(journey as usize) {
                         j[!ok as usize] += 1;
                     }
-                    let _ = shard.iteration.record(micros(duration));
-                    let _ = shard.lag.record(micros(lag));
+                    shard.iteration.record(micros(duration));
+                    shard.lag.record(micros(lag));
                     if let Some(sink) = &self.sink {
                         let name = self.journeys.get(journey as usize);
                         sink.iteration(name.map_or("", |j| j.as_str()), lag, ok);
@@ -196,10 +204,16 @@ impl super::Recorder {
         live.iterations.fetch_add(iterations, Ordering::Relaxed);
     }
 
-    /// One request into the run's numbers and the sink; `checks` are its results in check order.
-    pub(super) fn apply_request(&self, shard: &mut Shard, s: &Sample, checks: &[bool]) {
+    /// One request into the run's numbers, the timeline's window and the sink; `checks` are
+    /// its results in check order.
+    pub(super) fn apply_request(
+        &self,
+        shard: &mut Shard,
+        window: &mut Hist,
+        s: &Sample,
+        checks: &[bool],
+    ) {
         let failed = counts_as_failed(s.failure);
-        let window = &mut shard.window;
         let Some(cell) = shard.requests.get_mut(s.request as usize) else {
             return;
         };
@@ -208,7 +222,7 @@ impl super::Recorder {
             None => {
                 cell.by_status.push(StatusCell {
                     status: s.status,
-                    latency: new_hist(),
+                    latency: Hist::new(),
                     count: 0,
                     failed: 0,
                 });
@@ -217,8 +231,8 @@ impl super::Recorder {
         };
         sc.count += 1;
         sc.failed += failed as u64;
-        let _ = sc.latency.record(micros(s.latency));
-        let _ = window.record(micros(s.latency));
+        sc.latency.record(micros(s.latency));
+        window.record(micros(s.latency));
         for (slot, ok) in cell.checks.iter_mut().zip(checks) {
             slot[!*ok as usize] += 1;
         }

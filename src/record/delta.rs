@@ -3,14 +3,20 @@
 //! gain samples), so the window `(t0, t1]` is exactly `snapshot(t1) − snapshot(t0)`: counters
 //! subtract, histograms subtract bucket by bucket. Nothing is sampled or approximated.
 
+use super::hist::Hist;
 use super::snapshot::RunSnapshot;
 use super::ws::WsCell;
 use super::{RequestCell, Shard};
 use hdrhistogram::Histogram;
 
-fn minus(h: &mut Histogram<u64>, earlier: &Histogram<u64>) {
+fn minus(h: &mut Hist, earlier: &Hist) {
     // `earlier` is a prefix of `h`'s samples; a failure would mean a reset, which never happens
     // within a run: keep the later histogram whole rather than invent counts.
+    let _ = h.subtract(earlier);
+}
+
+fn minus_dense(h: &mut Histogram<u64>, earlier: &Histogram<u64>) {
+    // As `minus`, for the WebSocket histograms.
     let _ = h.subtract(earlier);
 }
 
@@ -36,8 +42,8 @@ impl RequestCell {
 
 impl WsCell {
     fn subtract(&mut self, e: &WsCell) {
-        minus(&mut self.connecting, &e.connecting);
-        minus(&mut self.msg_latency, &e.msg_latency);
+        minus_dense(&mut self.connecting, &e.connecting);
+        minus_dense(&mut self.msg_latency, &e.msg_latency);
         self.sessions = self.sessions.saturating_sub(e.sessions);
         self.dropped = self.dropped.saturating_sub(e.dropped);
         self.sent = self.sent.saturating_sub(e.sent);

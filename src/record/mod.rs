@@ -3,11 +3,13 @@
 //! Each run has one `Recorder`. A VU's sample is queued on its slot (see `aggregate.rs`) and
 //! applied in batches to the run's one set of numbers, which a `RunSnapshot` copies for
 //! progress, abort checks and the final verdict. Histograms are exact HdrHistograms in
-//! microseconds with 3 significant figures. A `Sink` (the Prometheus families, attached by the
+//! microseconds with 3 significant figures, held in the form that costs least for what they
+//! hold (`hist.rs`). A `Sink` (the Prometheus families, attached by the
 //! daemon) sees every sample, in the batch it is applied with.
 
 mod aggregate;
 mod delta;
+mod hist;
 mod notable;
 mod snapshot;
 mod timeline;
@@ -22,6 +24,7 @@ pub use ws::{WsCell, WsEvent};
 use crate::client::FailureReason;
 use crate::plan::RequestMeta;
 use hdrhistogram::Histogram;
+use hist::Hist;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -83,7 +86,7 @@ pub struct Live {
 
 pub(crate) fn new_hist() -> Histogram<u64> {
     // Auto-resizing, so memory follows the largest latency actually seen.
-    Histogram::new(3).expect("3 significant figures is a valid histogram")
+    hist::new_dense()
 }
 
 fn micros(d: Duration) -> u64 {
@@ -95,7 +98,7 @@ fn micros(d: Duration) -> u64 {
 pub(crate) struct StatusCell {
     /// 0 = no response (transport failure).
     pub status: u16,
-    pub latency: Histogram<u64>,
+    pub latency: Hist,
     pub count: u64,
     pub failed: u64,
 }
@@ -109,7 +112,7 @@ pub(crate) struct RequestCell {
 }
 
 /// A run's numbers: the one aggregate per run owns one (the name is from when each worker had
-/// its own), and every snapshot holds a copy.
+/// its own), and every snapshot holds a copy (the final one takes it, compacted).
 #[derive(Clone)]
 pub(crate) struct Shard {
     pub requests: Vec<RequestCell>,
@@ -118,10 +121,8 @@ pub(crate) struct Shard {
     /// Created by the first WebSocket event: most runs have none, and its two histograms are
     /// tens of KB per copy of the numbers.
     pub ws: Option<Box<ws::WsCell>>,
-    pub iteration: Histogram<u64>,
-    pub lag: Histogram<u64>,
-    /// Latencies of the current timeline window (reset by `roll_window`).
-    pub window: Histogram<u64>,
+    pub iteration: Hist,
+    pub lag: Hist,
 }
 
 impl Shard {
@@ -136,10 +137,22 @@ impl Shard {
                     ..Default::default()
                 })
                 .collect(),
-            iteration: new_hist(),
-            lag: new_hist(),
-            window: new_hist(),
+            iteration: Hist::new(),
+            lag: Hist::new(),
         }
+    }
+
+    /// Its histograms in their smallest form, for a run that records no more.
+    fn compact(&mut self) {
+        let cells = self
+            .requests
+            .iter_mut()
+            .flat_map(|c| c.by_status.iter_mut());
+        for h in cells.map(|sc| &mut sc.latency) {
+            h.compact();
+        }
+        self.iteration.compact();
+        self.lag.compact();
     }
 }
 
@@ -235,11 +248,12 @@ impl Recorder {
             Some(s) => self.push(vu, aggregate::Event::Request(s)),
             None => {
                 // More checks than a sample carries as bits: applied at once, in order.
-                let mut agg = self.drain();
+                let mut guard = self.drain();
+                let agg = &mut *guard;
                 let s = Sample::new(request, status, latency, failure, &[], trace)
                     .expect("no checks always fit");
                 if let Some(shard) = agg.shard.as_mut() {
-                    self.apply_request(shard, &s, checks);
+                    self.apply_request(shard, &mut agg.window, &s, checks);
                 }
                 self.live.requests.fetch_add(1, Ordering::Relaxed);
                 let failed = counts_as_failed(failure) as u64;
@@ -303,10 +317,14 @@ impl Recorder {
     }
 
     /// The run's last snapshot: like `snapshot`, but it takes the numbers instead of copying
-    /// them, so a finished run waiting for the ledger holds one copy, not two (1,000 runs
-    /// ending together). Later snapshots are empty.
+    /// them, and compacts their histograms, so a finished run waiting for the ledger holds
+    /// one small copy, not two full ones (1,000 runs ending together). Later snapshots are
+    /// empty.
     pub fn final_snapshot(&self) -> RunSnapshot {
-        let shard = self.drain().shard.take();
+        let mut shard = self.drain().shard.take();
+        if let Some(s) = shard.as_mut() {
+            s.compact();
+        }
         self.snapshot_of(shard)
     }
 

@@ -6,7 +6,7 @@ use crate::plan::RequestMeta;
 use crate::plan::threshold::{TagFilter, TagKey};
 use crate::verdict::RunNumbers;
 use hdrhistogram::Histogram;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub struct RunSnapshot {
@@ -26,6 +26,8 @@ pub struct RunSnapshot {
     pub elapsed: Duration,
     /// (last, most) sampled VUs, None if never sampled.
     pub vus: Option<(u32, u32)>,
+    /// `shard.lag` as the `Histogram<u64>` that `lag()` lends, made at its first call.
+    lag: OnceLock<Histogram<u64>>,
 }
 
 impl RunSnapshot {
@@ -49,6 +51,7 @@ impl RunSnapshot {
             retries: 0,
             elapsed,
             vus: None,
+            lag: OnceLock::new(),
         }
     }
 
@@ -125,7 +128,7 @@ impl RunSnapshot {
     pub fn request_histogram(&self, i: usize) -> Histogram<u64> {
         let mut h = new_hist();
         for sc in &self.shard.requests[i].by_status {
-            let _ = h.add(&sc.latency);
+            sc.latency.add_to(&mut h);
         }
         h
     }
@@ -162,8 +165,9 @@ impl RunSnapshot {
         self.shard.ws_or_empty()
     }
 
+    /// Generator lag (µs): how late iterations started against their intended start.
     pub fn lag(&self) -> &Histogram<u64> {
-        &self.shard.lag
+        self.lag.get_or_init(|| self.shard.lag.to_u64())
     }
 }
 
@@ -173,7 +177,7 @@ impl RunNumbers for RunSnapshot {
         for (i, cell) in self.cells() {
             for sc in &cell.by_status {
                 if self.matches(i, Some(sc.status), filter) {
-                    let _ = h.add(&sc.latency);
+                    sc.latency.add_to(&mut h);
                 }
             }
         }
@@ -181,7 +185,7 @@ impl RunNumbers for RunSnapshot {
     }
 
     fn iteration_latency(&self) -> Option<Histogram<u64>> {
-        (!self.shard.iteration.is_empty()).then(|| self.shard.iteration.clone())
+        (!self.shard.iteration.is_empty()).then(|| self.shard.iteration.to_u64())
     }
 
     fn requests(&self, filter: &TagFilter) -> (u64, u64) {

@@ -1,9 +1,9 @@
 //! The run's time series: per window (1 s, longer for long runs) throughput, error ratio and
 //! latency percentiles, for the HTML report's charts.
 //!
-//! The run's numbers keep a histogram of the current window; `roll_window` (called by one
-//! ticker task per run) applies the queued samples, takes and resets it and appends one compact
-//! point, so memory grows with the number of windows, never with the number of samples.
+//! The aggregate keeps a histogram of the current window; `roll_window` (called by one ticker
+//! task per run) applies the queued samples, takes it (leaving an empty one) and appends one
+//! compact point, so memory grows with the number of windows, never with the number of samples.
 
 use super::Recorder;
 use serde::{Deserialize, Serialize};
@@ -38,14 +38,8 @@ impl Timeline {
 impl Recorder {
     /// Closes the current window and appends its point.
     pub fn roll_window(&self) {
-        let merged = match self.drain().shard.as_mut() {
-            Some(shard) => {
-                let window = shard.window.clone();
-                shard.window.reset();
-                window
-            }
-            None => super::new_hist(),
-        };
+        // Nothing records after the final snapshot, so the window is empty then.
+        let merged = std::mem::take(&mut self.drain().window).to_u64();
         let t = self.started.elapsed().as_secs_f64();
         let requests = self.live.requests.load(Ordering::Relaxed);
         let failures = self.live.failures.load(Ordering::Relaxed);
