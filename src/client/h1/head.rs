@@ -56,7 +56,7 @@ pub(super) fn encode_request(
     }
     let body_expected = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
     if !has_length && (!body.is_empty() || body_expected) {
-        let mut n = itoa_buf();
+        let mut n = [0u8; 20];
         line(out, b"content-length", fmt_usize(body.len(), &mut n));
     }
     out.extend_from_slice(b"\r\n");
@@ -68,10 +68,6 @@ fn line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.extend_from_slice(b": ");
     out.extend_from_slice(value);
     out.extend_from_slice(b"\r\n");
-}
-
-fn itoa_buf() -> [u8; 20] {
-    [0; 20]
 }
 
 fn fmt_usize(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {

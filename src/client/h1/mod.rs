@@ -114,7 +114,7 @@ impl Conn {
                 Ok(0) => return Err(not_sent_or_reset(sent)),
                 Ok(n) => sent += n,
                 Err(e) if sent == 0 && is_closed(&e) => return Err(Error::NotSent),
-                Err(e) => return Err(io_failure(&e).into()),
+                Err(e) => return Err(super::classify(&e).into()),
             }
         }
         Ok(())
@@ -172,7 +172,7 @@ impl Conn {
             Ok(n) => Ok(n),
             // Reset before any byte of the response is the reused-connection race.
             Err(e) if self.read.is_empty() && is_closed(&e) => Ok(0),
-            Err(e) => Err(io_failure(&e).into()),
+            Err(e) => Err(super::classify(&e).into()),
         }
     }
 
@@ -230,10 +230,6 @@ fn not_sent_or_reset(sent: usize) -> Error {
     } else {
         Error::Failed(FailureReason::Reset)
     }
-}
-
-fn io_failure(e: &io::Error) -> FailureReason {
-    super::classify(e)
 }
 
 #[cfg(test)]
