@@ -20,6 +20,13 @@
 # (only if this script created it).
 set -euo pipefail
 
+# Tests install on demand and run in parallel: one lock serialises the installs, so a second
+# caller waits for the first instead of racing it for apt's lock and finding half a tool.
+if command -v flock >/dev/null 2>&1 && [ -z "${SOAKD_INSTALL_LOCKED:-}" ]; then
+  export SOAKD_INSTALL_LOCKED=1
+  exec flock "${TMPDIR:-/tmp}/soakd-install-test-tools.lock" "$0" "$@"
+fi
+
 log() { printf 'install-test-tools: %s\n' "$*" >&2; }
 
 # Where helm goes: /usr/local/bin when writable (root), else ~/.local/bin.

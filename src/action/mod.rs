@@ -167,6 +167,8 @@ impl Actor {
             armed: true,
         };
         let mut first_start = Some(start);
+        // When the last step's request ended: the iteration's end, without another clock read.
+        let mut last_end = None;
         let mut ok = true;
         for step in &self.scenario.mix[entry].steps {
             match step {
@@ -177,15 +179,26 @@ impl Actor {
                         *min
                     };
                     tokio::time::sleep(d).await;
+                    last_end = None;
                 }
                 Step::Request(r) => {
-                    let from = first_start.take().unwrap_or_else(Instant::now);
-                    ok &= self
-                        .request(vu, r, &mut ctx, from, intended.is_some())
-                        .await;
+                    // Latency from `from`, the timeout from `sent` (the first request of an
+                    // open-model iteration is late by the generator's lag, not sent earlier).
+                    let at = match first_start.take() {
+                        Some(from) => (from, began),
+                        None => {
+                            let now = Instant::now();
+                            (now, now)
+                        }
+                    };
+                    let (step_ok, end) =
+                        self.request(vu, r, &mut ctx, at, intended.is_some()).await;
+                    ok &= step_ok;
+                    last_end = Some(end);
                 }
                 Step::WebSocket(w) => {
                     first_start = None;
+                    last_end = None;
                     let value = self.context(vu, &mut ctx).clone();
                     // Boxed: a session's state machine is ~12 KB, and inline it would sit in
                     // every VU's task whether or not the scenario uses WebSocket.
@@ -207,8 +220,10 @@ impl Actor {
             }
         }
         cut.armed = false;
-        self.recorder
-            .iteration(vu.id, entry, start.elapsed(), lag, ok);
+        let took = last_end
+            .unwrap_or_else(Instant::now)
+            .saturating_duration_since(start);
+        self.recorder.iteration(vu.id, entry, took, lag, ok);
         vu.iteration += 1;
     }
 
@@ -225,15 +240,18 @@ impl Actor {
         })
     }
 
-    /// One request step (all its pages); true when every page succeeded and passed its checks.
+    /// One request step (all its pages), its latency counted from `at.0` and its timeout from
+    /// `at.1`: whether every page succeeded and passed its checks, and when the last one ended.
     async fn request(
         &self,
         vu: &mut Vu,
         r: &RequestStep,
         ctx: &mut Ctx,
-        mut from: Instant,
+        at: (Instant, Instant),
         open: bool,
-    ) -> bool {
+    ) -> (bool, Instant) {
+        let (mut from, mut sent) = at;
+        let mut end = sent;
         let p = &self.prepared[r.index];
         let pages = r.paginate.as_ref().map_or(1, |pg| pg.max_pages);
         let mut cursor: Option<String> = None;
@@ -243,8 +261,9 @@ impl Actor {
                 l.acquire().await;
                 // A closed model's request starts when its slot comes; an open model's latency
                 // keeps counting from the intended start (generator-side delay is measured).
+                sent = Instant::now();
                 if !open {
-                    from = Instant::now();
+                    from = sent;
                 }
             }
             let value = p.needs_context().then(|| self.context(vu, ctx).clone());
@@ -261,7 +280,6 @@ impl Actor {
                     page,
                     &self.scenario.allowed_hosts,
                 )
-                .map(|req| with_traceparent(req, trace))
             };
             let outcome = match build() {
                 Ok(req) => {
@@ -280,8 +298,9 @@ impl Actor {
                         .send_sticky_counted(
                             &mut vu.conn,
                             req,
-                            r.timeout,
+                            sent + r.timeout,
                             self.scenario.retry_on_reused_connection,
+                            trace.map(|(id, span)| crate::client::TraceParent::new(id, span)),
                             again,
                         )
                         .await;
@@ -318,7 +337,8 @@ impl Actor {
                     Err(FailureReason::Template)
                 }
             };
-            let latency = from.elapsed();
+            end = Instant::now();
+            let latency = end.saturating_duration_since(from);
             self.record(
                 vu.id,
                 r,
@@ -339,8 +359,9 @@ impl Actor {
                 break;
             }
             from = Instant::now();
+            sent = from;
         }
-        all_ok
+        (all_ok, end)
     }
 
     /// The mix entry of the next iteration. Draws follow the golden-ratio sequence
@@ -453,36 +474,6 @@ impl Actor {
         }
     }
 }
-const TRACEPARENT: hyper::header::HeaderName =
-    hyper::header::HeaderName::from_static("traceparent");
-
-/// `traceparent: 00-<trace id>-<span id>-01` (W3C trace context, sampled flag set). On every
-/// request by default, so it is written into a stack buffer (one allocation, the header value)
-/// under a static header name rather than formatted and parsed.
-fn with_traceparent<B>(
-    mut req: hyper::Request<B>,
-    trace: Option<(crate::client::TraceId, [u8; 8])>,
-) -> hyper::Request<B> {
-    if let Some((id, span)) = trace {
-        let mut buf = *b"00-00000000000000000000000000000000-0000000000000000-01";
-        lower_hex(&id.0, &mut buf[3..35]);
-        lower_hex(&span, &mut buf[36..52]);
-        if let Ok(v) = hyper::header::HeaderValue::from_bytes(&buf) {
-            req.headers_mut().insert(TRACEPARENT, v);
-        }
-    }
-    req
-}
-
-/// Writes `bytes` as lowercase hex into `out` (twice as long), two digits per table lookup.
-fn lower_hex(bytes: &[u8], out: &mut [u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = DIGITS[(b >> 4) as usize];
-        pair[1] = DIGITS[(b & 0xf) as usize];
-    }
-}
-
 /// The n-th point of the golden-ratio sequence in [0, 1) (see `Actor::pick`).
 fn mix_point(n: u64) -> f64 {
     const INV_PHI: f64 = 0.618_033_988_749_894_9;
@@ -526,26 +517,5 @@ mod mix_tests {
                 assert!((*count as f64 - expected).abs() <= 3.0, "{n}: {counts:?}");
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod traceparent_tests {
-    use super::*;
-
-    #[test]
-    fn lower_hex_writes_what_the_hex_crate_writes() {
-        let bytes = [0x00, 0x01, 0x7f, 0x80, 0xab, 0xff, 0x10, 0x9c];
-        let mut out = [0u8; 16];
-        lower_hex(&bytes, &mut out);
-        assert_eq!(std::str::from_utf8(&out).unwrap(), hex::encode(bytes));
-    }
-
-    #[test]
-    fn the_traceparent_header_is_version_00_trace_span_and_the_sampled_flag() {
-        let id = crate::client::TraceId([0xab; 16]);
-        let req = with_traceparent(hyper::Request::new(()), Some((id, [0x01; 8])));
-        let v = req.headers()[TRACEPARENT].to_str().unwrap();
-        assert_eq!(v, format!("00-{}-0101010101010101-01", "ab".repeat(16)));
     }
 }

@@ -23,7 +23,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 
 mod trace;
-pub use trace::TraceId;
+pub use trace::{TRACEPARENT, TraceId, TraceParent};
 mod h1;
 mod headers;
 pub use headers::Headers;

@@ -5,15 +5,29 @@
 //! connection here between requests and iterations and reconnects when the server closes it.
 //! HTTPS, h2c and requests to another authority go through the pool as before.
 
-use super::{FailureReason, HttpClient, Response, h1};
+use super::{FailureReason, HttpClient, Response, TRACEPARENT, TraceParent, h1};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::http::{self, HeaderValue};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
+use tokio::time::Sleep;
 
 /// The connection slot of one VU.
 #[derive(Default)]
 pub struct Sticky {
+    link: Link,
+    /// The request timeout, kept for the VU's life and moved forward per request: a reset to a
+    /// later deadline is one atomic update, where a new timer per request is a wheel insert and
+    /// removal under the time driver's lock. Boxed: it is pinned once and stays put.
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+/// The connection itself and what it was opened to.
+#[derive(Default)]
+struct Link {
     authority: Option<http::uri::Authority>,
     /// The Host header of `authority`, built once per connection target.
     host: Option<HeaderValue>,
@@ -34,7 +48,8 @@ impl HttpClient {
         timeout: Duration,
         rebuild: impl FnOnce() -> Option<http::Request<Full<Bytes>>>,
     ) -> Result<Response, FailureReason> {
-        self.send_sticky_counted(slot, req, timeout, true, rebuild)
+        let deadline = std::time::Instant::now() + timeout;
+        self.send_sticky_counted(slot, req, deadline, true, None, rebuild)
             .await
             .0
     }
@@ -42,13 +57,16 @@ impl HttpClient {
     /// `send_sticky` that says whether it re-sent, and why (`reset`: sent on a reused
     /// connection that died without a response byte; `closed`: the reused connection was closed
     /// before the request went out). With `retry` false nothing is re-sent: the first failure
-    /// is the outcome (`target.retry_on_reused_connection: false`).
+    /// is the outcome (`target.retry_on_reused_connection: false`). `trace` is sent as the
+    /// `traceparent` header, on the re-sent copy too. The whole exchange, re-sending included,
+    /// ends by `deadline` (the caller's clock read plus the request's timeout).
     pub async fn send_sticky_counted(
         &self,
         slot: &mut Sticky,
-        req: http::Request<Full<Bytes>>,
-        timeout: Duration,
+        mut req: http::Request<Full<Bytes>>,
+        deadline: std::time::Instant,
         retry: bool,
+        trace: Option<TraceParent>,
         rebuild: impl FnOnce() -> Option<http::Request<Full<Bytes>>>,
     ) -> (Result<Response, FailureReason>, Option<&'static str>) {
         if self.h2c
@@ -56,21 +74,31 @@ impl HttpClient {
             || req.uri().authority().is_none()
             || !h1::writes_itself(&req)
         {
+            if let Some(v) = trace.and_then(|t| t.header_value()) {
+                req.headers_mut().insert(TRACEPARENT, v);
+            }
+            let timeout = deadline.saturating_duration_since(std::time::Instant::now());
             // Boxed: the pooled path is rare here and would otherwise widen every VU's future.
             return (Box::pin(self.send(req, timeout)).await, None);
         }
+        let trace = trace.as_ref().map(TraceParent::as_bytes);
+        let deadline = tokio::time::Instant::from_std(deadline);
+        let timer = slot
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        timer.as_mut().reset(deadline);
         let mut retried = None;
         let outcome = {
-            // Pinned in place: `timeout` then holds a pointer, not a moved copy of this (large)
-            // future, a memcpy of several KB per request otherwise.
-            let exchange = std::pin::pin!(async {
+            let link = &mut slot.link;
+            let retried = &mut retried;
+            let mut exchange = std::pin::pin!(async {
                 let retryable = retry && is_idempotent(&req);
-                match self.exchange_sticky(slot, req, retry, &mut retried).await {
+                match self.exchange_sticky(link, req, trace, retry, retried).await {
                     Err(Stale) if retryable => match rebuild() {
                         Some(again) => {
-                            retried = Some("reset");
+                            *retried = Some("reset");
                             let mut again_retried = None;
-                            self.exchange_sticky(slot, again, false, &mut again_retried)
+                            self.exchange_sticky(link, again, trace, false, &mut again_retried)
                                 .await
                                 .map_err(Into::into)
                         }
@@ -79,13 +107,20 @@ impl HttpClient {
                     other => other.map_err(Into::into),
                 }
             });
-            tokio::time::timeout(timeout, exchange).await
+            // The exchange first, then the deadline (as `tokio::time::timeout` polls them).
+            std::future::poll_fn(|cx| {
+                if let Poll::Ready(outcome) = exchange.as_mut().poll(cx) {
+                    return Poll::Ready(Some(outcome));
+                }
+                timer.as_mut().poll(cx).map(|()| None)
+            })
+            .await
         };
         let outcome = match outcome {
-            Ok(outcome) => outcome,
-            Err(_) => {
+            Some(outcome) => outcome,
+            None => {
                 // The connection may be mid-response: never reuse it.
-                slot.conn = None;
+                slot.link.conn = None;
                 Err(FailureReason::Timeout)
             }
         };
@@ -94,8 +129,9 @@ impl HttpClient {
 
     async fn exchange_sticky(
         &self,
-        slot: &mut Sticky,
+        slot: &mut Link,
         req: http::Request<Full<Bytes>>,
+        trace: Option<&[u8]>,
         retry: bool,
         retried: &mut Option<&'static str>,
     ) -> Result<Response, Failed> {
@@ -122,7 +158,7 @@ impl HttpClient {
         }
         loop {
             let conn = slot.conn.as_mut().ok_or(FailureReason::Connect)?;
-            match conn.exchange(&req, &host, self.max_body_bytes).await {
+            match conn.exchange(&req, &host, trace, self.max_body_bytes).await {
                 Ok(done) => {
                     if !done.keep_alive {
                         slot.conn = None;

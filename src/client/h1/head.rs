@@ -35,6 +35,7 @@ pub(super) fn encode_request(
     target: &str,
     headers: &HeaderMap,
     host: &HeaderValue,
+    traceparent: Option<&[u8]>,
     body: &[u8],
 ) {
     out.clear();
@@ -52,7 +53,14 @@ pub(super) fn encode_request(
         line(out, b"host", host.as_bytes());
     }
     for (name, value) in headers {
+        // Ours replaces one the request set itself (as an insert into its headers would).
+        if traceparent.is_some() && name == crate::client::TRACEPARENT {
+            continue;
+        }
         line(out, name.as_str().as_bytes(), value.as_bytes());
+    }
+    if let Some(v) = traceparent {
+        line(out, b"traceparent", v);
     }
     let body_expected = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
     if !has_length && (!body.is_empty() || body_expected) {
@@ -231,7 +239,7 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-a", HeaderValue::from_static("1"));
         let host = HeaderValue::from_static("127.0.0.1:8080");
-        encode_request(&mut out, &Method::GET, "/p?q=1", &h, &host, b"");
+        encode_request(&mut out, &Method::GET, "/p?q=1", &h, &host, None, b"");
         assert_eq!(
             out,
             b"GET /p?q=1 HTTP/1.1\r\nhost: 127.0.0.1:8080\r\nx-a: 1\r\n\r\n"
@@ -244,7 +252,7 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("api.test"));
         let host = HeaderValue::from_static("ignored");
-        encode_request(&mut out, &Method::POST, "", &h, &host, b"");
+        encode_request(&mut out, &Method::POST, "", &h, &host, None, b"");
         assert_eq!(
             out,
             b"POST / HTTP/1.1\r\nhost: api.test\r\ncontent-length: 0\r\n\r\n"
@@ -255,12 +263,38 @@ mod tests {
             "/x",
             &HeaderMap::new(),
             &host,
+            None,
             b"{}",
         );
         assert_eq!(
             out,
             b"PUT /x HTTP/1.1\r\nhost: ignored\r\ncontent-length: 2\r\n\r\n{}"
         );
+    }
+
+    #[test]
+    fn a_traceparent_is_written_once_and_replaces_the_requests_own() {
+        let mut out = Vec::new();
+        let mut h = HeaderMap::new();
+        h.insert("traceparent", HeaderValue::from_static("set-by-the-plan"));
+        h.insert("x-a", HeaderValue::from_static("1"));
+        let host = HeaderValue::from_static("h");
+        encode_request(
+            &mut out,
+            &Method::GET,
+            "/",
+            &h,
+            &host,
+            Some(b"00-ab-cd-01"),
+            b"",
+        );
+        assert_eq!(
+            out,
+            b"GET / HTTP/1.1\r\nhost: h\r\nx-a: 1\r\ntraceparent: 00-ab-cd-01\r\n\r\n"
+        );
+        encode_request(&mut out, &Method::GET, "/", &h, &host, None, b"");
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("traceparent: set-by-the-plan\r\n"), "{text}");
     }
 
     #[test]

@@ -86,11 +86,13 @@ impl Conn {
         }
     }
 
-    /// Writes `req` and reads its whole response (body capped at `cap` bytes).
+    /// Writes `req` (with a `traceparent` line when given) and reads its whole response (body
+    /// capped at `cap` bytes).
     pub(super) async fn exchange(
         &mut self,
         req: &http::Request<impl AsRef<[u8]>>,
         host: &HeaderValue,
+        traceparent: Option<&[u8]>,
         cap: usize,
     ) -> Result<Exchanged, Error> {
         let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
@@ -101,6 +103,7 @@ impl Conn {
             target,
             req.headers(),
             host,
+            traceparent,
             body,
         );
         self.send().await?;
