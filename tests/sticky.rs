@@ -142,3 +142,103 @@ async fn failures_are_classified_like_the_pool() {
     .await;
     assert_eq!(after, Ok(200), "a fresh connection after the timeout");
 }
+
+/// A static request is encoded once per run (`HttpClient::fixed`) and sent as those bytes: it
+/// keeps the per-send path's rules (a GET re-sent after a closing connection, a POST never, a
+/// timeout that drops the connection).
+#[tokio::test]
+async fn a_request_encoded_once_keeps_the_rules_of_one_built_per_send() {
+    let (url, conns) = one_answer_per_connection(true);
+    let client = HttpClient::new(&ClientOptions::default()).unwrap();
+    let mut slot = Sticky::default();
+    let fixed_get = client
+        .fixed(&get(&url))
+        .expect("a plain GET is encoded once");
+    let deadline = || std::time::Instant::now() + Duration::from_secs(2);
+    for i in 0..2 {
+        let (r, retried) = client
+            .send_sticky_fixed(&mut slot, &fixed_get, deadline(), true, None)
+            .await;
+        assert_eq!(r.map(|r| r.status), Ok(200), "request {i}");
+        assert_eq!(retried, (i == 1).then_some("reset"), "request {i}");
+    }
+    assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let post = http::Request::post(&url)
+        .body(Full::new(Bytes::from_static(b"{}")))
+        .unwrap();
+    let fixed_post = client
+        .fixed(&post)
+        .expect("a POST with a body is encoded once");
+    let (lost, retried) = client
+        .send_sticky_fixed(&mut slot, &fixed_post, deadline(), true, None)
+        .await;
+    assert_eq!(lost.err(), Some(FailureReason::Reset), "never sent twice");
+    assert_eq!(retried, None);
+
+    let target = testbed::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let slow = client
+        .fixed(&get(&format!("{}/delay/500", target.url())))
+        .unwrap();
+    let soon = std::time::Instant::now() + Duration::from_millis(100);
+    let (r, _) = client
+        .send_sticky_fixed(&mut slot, &slow, soon, true, None)
+        .await;
+    assert_eq!(r.err(), Some(FailureReason::Timeout));
+    let ok = client.fixed(&get(&format!("{}/ok", target.url()))).unwrap();
+    let (r, _) = client
+        .send_sticky_fixed(&mut slot, &ok, deadline(), true, None)
+        .await;
+    assert_eq!(
+        r.map(|r| r.status),
+        Ok(200),
+        "a fresh connection after the timeout"
+    );
+}
+
+/// What the server reads is the same bytes either way, a sampled `traceparent` included.
+#[tokio::test]
+async fn a_request_encoded_once_puts_the_same_bytes_on_the_wire() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/orders?x=1", l.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten().take(2) {
+            let mut buf = vec![0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            tx.send(buf[..n].to_vec()).unwrap();
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    let post = || {
+        http::Request::post(&url)
+            .header("content-type", "application/json")
+            .header("x-team", "qa")
+            .body(Full::new(Bytes::from_static(b"{\"n\":1}")))
+            .unwrap()
+    };
+    let client = HttpClient::new(&ClientOptions::default()).unwrap();
+    let trace = || {
+        Some(soakd::client::TraceParent::new(
+            soakd::client::TraceId([7; 16]),
+            [9; 8],
+        ))
+    };
+    let deadline = || std::time::Instant::now() + Duration::from_secs(2);
+    let mut slot = Sticky::default();
+    let (built, _) = client
+        .send_sticky_counted(&mut slot, post(), deadline(), true, trace(), || None)
+        .await;
+    assert_eq!(built.map(|r| r.status), Ok(200));
+    let fixed = client.fixed(&post()).unwrap();
+    let (once, _) = client
+        .send_sticky_fixed(&mut slot, &fixed, deadline(), true, trace())
+        .await;
+    assert_eq!(once.map(|r| r.status), Ok(200));
+    let (a, b) = (rx.recv().unwrap(), rx.recv().unwrap());
+    let text = String::from_utf8_lossy(&a);
+    assert!(text.contains("traceparent: 00-07070707"), "{text}");
+    assert_eq!(text, String::from_utf8_lossy(&b));
+}

@@ -20,6 +20,16 @@ pub(super) struct InFlight<'a> {
     pub armed: bool,
 }
 
+impl InFlight<'_> {
+    /// The request's outcome came: disarmed, and a re-send (`retried`) counted.
+    pub fn landed(&mut self, retried: Option<&'static str>) {
+        self.armed = false;
+        if let Some(reason) = retried {
+            self.recorder.retry(self.request, reason);
+        }
+    }
+}
+
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         if self.armed {

@@ -12,6 +12,7 @@ mod extract;
 mod guards;
 mod limiter;
 mod prepare;
+mod request;
 pub mod ws;
 
 pub use limiter::Limiter;
@@ -20,7 +21,7 @@ use crate::client::{FailureReason, HttpClient, Response};
 use crate::plan::{RequestStep, Scenario, Step};
 use crate::record::Recorder;
 use data::Picker;
-use guards::{Cut, InFlight};
+use guards::Cut;
 use minijinja::Value;
 use prepare::Prepared;
 use rand::rngs::SmallRng;
@@ -87,7 +88,7 @@ impl Actor {
         recorder: Arc<Recorder>,
         exhausted: CancellationToken,
     ) -> Self {
-        let prepared = prepare::prepare_all(&scenario);
+        let prepared = prepare::prepare_all(&scenario, &client);
         let templated = prepared.iter().any(Prepared::needs_context)
             || scenario
                 .mix
@@ -238,130 +239,6 @@ impl Actor {
                 ctx.ts,
             )
         })
-    }
-
-    /// One request step (all its pages), its latency counted from `at.0` and its timeout from
-    /// `at.1`: whether every page succeeded and passed its checks, and when the last one ended.
-    async fn request(
-        &self,
-        vu: &mut Vu,
-        r: &RequestStep,
-        ctx: &mut Ctx,
-        at: (Instant, Instant),
-        open: bool,
-    ) -> (bool, Instant) {
-        let (mut from, mut sent) = at;
-        let mut end = sent;
-        let p = &self.prepared[r.index];
-        let pages = r.paginate.as_ref().map_or(1, |pg| pg.max_pages);
-        let mut cursor: Option<String> = None;
-        let mut all_ok = true;
-        for _ in 0..pages {
-            if let Some(l) = &self.limiter {
-                l.acquire().await;
-                // A closed model's request starts when its slot comes; an open model's latency
-                // keeps counting from the intended start (generator-side delay is measured).
-                sent = Instant::now();
-                if !open {
-                    from = sent;
-                }
-            }
-            let value = p.needs_context().then(|| self.context(vu, ctx).clone());
-            let page = cursor
-                .as_deref()
-                .zip(r.paginate.as_ref())
-                .map(|(c, pg)| (pg.param.as_str(), c));
-            let trace = self.trace(vu);
-            let build = || {
-                p.build(
-                    r,
-                    &self.scenario.templates,
-                    value.as_ref(),
-                    page,
-                    &self.scenario.allowed_hosts,
-                )
-            };
-            let outcome = match build() {
-                Ok(req) => {
-                    let again = || build().ok();
-                    // Still in flight when dropped (the hard stop): recorded as `interrupted`.
-                    let mut flight = InFlight {
-                        recorder: &self.recorder,
-                        vu: vu.id,
-                        request: r.index,
-                        checks: r.checks.len(),
-                        from,
-                        armed: true,
-                    };
-                    let (outcome, retried) = self
-                        .client
-                        .send_sticky_counted(
-                            &mut vu.conn,
-                            req,
-                            sent + r.timeout,
-                            self.scenario.retry_on_reused_connection,
-                            trace.map(|(id, span)| crate::client::TraceParent::new(id, span)),
-                            again,
-                        )
-                        .await;
-                    flight.armed = false;
-                    if let Some(reason) = retried {
-                        self.recorder.retry(r.index, reason);
-                    }
-                    outcome
-                }
-                Err(e) if e == prepare::HOST_NOT_ALLOWED => {
-                    // Never sent; reported once per run, naming the request, not the URL (its
-                    // host may be built from a secret).
-                    if !self
-                        .host_warned
-                        .swap(true, std::sync::atomic::Ordering::Relaxed)
-                    {
-                        let request = &self.scenario.requests[r.index].name;
-                        tracing::warn!(scenario = %self.scenario.name, request, "{e}; request not sent");
-                    }
-                    Err(FailureReason::NotAllowed)
-                }
-                Err(e) => {
-                    // A render error (undefined value, a failing function, a rendered URL or
-                    // header that is not valid): nothing was sent. Logged once per template.
-                    let first = self
-                        .template_warned
-                        .lock()
-                        .map(|mut seen| seen.insert(r.index))
-                        .unwrap_or(false);
-                    if first {
-                        let request = &self.scenario.requests[r.index].name;
-                        tracing::warn!(scenario = %self.scenario.name, request, error = %e, "template did not render; request not sent");
-                    }
-                    Err(FailureReason::Template)
-                }
-            };
-            end = Instant::now();
-            let latency = end.saturating_duration_since(from);
-            self.record(
-                vu.id,
-                r,
-                &outcome,
-                (latency, trace.map(|t| t.0)),
-                &mut all_ok,
-            );
-            let Ok(resp) = outcome else { break };
-            if !r.extract.is_empty() {
-                extract::apply(&r.extract, &resp, &mut vu.vars);
-                ctx.value = None;
-            }
-            cursor = r
-                .paginate
-                .as_ref()
-                .and_then(|pg| extract::cursor(&pg.next, &resp));
-            if cursor.is_none() {
-                break;
-            }
-            from = Instant::now();
-            sent = from;
-        }
-        (all_ok, end)
     }
 
     /// The mix entry of the next iteration. Draws follow the golden-ratio sequence

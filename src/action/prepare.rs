@@ -1,5 +1,6 @@
 //! Per-run preparation of requests: static parts parsed once, templates rendered per request.
 
+use crate::client::{FixedRequest, HttpClient};
 use crate::plan::request::JsonT;
 use crate::plan::{Body, RequestStep, Scenario, Step, Templates, Tmpl};
 use bytes::Bytes;
@@ -15,11 +16,18 @@ pub struct Prepared {
     uri: Option<Uri>,
     headers: HeaderMap,
     dynamic: bool,
+    /// The whole request encoded once, when nothing in it changes per send (see `fix`).
+    fixed: Option<FixedRequest>,
 }
 
 impl Prepared {
     pub fn needs_context(&self) -> bool {
         self.dynamic
+    }
+
+    /// The request encoded once for the VUs' own connections, if it is static.
+    pub fn fixed(&self) -> Option<&FixedRequest> {
+        self.fixed.as_ref()
     }
 
     /// Builds the request; `ctx` is given when the request has templates.
@@ -115,13 +123,21 @@ pub(crate) fn render_json(
     })
 }
 
-/// One `Prepared` per request of the scenario, indexed like `Scenario::requests`.
-pub fn prepare_all(s: &Scenario) -> Vec<Prepared> {
+/// One `Prepared` per request of the scenario, indexed like `Scenario::requests`; static
+/// requests also encoded once for `client`.
+pub fn prepare_all(s: &Scenario, client: &HttpClient) -> Vec<Prepared> {
     let mut out: Vec<Option<Prepared>> = (0..s.requests.len()).map(|_| None).collect();
     for entry in &s.mix {
         for step in &entry.steps {
             if let Step::Request(r) = step {
-                out[r.index] = Some(prepare(r));
+                let mut p = prepare(r);
+                if !p.dynamic {
+                    p.fixed = p
+                        .build(r, &s.templates, None, None, &s.allowed_hosts)
+                        .ok()
+                        .and_then(|req| client.fixed(&req));
+                }
+                out[r.index] = Some(p);
             }
         }
     }
@@ -131,6 +147,7 @@ pub fn prepare_all(s: &Scenario) -> Vec<Prepared> {
                 uri: None,
                 headers: HeaderMap::new(),
                 dynamic: true,
+                fixed: None,
             })
         })
         .collect()
@@ -174,5 +191,6 @@ fn prepare(r: &RequestStep) -> Prepared {
         uri,
         headers,
         dynamic,
+        fixed: None,
     }
 }

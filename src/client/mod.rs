@@ -30,7 +30,7 @@ pub use headers::Headers;
 mod sticky;
 
 pub use hyper::http;
-pub use sticky::Sticky;
+pub use sticky::{FixedRequest, Sticky};
 
 /// Why a request did not produce a usable response (the `reason` metric label).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -34,6 +34,55 @@ struct Link {
     conn: Option<h1::Conn>,
 }
 
+impl Link {
+    /// The outcome of an exchange that `by_deadline` may have cut (None: the deadline came).
+    fn timed_out(
+        &mut self,
+        outcome: Option<Result<Response, FailureReason>>,
+    ) -> Result<Response, FailureReason> {
+        outcome.unwrap_or_else(|| {
+            // The connection may be mid-response: never reuse it.
+            self.conn = None;
+            Err(FailureReason::Timeout)
+        })
+    }
+}
+
+/// A static request, encoded once per run for the VUs' own connections. Not `Debug`: its
+/// bytes may hold a secret header.
+pub struct FixedRequest {
+    authority: http::uri::Authority,
+    encoded: h1::Encoded,
+    idempotent: bool,
+}
+
+/// What an exchange writes: a request built for this send, or one encoded once.
+#[derive(Clone, Copy)]
+enum Message<'a> {
+    Built(&'a http::Request<Plain>),
+    Encoded(&'a h1::Encoded),
+}
+
+/// Runs `exchange` until `deadline` on the VU's persistent timer: None when the deadline came
+/// first. The exchange is polled first, then the timer (as `tokio::time::timeout` does).
+async fn by_deadline<T>(
+    timer: &mut Option<Pin<Box<Sleep>>>,
+    deadline: std::time::Instant,
+    exchange: impl Future<Output = T>,
+) -> Option<T> {
+    let deadline = tokio::time::Instant::from_std(deadline);
+    let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+    timer.as_mut().reset(deadline);
+    let mut exchange = std::pin::pin!(exchange);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = exchange.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        timer.as_mut().poll(cx).map(|()| None)
+    })
+    .await
+}
+
 impl HttpClient {
     /// Like `send`, on the VU's own connection when the request is plain HTTP/1.1.
     ///
@@ -82,86 +131,130 @@ impl HttpClient {
             return (Box::pin(self.send(req, timeout)).await, None);
         }
         let trace = trace.as_ref().map(TraceParent::as_bytes);
-        let deadline = tokio::time::Instant::from_std(deadline);
-        let timer = slot
-            .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        timer.as_mut().reset(deadline);
         let mut retried = None;
-        let outcome = {
-            let link = &mut slot.link;
-            let retried = &mut retried;
-            let mut exchange = std::pin::pin!(async {
-                let retryable = retry && is_idempotent(&req);
-                match self.exchange_sticky(link, req, trace, retry, retried).await {
-                    Err(Stale) if retryable => match rebuild() {
-                        Some(again) => {
-                            *retried = Some("reset");
-                            let mut again_retried = None;
-                            self.exchange_sticky(link, again, trace, false, &mut again_retried)
-                                .await
-                                .map_err(Into::into)
-                        }
-                        None => Err(FailureReason::Reset),
-                    },
-                    other => other.map_err(Into::into),
-                }
-            });
-            // The exchange first, then the deadline (as `tokio::time::timeout` polls them).
-            std::future::poll_fn(|cx| {
-                if let Poll::Ready(outcome) = exchange.as_mut().poll(cx) {
-                    return Poll::Ready(Some(outcome));
-                }
-                timer.as_mut().poll(cx).map(|()| None)
-            })
-            .await
-        };
-        let outcome = match outcome {
-            Some(outcome) => outcome,
-            None => {
-                // The connection may be mid-response: never reuse it.
-                slot.link.conn = None;
-                Err(FailureReason::Timeout)
+        let link = &mut slot.link;
+        let retried_ref = &mut retried;
+        let exchange = async {
+            let retryable = retry && is_idempotent(&req);
+            let req = req.map(|body| Plain(full_bytes(body)));
+            let authority = req.uri().authority().ok_or(FailureReason::Protocol)?;
+            let msg = Message::Built(&req);
+            match self
+                .exchange_sticky(link, authority, msg, trace, retry, retried_ref)
+                .await
+            {
+                Err(Stale) if retryable => match rebuild() {
+                    Some(again) => {
+                        *retried_ref = Some("reset");
+                        let again = again.map(|body| Plain(full_bytes(body)));
+                        let msg = Message::Built(&again);
+                        self.exchange_sticky(link, authority, msg, trace, false, &mut None)
+                            .await
+                            .map_err(Into::into)
+                    }
+                    None => Err(FailureReason::Reset),
+                },
+                other => other.map_err(Into::into),
             }
         };
-        (outcome, retried)
+        let outcome = by_deadline(&mut slot.timer, deadline, exchange).await;
+        (slot.link.timed_out(outcome), retried)
+    }
+
+    /// `send_sticky_counted` for a request encoded once per run ([`HttpClient::fixed`]): no
+    /// request is built per send, and a re-send writes the same bytes again.
+    pub async fn send_sticky_fixed(
+        &self,
+        slot: &mut Sticky,
+        req: &FixedRequest,
+        deadline: std::time::Instant,
+        retry: bool,
+        trace: Option<TraceParent>,
+    ) -> (Result<Response, FailureReason>, Option<&'static str>) {
+        let trace = trace.as_ref().map(TraceParent::as_bytes);
+        let mut retried = None;
+        let link = &mut slot.link;
+        let retried_ref = &mut retried;
+        let exchange = async {
+            let msg = Message::Encoded(&req.encoded);
+            match self
+                .exchange_sticky(link, &req.authority, msg, trace, retry, retried_ref)
+                .await
+            {
+                Err(Stale) if retry && req.idempotent => {
+                    *retried_ref = Some("reset");
+                    let msg = Message::Encoded(&req.encoded);
+                    self.exchange_sticky(link, &req.authority, msg, trace, false, &mut None)
+                        .await
+                        .map_err(Into::into)
+                }
+                other => other.map_err(Into::into),
+            }
+        };
+        let outcome = by_deadline(&mut slot.timer, deadline, exchange).await;
+        (slot.link.timed_out(outcome), retried)
+    }
+
+    /// `req` encoded once, when it can go on a VU's own connection: plain HTTP/1.1 that this
+    /// client frames itself (see [`h1::writes_itself`]), without a `traceparent` of its own.
+    pub fn fixed(&self, req: &http::Request<Full<Bytes>>) -> Option<FixedRequest> {
+        if self.h2c || req.uri().scheme_str() != Some("http") || !h1::writes_itself(req) {
+            return None;
+        }
+        let authority = req.uri().authority()?.clone();
+        let host = HeaderValue::from_str(authority.as_str()).ok()?;
+        let body = full_bytes(req.body().clone());
+        let plain = http::Request::builder()
+            .method(req.method().clone())
+            .uri(req.uri().clone())
+            .body(Plain(body))
+            .ok()
+            .map(|mut p| {
+                *p.headers_mut() = req.headers().clone();
+                p
+            })?;
+        Some(FixedRequest {
+            encoded: h1::Encoded::new(&plain, &host)?,
+            idempotent: is_idempotent(req),
+            authority,
+        })
     }
 
     async fn exchange_sticky(
         &self,
         slot: &mut Link,
-        req: http::Request<Full<Bytes>>,
+        authority: &http::uri::Authority,
+        msg: Message<'_>,
         trace: Option<&[u8]>,
         retry: bool,
         retried: &mut Option<&'static str>,
     ) -> Result<Response, Failed> {
-        let authority = req
-            .uri()
-            .authority()
-            .cloned()
-            .ok_or(FailureReason::Protocol)?;
-        if slot.authority.as_ref() != Some(&authority) {
+        if slot.authority.as_ref() != Some(authority) {
             let host =
                 HeaderValue::from_str(authority.as_str()).map_err(|_| FailureReason::Protocol)?;
             slot.conn = None;
             slot.host = Some(host);
             slot.authority = Some(authority.clone());
         }
-        let host = slot.host.clone().ok_or(FailureReason::Protocol)?;
-        let req = req.map(|body| Plain(full_bytes(body)));
-        if slot.conn.as_mut().is_some_and(|c| !c.looks_open()) {
-            slot.conn = None; // closed by the server while idle: a fresh one, nothing re-sent
+        let Link { host, conn, .. } = slot;
+        let host = host.as_ref().ok_or(FailureReason::Protocol)?;
+        if conn.as_mut().is_some_and(|c| !c.looks_open()) {
+            *conn = None; // closed by the server while idle: a fresh one, nothing re-sent
         }
-        let mut reused = slot.conn.is_some();
+        let mut reused = conn.is_some();
         if !reused {
-            slot.conn = Some(self.connect(&authority).await?);
+            *conn = Some(self.connect(authority).await?);
         }
         loop {
-            let conn = slot.conn.as_mut().ok_or(FailureReason::Connect)?;
-            match conn.exchange(&req, &host, trace, self.max_body_bytes).await {
+            let c = conn.as_mut().ok_or(FailureReason::Connect)?;
+            let msg = match msg {
+                Message::Built(req) => h1::Msg::Built(req, host),
+                Message::Encoded(e) => h1::Msg::Encoded(e),
+            };
+            match c.exchange(msg, trace, self.max_body_bytes).await {
                 Ok(done) => {
                     if !done.keep_alive {
-                        slot.conn = None;
+                        *conn = None;
                     }
                     return Ok(done.response);
                 }
@@ -169,10 +262,10 @@ impl HttpClient {
                 Err(h1::Error::NotSent) if reused && retry => {
                     reused = false;
                     *retried = Some("closed");
-                    slot.conn = Some(self.connect(&authority).await?);
+                    *conn = Some(self.connect(authority).await?);
                 }
                 Err(e) => {
-                    slot.conn = None;
+                    *conn = None;
                     return Err(match e {
                         // Sent on a reused connection that the server had already closed.
                         h1::Error::NotSent | h1::Error::NoResponse if reused => Stale,

@@ -40,28 +40,42 @@ pub(super) fn encode_request(
 ) {
     out.clear();
     out.reserve(64 + target.len() + body.len() + headers.len() * 32);
+    // Ours replaces one the request set itself (as an insert into its headers would).
+    encode_lines(out, method, target, headers, host, traceparent.is_some());
+    if let Some(v) = traceparent {
+        line(out, b"traceparent", v);
+    }
+    encode_tail(out, method, headers, body);
+}
+
+/// The request line, Host and the request's headers (without its `traceparent` when
+/// `skip_traceparent`): everything before the line a sampled trace adds.
+pub(super) fn encode_lines(
+    out: &mut Vec<u8>,
+    method: &Method,
+    target: &str,
+    headers: &HeaderMap,
+    host: &HeaderValue,
+    skip_traceparent: bool,
+) {
     out.extend_from_slice(method.as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(if target.is_empty() { "/" } else { target }.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    let (mut has_host, mut has_length) = (false, false);
-    for k in headers.keys() {
-        has_host |= k == header::HOST;
-        has_length |= k == header::CONTENT_LENGTH;
-    }
-    if !has_host {
+    if !headers.keys().any(|k| k == header::HOST) {
         line(out, b"host", host.as_bytes());
     }
     for (name, value) in headers {
-        // Ours replaces one the request set itself (as an insert into its headers would).
-        if traceparent.is_some() && name == crate::client::TRACEPARENT {
+        if skip_traceparent && name == crate::client::TRACEPARENT {
             continue;
         }
         line(out, name.as_str().as_bytes(), value.as_bytes());
     }
-    if let Some(v) = traceparent {
-        line(out, b"traceparent", v);
-    }
+}
+
+/// `content-length` when the request has none and needs one, the blank line, the body.
+pub(super) fn encode_tail(out: &mut Vec<u8>, method: &Method, headers: &HeaderMap, body: &[u8]) {
+    let has_length = headers.keys().any(|k| k == header::CONTENT_LENGTH);
     let body_expected = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
     if !has_length && (!body.is_empty() || body_expected) {
         let mut n = [0u8; 20];
@@ -71,7 +85,7 @@ pub(super) fn encode_request(
     out.extend_from_slice(body);
 }
 
-fn line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+pub(super) fn line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.extend_from_slice(name);
     out.extend_from_slice(b": ");
     out.extend_from_slice(value);

@@ -9,8 +9,10 @@
 //! ([`head::writes_itself`]); everything else goes through hyper.
 
 mod chunked;
+mod encoded;
 mod head;
 
+pub(in crate::client) use encoded::Encoded;
 pub(in crate::client) use head::writes_itself;
 
 use super::{FailureReason, Response};
@@ -41,6 +43,21 @@ impl From<FailureReason> for Error {
         Error::Failed(r)
     }
 }
+
+/// What an exchange writes: a request built for this send (and the Host header of its
+/// authority), or one encoded once per run.
+pub(super) enum Msg<'a, B> {
+    Built(&'a http::Request<B>, &'a HeaderValue),
+    Encoded(&'a Encoded),
+}
+
+impl<B> Clone for Msg<'_, B> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<B> Copy for Msg<'_, B> {}
 
 /// A kept-alive connection and its buffers.
 pub(super) struct Conn {
@@ -86,28 +103,35 @@ impl Conn {
         }
     }
 
-    /// Writes `req` (with a `traceparent` line when given) and reads its whole response (body
+    /// Writes `msg` (with a `traceparent` line when given) and reads its whole response (body
     /// capped at `cap` bytes).
-    pub(super) async fn exchange(
+    pub(super) async fn exchange<B: AsRef<[u8]>>(
         &mut self,
-        req: &http::Request<impl AsRef<[u8]>>,
-        host: &HeaderValue,
+        msg: Msg<'_, B>,
         traceparent: Option<&[u8]>,
         cap: usize,
     ) -> Result<Exchanged, Error> {
-        let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
-        let body = req.body().as_ref();
-        head::encode_request(
-            &mut self.write,
-            req.method(),
-            target,
-            req.headers(),
-            host,
-            traceparent,
-            body,
-        );
+        let head_request = match msg {
+            Msg::Built(req, host) => {
+                let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+                head::encode_request(
+                    &mut self.write,
+                    req.method(),
+                    target,
+                    req.headers(),
+                    host,
+                    traceparent,
+                    req.body().as_ref(),
+                );
+                *req.method() == Method::HEAD
+            }
+            Msg::Encoded(e) => {
+                e.write_into(&mut self.write, traceparent);
+                e.head_request
+            }
+        };
         self.send().await?;
-        self.receive(*req.method() == Method::HEAD, cap).await
+        self.receive(head_request, cap).await
     }
 
     async fn send(&mut self) -> Result<(), Error> {

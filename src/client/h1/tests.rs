@@ -54,10 +54,16 @@ async fn two_requests_share_one_connection() {
         b"HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n".to_vec(),
     ]);
     let mut c = conn(&addr).await;
-    let a = c.exchange(&get("/a"), &host(), None, 1024).await.unwrap();
+    let a = c
+        .exchange(Msg::Built(&get("/a"), &host()), None, 1024)
+        .await
+        .unwrap();
     assert_eq!((a.response.status, &a.response.body[..]), (200, &b"ok"[..]));
     assert!(a.keep_alive);
-    let b = c.exchange(&get("/b"), &host(), None, 1024).await.unwrap();
+    let b = c
+        .exchange(Msg::Built(&get("/b"), &host()), None, 1024)
+        .await
+        .unwrap();
     assert_eq!(
         (b.response.status, &b.response.body[..]),
         (201, &b"abc"[..])
@@ -79,7 +85,10 @@ async fn an_interim_response_is_skipped_and_a_close_delimited_body_ends_at_close
             .to_vec(),
     ]);
     let mut c = conn(&addr).await;
-    let r = c.exchange(&get("/"), &host(), None, 1024).await.unwrap();
+    let r = c
+        .exchange(Msg::Built(&get("/"), &host()), None, 1024)
+        .await
+        .unwrap();
     assert_eq!(&r.response.body[..], b"all of it");
     assert!(!r.keep_alive, "read to close: the connection is done");
 }
@@ -89,7 +98,10 @@ async fn a_connection_closed_before_any_response_byte_is_told_apart_from_a_cut_r
     // The server reads the request and closes: the reused-connection race.
     let (addr, _server) = script(vec![]);
     let mut c = conn(&addr).await;
-    let e = c.exchange(&get("/"), &host(), None, 1024).await.err();
+    let e = c
+        .exchange(Msg::Built(&get("/"), &host()), None, 1024)
+        .await
+        .err();
     assert!(
         matches!(e, Some(Error::NoResponse | Error::NotSent)),
         "{e:?}"
@@ -99,7 +111,10 @@ async fn a_connection_closed_before_any_response_byte_is_told_apart_from_a_cut_r
         b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhalf".to_vec(),
     ]);
     let mut c = conn(&addr).await;
-    let e = c.exchange(&get("/"), &host(), None, 1024).await.err();
+    let e = c
+        .exchange(Msg::Built(&get("/"), &host()), None, 1024)
+        .await
+        .err();
     assert!(
         matches!(e, Some(Error::Failed(FailureReason::Reset))),
         "{e:?}"
@@ -116,7 +131,10 @@ async fn bodies_over_the_cap_fail_whatever_their_framing() {
     for reply in replies {
         let (addr, _server) = script(vec![reply.to_vec()]);
         let mut c = conn(&addr).await;
-        let e = c.exchange(&get("/"), &host(), None, 16).await.err();
+        let e = c
+            .exchange(Msg::Built(&get("/"), &host()), None, 16)
+            .await
+            .err();
         assert!(
             matches!(e, Some(Error::Failed(FailureReason::BodyTooLarge))),
             "{:?}: {e:?}",
@@ -129,7 +147,10 @@ async fn bodies_over_the_cap_fail_whatever_their_framing() {
 async fn garbage_is_a_protocol_failure() {
     let (addr, _server) = script(vec![b"HELLO I AM NOT HTTP\r\n\r\n".to_vec()]);
     let mut c = conn(&addr).await;
-    let e = c.exchange(&get("/"), &host(), None, 1024).await.err();
+    let e = c
+        .exchange(Msg::Built(&get("/"), &host()), None, 1024)
+        .await
+        .err();
     assert!(
         matches!(e, Some(Error::Failed(FailureReason::Protocol))),
         "{e:?}"
@@ -140,7 +161,10 @@ async fn garbage_is_a_protocol_failure() {
 async fn a_connection_the_server_closed_while_idle_is_not_reused() {
     let (addr, server) = script(vec![b"HTTP/1.1 204 No Content\r\n\r\n".to_vec()]);
     let mut c = conn(&addr).await;
-    let r = c.exchange(&get("/"), &host(), None, 1024).await.unwrap();
+    let r = c
+        .exchange(Msg::Built(&get("/"), &host()), None, 1024)
+        .await
+        .unwrap();
     assert!(r.keep_alive);
     server.join().unwrap(); // the server has closed its end
     // The FIN reaches the client's runtime within a few ms on loopback (bounded wait).
