@@ -16,7 +16,7 @@ pub struct Prepared {
     uri: Option<Uri>,
     headers: HeaderMap,
     dynamic: bool,
-    /// The whole request encoded once, when nothing in it changes per send (see `fix`).
+    /// The whole request encoded once, when nothing in it changes per send (`HttpClient::fixed`).
     fixed: Option<FixedRequest>,
 }
 

@@ -56,13 +56,6 @@ pub struct FixedRequest {
     idempotent: bool,
 }
 
-/// What an exchange writes: a request built for this send, or one encoded once.
-#[derive(Clone, Copy)]
-enum Message<'a> {
-    Built(&'a http::Request<Plain>),
-    Encoded(&'a h1::Encoded),
-}
-
 /// Runs `exchange` until `deadline` on the VU's persistent timer: None when the deadline came
 /// first. The exchange is polled first, then the timer (as `tokio::time::timeout` does).
 async fn by_deadline<T>(
@@ -138,7 +131,7 @@ impl HttpClient {
             let retryable = retry && is_idempotent(&req);
             let req = req.map(|body| Plain(full_bytes(body)));
             let authority = req.uri().authority().ok_or(FailureReason::Protocol)?;
-            let msg = Message::Built(&req);
+            let msg = h1::Msg::Built(&req);
             match self
                 .exchange_sticky(link, authority, msg, trace, retry, retried_ref)
                 .await
@@ -147,7 +140,7 @@ impl HttpClient {
                     Some(again) => {
                         *retried_ref = Some("reset");
                         let again = again.map(|body| Plain(full_bytes(body)));
-                        let msg = Message::Built(&again);
+                        let msg = h1::Msg::Built(&again);
                         self.exchange_sticky(link, authority, msg, trace, false, &mut None)
                             .await
                             .map_err(Into::into)
@@ -176,14 +169,14 @@ impl HttpClient {
         let link = &mut slot.link;
         let retried_ref = &mut retried;
         let exchange = async {
-            let msg = Message::Encoded(&req.encoded);
+            let msg = h1::Msg::Encoded(&req.encoded);
             match self
                 .exchange_sticky(link, &req.authority, msg, trace, retry, retried_ref)
                 .await
             {
                 Err(Stale) if retry && req.idempotent => {
                     *retried_ref = Some("reset");
-                    let msg = Message::Encoded(&req.encoded);
+                    let msg = h1::Msg::Encoded(&req.encoded);
                     self.exchange_sticky(link, &req.authority, msg, trace, false, &mut None)
                         .await
                         .map_err(Into::into)
@@ -204,17 +197,8 @@ impl HttpClient {
         let authority = req.uri().authority()?.clone();
         let host = HeaderValue::from_str(authority.as_str()).ok()?;
         let body = full_bytes(req.body().clone());
-        let plain = http::Request::builder()
-            .method(req.method().clone())
-            .uri(req.uri().clone())
-            .body(Plain(body))
-            .ok()
-            .map(|mut p| {
-                *p.headers_mut() = req.headers().clone();
-                p
-            })?;
         Some(FixedRequest {
-            encoded: h1::Encoded::new(&plain, &host)?,
+            encoded: h1::Encoded::new(req, &body, &host)?,
             idempotent: is_idempotent(req),
             authority,
         })
@@ -224,7 +208,7 @@ impl HttpClient {
         &self,
         slot: &mut Link,
         authority: &http::uri::Authority,
-        msg: Message<'_>,
+        msg: h1::Msg<'_, Plain>,
         trace: Option<&[u8]>,
         retry: bool,
         retried: &mut Option<&'static str>,
@@ -247,11 +231,7 @@ impl HttpClient {
         }
         loop {
             let c = conn.as_mut().ok_or(FailureReason::Connect)?;
-            let msg = match msg {
-                Message::Built(req) => h1::Msg::Built(req, host),
-                Message::Encoded(e) => h1::Msg::Encoded(e),
-            };
-            match c.exchange(msg, trace, self.max_body_bytes).await {
+            match c.exchange(msg, host, trace, self.max_body_bytes).await {
                 Ok(done) => {
                     if !done.keep_alive {
                         *conn = None;

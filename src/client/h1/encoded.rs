@@ -19,11 +19,12 @@ pub(in crate::client) struct Encoded {
 }
 
 impl Encoded {
-    /// `req` as `head::encode_request` writes it, Host from `host` unless it has one. None when
-    /// the request carries its own `traceparent` (a sampled send replaces it: left to the
-    /// per-send path).
+    /// `req` with `body` as `head::encode_request` writes it, Host from `host` unless it has
+    /// one. None when the request carries its own `traceparent` (a sampled send replaces it:
+    /// left to the per-send path).
     pub(in crate::client) fn new(
-        req: &http::Request<impl AsRef<[u8]>>,
+        req: &http::Request<impl Sized>,
+        body: &[u8],
         host: &HeaderValue,
     ) -> Option<Self> {
         if req.headers().contains_key(crate::client::TRACEPARENT) {
@@ -33,7 +34,7 @@ impl Encoded {
         let mut bytes = Vec::new();
         head::encode_lines(&mut bytes, req.method(), target, req.headers(), host, false);
         let split = bytes.len();
-        head::encode_tail(&mut bytes, req.method(), req.headers(), req.body().as_ref());
+        head::encode_tail(&mut bytes, req.method(), req.headers(), body);
         Some(Encoded {
             bytes,
             split,
@@ -89,7 +90,7 @@ mod tests {
         ];
         let host = HeaderValue::from_static("h:1");
         for req in &requests {
-            let e = Encoded::new(req, &host).expect("static");
+            let e = Encoded::new(req, req.body(), &host).expect("static");
             for trace in [None, Some(&tp[..])] {
                 let mut out = vec![b'x'; 3];
                 e.write_into(&mut out, trace);
@@ -112,6 +113,6 @@ mod tests {
             .header("traceparent", "00-1-2-01")
             .body(&b""[..])
             .unwrap();
-        assert!(Encoded::new(&req, &HeaderValue::from_static("h:1")).is_none());
+        assert!(Encoded::new(&req, b"", &HeaderValue::from_static("h:1")).is_none());
     }
 }

@@ -44,10 +44,9 @@ impl From<FailureReason> for Error {
     }
 }
 
-/// What an exchange writes: a request built for this send (and the Host header of its
-/// authority), or one encoded once per run.
+/// What an exchange writes: a request built for this send, or one encoded once per run.
 pub(super) enum Msg<'a, B> {
-    Built(&'a http::Request<B>, &'a HeaderValue),
+    Built(&'a http::Request<B>),
     Encoded(&'a Encoded),
 }
 
@@ -103,16 +102,17 @@ impl Conn {
         }
     }
 
-    /// Writes `msg` (with a `traceparent` line when given) and reads its whole response (body
-    /// capped at `cap` bytes).
+    /// Writes `msg` (a built request with `host` as its Host header unless it has one; a
+    /// `traceparent` line when given) and reads its whole response (body capped at `cap` bytes).
     pub(super) async fn exchange<B: AsRef<[u8]>>(
         &mut self,
         msg: Msg<'_, B>,
+        host: &HeaderValue,
         traceparent: Option<&[u8]>,
         cap: usize,
     ) -> Result<Exchanged, Error> {
         let head_request = match msg {
-            Msg::Built(req, host) => {
+            Msg::Built(req) => {
                 let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
                 head::encode_request(
                     &mut self.write,

@@ -55,13 +55,13 @@ async fn two_requests_share_one_connection() {
     ]);
     let mut c = conn(&addr).await;
     let a = c
-        .exchange(Msg::Built(&get("/a"), &host()), None, 1024)
+        .exchange(Msg::Built(&get("/a")), &host(), None, 1024)
         .await
         .unwrap();
     assert_eq!((a.response.status, &a.response.body[..]), (200, &b"ok"[..]));
     assert!(a.keep_alive);
     let b = c
-        .exchange(Msg::Built(&get("/b"), &host()), None, 1024)
+        .exchange(Msg::Built(&get("/b")), &host(), None, 1024)
         .await
         .unwrap();
     assert_eq!(
@@ -86,7 +86,7 @@ async fn an_interim_response_is_skipped_and_a_close_delimited_body_ends_at_close
     ]);
     let mut c = conn(&addr).await;
     let r = c
-        .exchange(Msg::Built(&get("/"), &host()), None, 1024)
+        .exchange(Msg::Built(&get("/")), &host(), None, 1024)
         .await
         .unwrap();
     assert_eq!(&r.response.body[..], b"all of it");
@@ -99,7 +99,7 @@ async fn a_connection_closed_before_any_response_byte_is_told_apart_from_a_cut_r
     let (addr, _server) = script(vec![]);
     let mut c = conn(&addr).await;
     let e = c
-        .exchange(Msg::Built(&get("/"), &host()), None, 1024)
+        .exchange(Msg::Built(&get("/")), &host(), None, 1024)
         .await
         .err();
     assert!(
@@ -112,7 +112,7 @@ async fn a_connection_closed_before_any_response_byte_is_told_apart_from_a_cut_r
     ]);
     let mut c = conn(&addr).await;
     let e = c
-        .exchange(Msg::Built(&get("/"), &host()), None, 1024)
+        .exchange(Msg::Built(&get("/")), &host(), None, 1024)
         .await
         .err();
     assert!(
@@ -132,7 +132,7 @@ async fn bodies_over_the_cap_fail_whatever_their_framing() {
         let (addr, _server) = script(vec![reply.to_vec()]);
         let mut c = conn(&addr).await;
         let e = c
-            .exchange(Msg::Built(&get("/"), &host()), None, 16)
+            .exchange(Msg::Built(&get("/")), &host(), None, 16)
             .await
             .err();
         assert!(
@@ -148,7 +148,7 @@ async fn garbage_is_a_protocol_failure() {
     let (addr, _server) = script(vec![b"HELLO I AM NOT HTTP\r\n\r\n".to_vec()]);
     let mut c = conn(&addr).await;
     let e = c
-        .exchange(Msg::Built(&get("/"), &host()), None, 1024)
+        .exchange(Msg::Built(&get("/")), &host(), None, 1024)
         .await
         .err();
     assert!(
@@ -162,7 +162,7 @@ async fn a_connection_the_server_closed_while_idle_is_not_reused() {
     let (addr, server) = script(vec![b"HTTP/1.1 204 No Content\r\n\r\n".to_vec()]);
     let mut c = conn(&addr).await;
     let r = c
-        .exchange(Msg::Built(&get("/"), &host()), None, 1024)
+        .exchange(Msg::Built(&get("/")), &host(), None, 1024)
         .await
         .unwrap();
     assert!(r.keep_alive);
