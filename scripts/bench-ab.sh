@@ -10,6 +10,7 @@
 #   cargo build --release --locked --bin soakd
 #   scripts/bench-ab.sh target/release/soakd /tmp/soakd-base/target/release/soakd
 #   REPS=5 DUR=10 scripts/bench-ab.sh NEW BASE
+#   AB_MODE=daemon scripts/bench-ab.sh NEW BASE   # both as `soakd run` scenarios via the API
 #
 # Peers as in scripts/bench-peers.sh (wrk, nginx-light, time, python3 aiohttp).
 set -euo pipefail
@@ -21,7 +22,13 @@ cp -r "$ROOT/benches/peers/." "$WORK"/
 chmod -R u+w "$WORK"
 export TOOLS="${TOOLS:-wrk}" SECTIONS="${SECTIONS:-closed}" SOAKD_LOG=warn
 export REPS="${REPS:-3}" DUR="${DUR:-10}"
-export EXTRA_NAME=new EXTRA_CLOSED="$NEW once --quiet --url {url} --vus {c} --duration {d}s"
-export EXTRA2_NAME=base EXTRA2_CLOSED="$BASE once --quiet --url {url} --vus {c} --duration {d}s"
+if [ "${AB_MODE:-once}" = daemon ]; then
+  DAEMON="$ROOT/scripts/bench-soakd-daemon.sh"
+  export EXTRA_NAME=new-daemon EXTRA_CLOSED="$DAEMON $NEW {url} {c} {d} 0"
+  export EXTRA2_NAME=base-daemon EXTRA2_CLOSED="$DAEMON $BASE {url} {c} {d} 0"
+else
+  export EXTRA_NAME=new EXTRA_CLOSED="$NEW once --quiet --url {url} --vus {c} --duration {d}s"
+  export EXTRA2_NAME=base EXTRA2_CLOSED="$BASE once --quiet --url {url} --vus {c} --duration {d}s"
+fi
 "$WORK/peers.sh"
 echo "results: $WORK/results/latest"

@@ -457,3 +457,120 @@ fn removing_a_scenario_drops_only_its_series() {
         );
     }
 }
+
+/// The run aggregator hands the sink its samples a batch at a time; the series must count
+/// exactly what the same samples give one call each (statuses, classes, failure reasons, a
+/// failed check beside another reason, check results, journeys and lag).
+#[test]
+fn a_batch_counts_exactly_like_the_same_samples_one_at_a_time() {
+    use soakd::client::TraceId;
+    use soakd::record::{Iteration, Sample as Finished};
+    let ms = Duration::from_millis;
+    let samples = [
+        (
+            0,
+            Some(200),
+            ms(120),
+            None,
+            vec![true],
+            Some(TraceId([1; 16])),
+        ),
+        (0, Some(200), ms(80), None, vec![true], None),
+        (
+            0,
+            Some(503),
+            ms(300),
+            Some(FailureReason::Status),
+            vec![false],
+            None,
+        ),
+        (
+            0,
+            Some(200),
+            ms(90),
+            Some(FailureReason::Check),
+            vec![false],
+            None,
+        ),
+        (
+            1,
+            None,
+            ms(2000),
+            Some(FailureReason::Timeout),
+            vec![],
+            None,
+        ),
+        (
+            0,
+            Some(404),
+            ms(40),
+            None,
+            vec![false],
+            Some(TraceId([2; 16])),
+        ),
+        (1, Some(201), ms(30), None, vec![], None),
+        (7, Some(200), ms(1), None, vec![], None), // unknown index: ignored
+    ];
+    let iterations = [
+        (0, ms(2), true),
+        (0, ms(4), false),
+        (1, ms(1), true),
+        (0, ms(3), true),
+    ];
+    let journeys = ["get_item".to_string(), "post_order".to_string()];
+
+    let m = Metrics::with_latency_limits(&[250.0]);
+    let single = m.scenario_sink("single", &requests());
+    for (r, status, latency, failure, checks, trace) in &samples {
+        single.request_traced(*r, *status, *latency, *failure, checks, *trace);
+    }
+    for (j, lag, ok) in iterations {
+        single.iteration(&journeys[j as usize], lag, ok);
+    }
+    let batched = m.scenario_sink("batched", &requests());
+    let batch: Vec<Finished> = samples
+        .iter()
+        .map(|(r, status, latency, failure, checks, trace)| {
+            Finished::new(*r, *status, *latency, *failure, checks, *trace).unwrap()
+        })
+        .collect();
+    batched.requests(&batch);
+    let batch: Vec<Iteration> = iterations
+        .iter()
+        .map(|&(journey, lag, ok)| Iteration {
+            journey,
+            duration: lag,
+            lag,
+            ok,
+        })
+        .collect();
+    batched.iterations(&journeys, &batch);
+
+    let of = |scenario: &str| {
+        let mut lines: Vec<String> = parse(&m.encode())
+            .into_iter()
+            .filter(|s| label(s, "scenario") == Some(scenario))
+            .map(|s| {
+                let labels: Vec<_> = s.labels.iter().filter(|(k, _)| k != "scenario").collect();
+                format!("{} {labels:?} {}", s.name, s.value)
+            })
+            .collect();
+        lines.sort();
+        lines
+    };
+    let (one, many) = (of("single"), of("batched"));
+    assert!(one.len() > 40, "{one:#?}");
+    assert_eq!(one, many);
+    let failed_checks = find(
+        &parse(&m.encode()),
+        "soakd_http_request_failures_total",
+        &[
+            ("scenario", "batched"),
+            ("request", "get_item"),
+            ("reason", "check"),
+        ],
+    )
+    .map(|s| s.value);
+    // The 503's failed check and the 404's; the check-only failure once.
+    assert_eq!(failed_checks, Some(3.0));
+}

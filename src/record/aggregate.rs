@@ -74,7 +74,24 @@ impl Sample {
         })
     }
 
-    fn check_results(&self) -> ([bool; MAX_BIT_CHECKS], usize) {
+    /// None when no response arrived.
+    pub fn status(&self) -> Option<u16> {
+        (self.status != 0).then_some(self.status)
+    }
+
+    /// Whether check `i` passed (false past the last check).
+    pub fn check_passed(&self, i: usize) -> bool {
+        i < usize::from(self.checks) && self.passed & (1 << i) != 0
+    }
+
+    /// Whether every check passed (true without checks).
+    pub fn checks_passed(&self) -> bool {
+        let mask = u64::MAX >> (64 - u32::from(self.checks)).min(63);
+        self.checks == 0 || self.passed & mask == mask
+    }
+
+    /// The check results in check order: the first `.1` entries of `.0`.
+    pub fn check_results(&self) -> ([bool; MAX_BIT_CHECKS], usize) {
         let mut out = [false; MAX_BIT_CHECKS];
         for (i, slot) in out.iter_mut().enumerate().take(self.checks as usize) {
             *slot = self.passed & (1 << i) != 0;
@@ -83,17 +100,23 @@ impl Sample {
     }
 }
 
+/// One finished iteration, as the VU hands it over.
+#[derive(Clone, Copy, Debug)]
+pub struct Iteration {
+    /// Index in the scenario's mix entries.
+    pub journey: u32,
+    pub duration: Duration,
+    /// How late it started against its intended start.
+    pub lag: Duration,
+    /// Every request of the journey succeeded and passed its checks.
+    pub ok: bool,
+}
+
 /// What a VU queues.
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Event {
     Request(Sample),
-    /// A finished iteration of mix entry `journey`.
-    Iteration {
-        journey: u32,
-        duration: Duration,
-        lag: Duration,
-        ok: bool,
-    },
+    Iteration(Iteration),
 }
 
 /// A VU slot's queue, on a cache line of its own so slots do not share one.
@@ -109,6 +132,8 @@ pub(super) struct Aggregate {
     /// reads it, so it is not part of the numbers snapshots copy.
     pub window: Hist,
     spare: Vec<Event>,
+    /// The batch's samples for the sink, which takes them in one call each (reused buffers).
+    to_sink: (Vec<Sample>, Vec<Iteration>),
 }
 
 impl Aggregate {
@@ -117,6 +142,7 @@ impl Aggregate {
             shard: Some(shard),
             window: Hist::new(),
             spare: Vec::new(),
+            to_sink: Default::default(),
         }
     }
 }
@@ -145,6 +171,7 @@ impl super::Recorder {
             shard,
             window,
             spare,
+            to_sink,
         } = &mut *agg;
         for q in self.queues.iter() {
             let mut batch = {
@@ -156,7 +183,7 @@ impl super::Recorder {
             };
             // After the final snapshot nothing records (every VU has ended), so nothing is lost.
             if let Some(shard) = shard.as_mut() {
-                self.apply(shard, window, &batch);
+                self.apply(shard, window, &batch, to_sink);
             }
             batch.clear();
             *spare = batch;
@@ -169,83 +196,78 @@ impl super::Recorder {
         drop(self.drain());
     }
 
-    fn apply(&self, shard: &mut Shard, window: &mut Hist, batch: &[Event]) {
+    fn apply(
+        &self,
+        shard: &mut Shard,
+        window: &mut Hist,
+        batch: &[Event],
+        to_sink: &mut (Vec<Sample>, Vec<Iteration>),
+    ) {
         let (mut requests, mut failures, mut iterations) = (0u64, 0u64, 0u64);
+        let (sink_requests, sink_iterations) = to_sink;
         for ev in batch {
             match *ev {
                 Event::Request(s) => {
                     requests += 1;
                     failures += counts_as_failed(s.failure) as u64;
                     let (results, n) = s.check_results();
-                    self.apply_request(shard, window, &s, &results[..n]);
+                    apply_request(shard, window, &s, &results[..n]);
+                    sink_requests.push(s);
                 }
-                Event::Iteration {
-                    journey,
-                    duration,
-                    lag,
-                    ok,
-                } => {
+                Event::Iteration(it) => {
                     iterations += 1;
-                    if let Some(j) = shard.journeys.get_mut(journey as usize) {
-                        j[!ok as usize] += 1;
+                    if let Some(j) = shard.journeys.get_mut(it.journey as usize) {
+                        j[!it.ok as usize] += 1;
                     }
-                    shard.iteration.record(micros(duration));
-                    shard.lag.record(micros(lag));
-                    if let Some(sink) = &self.sink {
-                        let name = self.journeys.get(journey as usize);
-                        sink.iteration(name.map_or("", |j| j.as_str()), lag, ok);
-                    }
+                    shard.iteration.record(micros(it.duration));
+                    shard.lag.record(micros(it.lag));
+                    sink_iterations.push(it);
                 }
             }
         }
+        if let Some(sink) = &self.sink {
+            sink.requests(sink_requests);
+            sink.iterations(&self.journeys, sink_iterations);
+        }
+        sink_requests.clear();
+        sink_iterations.clear();
         let live: &Live = &self.live;
         live.requests.fetch_add(requests, Ordering::Relaxed);
         live.failures.fetch_add(failures, Ordering::Relaxed);
         live.iterations.fetch_add(iterations, Ordering::Relaxed);
     }
+}
 
-    /// One request into the run's numbers, the timeline's window and the sink; `checks` are
-    /// its results in check order.
-    pub(super) fn apply_request(
-        &self,
-        shard: &mut Shard,
-        window: &mut Hist,
-        s: &Sample,
-        checks: &[bool],
-    ) {
-        let failed = counts_as_failed(s.failure);
-        let Some(cell) = shard.requests.get_mut(s.request as usize) else {
-            return;
-        };
-        let sc = match cell.by_status.iter().position(|c| c.status == s.status) {
-            Some(i) => &mut cell.by_status[i],
-            None => {
-                cell.by_status.push(StatusCell {
-                    status: s.status,
-                    latency: Hist::new(),
-                    count: 0,
-                    failed: 0,
-                });
-                cell.by_status.last_mut().expect("just pushed")
-            }
-        };
-        sc.count += 1;
-        sc.failed += failed as u64;
-        sc.latency.record(micros(s.latency));
-        window.record(micros(s.latency));
-        for (slot, ok) in cell.checks.iter_mut().zip(checks) {
-            slot[!*ok as usize] += 1;
+/// One request into the run's numbers and the timeline's window; `checks` are its results in
+/// check order. The sink gets it separately, in its batch.
+pub(super) fn apply_request(shard: &mut Shard, window: &mut Hist, s: &Sample, checks: &[bool]) {
+    let failed = counts_as_failed(s.failure);
+    let Some(cell) = shard.requests.get_mut(s.request as usize) else {
+        return;
+    };
+    let sc = match cell.by_status.iter().position(|c| c.status == s.status) {
+        Some(i) => &mut cell.by_status[i],
+        None => {
+            cell.by_status.push(StatusCell {
+                status: s.status,
+                latency: Hist::new(),
+                count: 0,
+                failed: 0,
+            });
+            cell.by_status.last_mut().expect("just pushed")
         }
-        if let Some(f) = s.failure {
-            cell.reasons[f as usize] += 1;
-        }
-        if checks.iter().any(|ok| !ok) && s.failure != Some(FailureReason::Check) {
-            cell.reasons[FailureReason::Check as usize] += 1;
-        }
-        if let Some(sink) = &self.sink {
-            let status = (s.status != 0).then_some(s.status);
-            let r = s.request as usize;
-            sink.request_traced(r, status, s.latency, s.failure, checks, s.trace);
-        }
+    };
+    sc.count += 1;
+    sc.failed += failed as u64;
+    sc.latency.record(micros(s.latency));
+    window.record(micros(s.latency));
+    for (slot, ok) in cell.checks.iter_mut().zip(checks) {
+        slot[!*ok as usize] += 1;
+    }
+    if let Some(f) = s.failure {
+        cell.reasons[f as usize] += 1;
+    }
+    if checks.iter().any(|ok| !ok) && s.failure != Some(FailureReason::Check) {
+        cell.reasons[FailureReason::Check as usize] += 1;
     }
 }

@@ -15,7 +15,7 @@ mod snapshot;
 mod timeline;
 mod ws;
 
-pub use aggregate::{FLUSH_EVERY, Sample, counts_as_failed};
+pub use aggregate::{FLUSH_EVERY, Iteration, Sample, counts_as_failed};
 pub use notable::{NotableRequest, NotableRequests};
 pub use snapshot::RunSnapshot;
 pub use timeline::Point;
@@ -55,6 +55,24 @@ pub trait Sink: Send + Sync {
     }
     /// One finished iteration of mix entry `journey`; `ok` when every request of it succeeded.
     fn iteration(&self, journey: &str, lag: Duration, ok: bool);
+    /// The finished requests of one applied batch, in order (see `aggregate.rs`): telemetry
+    /// updates each series once per batch instead of once per sample. By default, one
+    /// [`Sink::request_traced`] each.
+    fn requests(&self, batch: &[Sample]) {
+        for s in batch {
+            let (results, n) = s.check_results();
+            let (r, latency) = (s.request as usize, s.latency);
+            self.request_traced(r, s.status(), latency, s.failure, &results[..n], s.trace);
+        }
+    }
+    /// The finished iterations of one applied batch; `journeys` names the mix entries by
+    /// index. By default, one [`Sink::iteration`] each.
+    fn iterations(&self, journeys: &[String], batch: &[Iteration]) {
+        for it in batch {
+            let name = journeys.get(it.journey as usize).map_or("", |j| j.as_str());
+            self.iteration(name, it.lag, it.ok);
+        }
+    }
     fn dropped_iteration(&self);
     /// A re-send of request `request` on a fresh connection after a reused one failed under
     /// it; `reason` is `reset` (sent, no response byte) or `closed` (closed before sending).
@@ -253,7 +271,10 @@ impl Recorder {
                 let s = Sample::new(request, status, latency, failure, &[], trace)
                     .expect("no checks always fit");
                 if let Some(shard) = agg.shard.as_mut() {
-                    self.apply_request(shard, &mut agg.window, &s, checks);
+                    aggregate::apply_request(shard, &mut agg.window, &s, checks);
+                    if let Some(sink) = &self.sink {
+                        sink.request_traced(request, status, latency, failure, checks, trace);
+                    }
                 }
                 self.live.requests.fetch_add(1, Ordering::Relaxed);
                 let failed = counts_as_failed(failure) as u64;
@@ -265,12 +286,12 @@ impl Recorder {
     /// One finished iteration of mix entry `journey`; `lag` is how late it started against its
     /// intended start; `ok` when every request of the journey succeeded and passed its checks.
     pub fn iteration(&self, vu: u32, journey: usize, duration: Duration, lag: Duration, ok: bool) {
-        let ev = aggregate::Event::Iteration {
+        let ev = aggregate::Event::Iteration(Iteration {
             journey: journey as u32,
             duration,
             lag,
             ok,
-        };
+        });
         self.push(vu, ev);
     }
 

@@ -56,6 +56,32 @@ pub struct Hist {
     inner: Arc<Mutex<Inner>>,
 }
 
+/// Observations into one [`Hist`] under one lock (see [`Hist::batch`]).
+pub struct Batch<'a> {
+    bounds: &'a [f64],
+    inner: std::sync::MutexGuard<'a, Inner>,
+    at: f64,
+}
+
+impl Batch<'_> {
+    /// Records `v`; a `trace` becomes the exemplar of the classic bucket `v` lands in.
+    pub fn observe(&mut self, v: f64, trace: Option<TraceId>) {
+        let bucket = self.bounds.partition_point(|b| *b < v);
+        let g = &mut *self.inner;
+        g.count += 1;
+        g.sum += v;
+        g.classic[bucket] += 1;
+        if let Some(trace) = trace {
+            g.exemplars[bucket] = Some(Exemplar {
+                trace,
+                value: v,
+                at: self.at,
+            });
+        }
+        g.native.observe(v);
+    }
+}
+
 /// A consistent copy of a [`Hist`] for the encoders.
 #[derive(Debug)]
 pub struct Snapshot {
@@ -97,20 +123,18 @@ impl Hist {
 
     /// Records `v`; a `trace` becomes the exemplar of the classic bucket `v` lands in.
     pub fn observe_traced(&self, v: f64, trace: Option<TraceId>) {
-        let bucket = self.bounds.partition_point(|b| *b < v);
-        let at = trace.map(|_| unix_now());
-        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        g.count += 1;
-        g.sum += v;
-        g.classic[bucket] += 1;
-        if let (Some(trace), Some(at)) = (trace, at) {
-            g.exemplars[bucket] = Some(Exemplar {
-                trace,
-                value: v,
-                at,
-            });
+        let at = if trace.is_some() { unix_now() } else { 0.0 };
+        self.batch(at).observe(v, trace);
+    }
+
+    /// Holds the series' lock for a run of observations (one batch of the run aggregator):
+    /// exemplars get `at` (Unix seconds) as their time.
+    pub fn batch(&self, at: f64) -> Batch<'_> {
+        Batch {
+            bounds: &self.bounds,
+            inner: self.inner.lock().unwrap_or_else(|p| p.into_inner()),
+            at,
         }
-        g.native.observe(v);
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -140,38 +164,47 @@ impl Hist {
     }
 }
 
-fn unix_now() -> f64 {
+/// Now, in Unix seconds (an exemplar's time).
+pub fn unix_now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// The native bucket index of `v > 0` at `schema` (> 0): the i with
+/// The native bucket index of `v > 0` at `schema`: the i with
 /// 2^((i-1)/2^schema) < v <= 2^(i/2^schema), computed from the binary exponent like
-/// client_golang (exact at powers of two) and the log only within the octave.
+/// client_golang (exact at powers of two); within the octave, a search of the schema's
+/// boundary table (no log or exp per observation).
 fn native_index(v: f64, schema: i32) -> i32 {
     let bits = v.to_bits();
     let raw_exp = ((bits >> 52) & 0x7ff) as i32;
-    if raw_exp == 0 || raw_exp == 0x7ff {
-        // Subnormal (far below any latency) or infinite: the log is good enough.
-        let i = (v.log2() * f64::from(1 << schema)).ceil();
+    if raw_exp == 0 || raw_exp == 0x7ff || !(1..=8).contains(&schema) {
+        // Subnormal (far below any latency), infinite, or a resolution no latency range
+        // reaches: the log is good enough.
+        let i = (v.log2() * (f64::from(schema)).exp2()).ceil();
         return i.clamp(-1e6, 1e6) as i32;
     }
     // v = frac * 2^exp with frac in [0.5, 1).
     let exp = raw_exp - 1022;
     let frac = f64::from_bits((bits & ((1 << 52) - 1)) | (1022 << 52));
-    let per_octave = 1 << schema;
     // The smallest j with 0.5 * 2^(j/per_octave) >= frac; j = 0 when frac == 0.5.
-    let mut j = ((frac * 2.0).log2() * f64::from(per_octave)).ceil() as i32;
-    // Correct the log's rounding at a boundary.
-    let bound = |j: i32| 0.5 * (f64::from(j) / f64::from(per_octave)).exp2();
-    while j > 0 && bound(j - 1) >= frac {
-        j -= 1;
-    }
-    while bound(j) < frac {
-        j += 1;
-    }
-    j + (exp - 1) * per_octave
+    let j = octave_bounds(schema).partition_point(|b| *b < frac) as i32;
+    j + (exp - 1) * (1 << schema)
+}
+
+/// 0.5 * 2^(j/2^schema) for j in 0..2^schema, per schema 1..=8, computed once.
+fn octave_bounds(schema: i32) -> &'static [f64] {
+    static TABLES: std::sync::LazyLock<Vec<Box<[f64]>>> = std::sync::LazyLock::new(|| {
+        (0..=8)
+            .map(|schema: i32| {
+                let per_octave = 1u32 << schema;
+                (0..per_octave)
+                    .map(|j| 0.5 * (f64::from(j) / f64::from(per_octave)).exp2())
+                    .collect()
+            })
+            .collect()
+    });
+    &TABLES[schema as usize]
 }
 
 impl Native {
@@ -266,6 +299,22 @@ mod tests {
         assert_eq!(native_index(1.0, NATIVE_SCHEMA), 0);
         assert_eq!(native_index(2.0, NATIVE_SCHEMA), 16);
         assert_eq!(native_index(0.5, NATIVE_SCHEMA), -16);
+    }
+
+    #[test]
+    fn the_boundary_table_agrees_with_the_log_at_every_schema() {
+        for schema in 1..=8 {
+            for k in 1..2000 {
+                let v = f64::from(k) * 0.000_731;
+                let per_octave = f64::from(1 << schema);
+                let i = native_index(v, schema);
+                let upper = (f64::from(i) / per_octave).exp2();
+                let lower = (f64::from(i - 1) / per_octave).exp2();
+                assert!(lower < v && v <= upper, "{v} at schema {schema}: {i}");
+            }
+        }
+        assert_eq!(native_index(4.0, -1), 1);
+        assert_eq!(native_index(4.5, -1), 2);
     }
 
     #[test]

@@ -9,11 +9,11 @@
 
 use super::Tracker;
 use super::families::Families;
-use super::hist::{Hist as Histogram, TraceId};
+use super::hist::{Batch, Hist as Histogram, TraceId, unix_now};
 use super::labels::*;
 use crate::client::FailureReason;
 use crate::plan::RequestMeta;
-use crate::record::{Sink, WsEvent};
+use crate::record::{Iteration, Sample, Sink, WsEvent};
 use prometheus_client::metrics::counter::Counter;
 use std::sync::{OnceLock, RwLock};
 use std::time::Duration;
@@ -229,17 +229,18 @@ impl ScenarioSink {
         })
     }
 
-    fn count_status(&self, r: &RequestSeries, code: u16) {
+    /// Adds `n` to the request counter of status `code` (0 = no response).
+    fn count_status(&self, r: &RequestSeries, code: u16, n: u64) {
         {
             let seen = r.by_status.read().unwrap_or_else(|p| p.into_inner());
             if let Some((_, c)) = seen.iter().find(|(s, _)| *s == code) {
-                c.inc();
+                c.inc_by(n);
                 return;
             }
         }
         let mut seen = r.by_status.write().unwrap_or_else(|p| p.into_inner());
         if let Some((_, c)) = seen.iter().find(|(s, _)| *s == code) {
-            c.inc();
+            c.inc_by(n);
             return;
         }
         let l = RequestLabels {
@@ -249,12 +250,59 @@ impl ScenarioSink {
             status: code.to_string(),
         };
         let c = self.f.requests.get_or_create_owned(&l);
-        c.inc();
+        c.inc_by(n);
         seen.push((code, c));
         drop(seen);
         self.known.with(&self.scenario, |k| {
             k.requests.insert(l);
         });
+    }
+}
+
+impl ScenarioSink {
+    /// A run of consecutive samples of request `r` (one batch's): each duration series is
+    /// locked once and each counter is added to once, with the same counting as
+    /// [`Sink::request_traced`].
+    fn request_run(&self, r: &RequestSeries, run: &[Sample], at: f64) {
+        let mut hists: [Option<Batch<'_>>; 6] = [const { None }; 6];
+        let mut statuses: Vec<(u16, u64)> = Vec::new();
+        let mut failures = [0u64; FailureReason::ALL.len()];
+        let mut checks = vec![[0u64; 2]; r.checks.len()];
+        for s in run {
+            let class = StatusClass::of(s.status());
+            hists[class as usize]
+                .get_or_insert_with(|| self.duration(r, class).batch(at))
+                .observe(s.latency.as_secs_f64(), s.trace);
+            match statuses.iter_mut().find(|(code, _)| *code == s.status) {
+                Some((_, n)) => *n += 1,
+                None => statuses.push((s.status, 1)),
+            }
+            if let Some(reason) = s.failure {
+                failures[reason as usize] += 1;
+            }
+            if !s.checks_passed() && s.failure != Some(FailureReason::Check) {
+                failures[FailureReason::Check as usize] += 1;
+            }
+            for (i, pair) in checks.iter_mut().enumerate().take(usize::from(s.checks)) {
+                pair[usize::from(!s.check_passed(i))] += 1;
+            }
+        }
+        drop(hists);
+        for (code, n) in statuses {
+            self.count_status(r, code, n);
+        }
+        for (c, n) in r.failures.iter().zip(failures) {
+            if n > 0 {
+                c.inc_by(n);
+            }
+        }
+        for (pair, n) in r.checks.iter().zip(checks) {
+            for (c, n) in pair.iter().zip(n) {
+                if n > 0 {
+                    c.inc_by(n);
+                }
+            }
+        }
     }
 }
 
@@ -284,7 +332,7 @@ impl Sink for ScenarioSink {
         };
         self.duration(r, StatusClass::of(status))
             .observe_traced(latency.as_secs_f64(), trace);
-        self.count_status(r, status.unwrap_or(0));
+        self.count_status(r, status.unwrap_or(0), 1);
         // Same counting as the recorder: a failed check counts under `check` even when the
         // request also failed for another reason.
         let count = |reason: FailureReason| {
@@ -300,6 +348,39 @@ impl Sink for ScenarioSink {
         }
         for (pair, ok) in r.checks.iter().zip(checks) {
             pair[usize::from(!*ok)].inc();
+        }
+    }
+
+    fn requests(&self, batch: &[Sample]) {
+        if batch.is_empty() {
+            return;
+        }
+        // One time for the batch's exemplars: at most one flush interval after the sample.
+        let at = unix_now();
+        for run in batch.chunk_by(|a, b| a.request == b.request) {
+            if let Some(r) = self.requests.get(run[0].request as usize) {
+                self.request_run(r, run, at);
+            }
+        }
+    }
+
+    fn iterations(&self, journeys: &[String], batch: &[Iteration]) {
+        if batch.is_empty() {
+            return;
+        }
+        self.iterations.inc_by(batch.len() as u64);
+        let mut lag = self.lag.batch(0.0);
+        for it in batch {
+            lag.observe(it.lag.as_secs_f64(), None);
+        }
+        drop(lag);
+        for run in batch.chunk_by(|a, b| a.journey == b.journey) {
+            let failed = run.iter().filter(|it| !it.ok).count() as u64;
+            let name = journeys.get(run[0].journey as usize);
+            self.journey(name.map_or("", String::as_str), |c| {
+                c[0].inc_by(run.len() as u64 - failed);
+                c[1].inc_by(failed);
+            });
         }
     }
 
