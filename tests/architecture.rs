@@ -1,14 +1,12 @@
 //! The import direction of the soakd library, checked on every test run.
 //!
 //! soakd's data flows one way (DESIGN §1, docs/architecture.md): `config → load → plan →
-//! schedule/client → action → run → record → verdict → sut → state → report/telemetry → server →
-//! app/cli → cmd`. A module may import only from modules on its left (or of its own rank). This
-//! test reads every `crate::…` path in `src/` and fails on an import from the right, so the
-//! layering is enforced by the build rather than by review.
-//!
-//! `DEBT` lists the edges that still point right today, each with why; the redesign (issue 13)
-//! removes them one by one, and the test fails when an edge in `DEBT` disappears so the list
-//! only ever shrinks.
+//! schedule/client → record → verdict → action/sut → run → state → report/telemetry → server →
+//! app/cli → cmd`. The sample and snapshot types (`record`) sit on the left of their users: an
+//! action pushes samples into a recorder, the verdict reads its numbers, the run drives both. A
+//! module may import only from modules on its left (or of its own rank). This test reads every
+//! `crate::…` path in `src/` and fails on an import from the right, so the layering is enforced
+//! by the build rather than by review. There is no recorded debt: every edge points left.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -23,49 +21,21 @@ const LAYERS: &[(&str, u32)] = &[
     ("plan", 2),
     ("schedule", 3),
     ("client", 3),
-    ("action", 4),
-    ("run", 5),
-    ("record", 6),
-    ("verdict", 7),
-    ("sut", 8),
-    ("state", 9),
-    ("report", 10),
-    ("telemetry", 10),
-    ("server", 11),
-    ("app", 12),
-    ("logs", 12),
-    ("cli", 12),
-    ("cmd", 13),
-];
-
-/// Edges that still import from the right, with the reason each exists. Remove an entry when
-/// the edge is gone (the test insists).
-const DEBT: &[(&str, &str, &str)] = &[
-    (
-        "action",
-        "record",
-        "actions push samples into the Recorder handle; a Sample sink type on the left would end this",
-    ),
-    (
-        "run",
-        "record",
-        "the run driver builds its Recorder and snapshots it at run end",
-    ),
-    (
-        "run",
-        "verdict",
-        "a run judges its own thresholds (abort_on_fail and the final verdict)",
-    ),
-    (
-        "run",
-        "sut",
-        "SUT checks and drills run inside the run's lifetime",
-    ),
-    (
-        "record",
-        "verdict",
-        "the snapshot converts itself into verdict::RunNumbers",
-    ),
+    // The sample, the recorder and the snapshot with the `RunNumbers` it answers: defined on
+    // the left of everything that writes or reads them.
+    ("record", 4),
+    ("verdict", 5),
+    ("action", 6),
+    ("sut", 6),
+    ("run", 7),
+    ("state", 8),
+    ("report", 9),
+    ("telemetry", 9),
+    ("server", 10),
+    ("app", 11),
+    ("logs", 11),
+    ("cli", 11),
+    ("cmd", 12),
 ];
 
 fn rank(module: &str) -> Option<u32> {
@@ -162,7 +132,7 @@ fn every_module_of_src_has_a_place_in_the_flow() {
 }
 
 #[test]
-fn no_module_imports_from_its_right_beyond_the_recorded_debt() {
+fn no_module_imports_from_its_right() {
     let graph = import_graph();
     let mut violations = BTreeSet::new();
     for (from, targets) in &graph {
@@ -178,19 +148,9 @@ fn no_module_imports_from_its_right_beyond_the_recorded_debt() {
             }
         }
     }
-    let debt: BTreeSet<(String, String)> = DEBT
-        .iter()
-        .map(|(a, b, _)| (a.to_string(), b.to_string()))
-        .collect();
-    let new: Vec<_> = violations.difference(&debt).collect();
     assert!(
-        new.is_empty(),
-        "imports from the right of the flow (move the shared type left): {new:?}"
-    );
-    let paid: Vec<_> = debt.difference(&violations).collect();
-    assert!(
-        paid.is_empty(),
-        "these DEBT edges no longer exist: remove them from the list: {paid:?}"
+        violations.is_empty(),
+        "imports from the right of the flow (move the shared type left, or the module right): {violations:?}"
     );
 }
 

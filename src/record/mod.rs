@@ -11,12 +11,14 @@ mod aggregate;
 mod delta;
 mod hist;
 mod notable;
+mod numbers;
 mod snapshot;
 mod timeline;
 mod ws;
 
 pub use aggregate::{FLUSH_EVERY, Iteration, Sample, counts_as_failed};
 pub use notable::{NotableRequest, NotableRequests};
+pub use numbers::RunNumbers;
 pub use snapshot::RunSnapshot;
 pub use timeline::Point;
 pub use ws::{WsCell, WsEvent};

@@ -1,10 +1,9 @@
 //! A merged, immutable view of a run's samples: what verdicts and summaries read.
 
-use super::{RequestCell, Shard, new_hist};
+use super::{RequestCell, RunNumbers, Shard, new_hist};
 use crate::client::FailureReason;
 use crate::plan::RequestMeta;
 use crate::plan::threshold::{TagFilter, TagKey};
-use crate::verdict::RunNumbers;
 use hdrhistogram::Histogram;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
