@@ -160,3 +160,27 @@ fn grouped_and_nested_crate_paths_are_all_seen() {
     let found: Vec<String> = imported_modules(text).into_iter().collect();
     assert_eq!(found, ["plan", "record", "verdict"]);
 }
+
+/// The calibration and demo target (`crates/testbed`) is a command's business (`soakd target`,
+/// `soakd demo`): no module of the flow links it, so a library user never carries it.
+#[test]
+fn only_the_commands_import_the_testbed() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut importers: Vec<String> = files
+        .iter()
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).expect("source file is UTF-8");
+            text.lines()
+                .any(|l| l.split("//").next().unwrap_or("").contains("testbed::"))
+        })
+        .filter_map(|f| owner(&src, f))
+        .collect();
+    importers.dedup();
+    assert!(!importers.is_empty(), "the commands start the testbed");
+    assert!(
+        importers.iter().all(|m| m == "cmd"),
+        "modules other than cmd import testbed: {importers:?}"
+    );
+}
