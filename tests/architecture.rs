@@ -177,6 +177,7 @@ fn only_the_commands_import_the_testbed() {
         })
         .filter_map(|f| owner(&src, f))
         .collect();
+    importers.sort();
     importers.dedup();
     assert!(!importers.is_empty(), "the commands start the testbed");
     assert!(

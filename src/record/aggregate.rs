@@ -29,6 +29,18 @@ pub fn counts_as_failed(failure: Option<FailureReason>) -> bool {
     failure.is_some_and(|f| f != FailureReason::Check)
 }
 
+/// The reasons a request outcome is counted under (the one place of that rule, for the run's
+/// numbers and for Prometheus): its own reason, and `check` as well when a check failed and its
+/// own reason is another.
+pub fn counted_reasons(
+    failure: Option<FailureReason>,
+    checks_passed: bool,
+) -> impl Iterator<Item = FailureReason> {
+    let check =
+        (!checks_passed && failure != Some(FailureReason::Check)).then_some(FailureReason::Check);
+    failure.into_iter().chain(check)
+}
+
 /// One finished request, as the VU hands it over.
 #[derive(Clone, Copy, Debug)]
 pub struct Sample {
@@ -264,10 +276,7 @@ pub(super) fn apply_request(shard: &mut Shard, window: &mut Hist, s: &Sample, ch
     for (slot, ok) in cell.checks.iter_mut().zip(checks) {
         slot[!*ok as usize] += 1;
     }
-    if let Some(f) = s.failure {
-        cell.reasons[f as usize] += 1;
-    }
-    if checks.iter().any(|ok| !ok) && s.failure != Some(FailureReason::Check) {
-        cell.reasons[FailureReason::Check as usize] += 1;
+    for reason in counted_reasons(s.failure, checks.iter().all(|ok| *ok)) {
+        cell.reasons[reason as usize] += 1;
     }
 }

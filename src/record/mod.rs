@@ -16,7 +16,7 @@ mod snapshot;
 mod timeline;
 mod ws;
 
-pub use aggregate::{FLUSH_EVERY, Iteration, Sample, counts_as_failed};
+pub use aggregate::{FLUSH_EVERY, Iteration, Sample, counted_reasons, counts_as_failed};
 pub use notable::{NotableRequest, NotableRequests};
 pub use numbers::RunNumbers;
 pub use snapshot::RunSnapshot;

@@ -13,7 +13,7 @@ use super::hist::{Batch, Hist as Histogram, TraceId, unix_now};
 use super::labels::*;
 use crate::client::FailureReason;
 use crate::plan::RequestMeta;
-use crate::record::{Iteration, Sample, Sink, WsEvent};
+use crate::record::{Iteration, Sample, Sink, WsEvent, counted_reasons};
 use prometheus_client::metrics::counter::Counter;
 use std::sync::{OnceLock, RwLock};
 use std::time::Duration;
@@ -262,7 +262,7 @@ impl ScenarioSink {
 impl ScenarioSink {
     /// A run of consecutive samples of request `r` (one batch's): each duration series is
     /// locked once and each counter is added to once, with the same counting as
-    /// [`Sink::request_traced`].
+    /// [`Sink::request_traced`] ([`counted_reasons`]).
     fn request_run(&self, r: &RequestSeries, run: &[Sample], at: f64) {
         let mut hists: [Option<Batch<'_>>; 6] = [const { None }; 6];
         let mut statuses: Vec<(u16, u64)> = Vec::new();
@@ -277,11 +277,8 @@ impl ScenarioSink {
                 Some((_, n)) => *n += 1,
                 None => statuses.push((s.status, 1)),
             }
-            if let Some(reason) = s.failure {
+            for reason in counted_reasons(s.failure, s.checks_passed()) {
                 failures[reason as usize] += 1;
-            }
-            if !s.checks_passed() && s.failure != Some(FailureReason::Check) {
-                failures[FailureReason::Check as usize] += 1;
             }
             for (i, pair) in checks.iter_mut().enumerate().take(usize::from(s.checks)) {
                 pair[usize::from(!s.check_passed(i))] += 1;
@@ -333,18 +330,11 @@ impl Sink for ScenarioSink {
         self.duration(r, StatusClass::of(status))
             .observe_traced(latency.as_secs_f64(), trace);
         self.count_status(r, status.unwrap_or(0), 1);
-        // Same counting as the recorder: a failed check counts under `check` even when the
-        // request also failed for another reason.
-        let count = |reason: FailureReason| {
+        // Same counting as the recorder.
+        for reason in counted_reasons(failure, checks.iter().all(|ok| *ok)) {
             if let Some(c) = r.failures.get(reason as usize) {
                 c.inc();
             }
-        };
-        if let Some(reason) = failure {
-            count(reason);
-        }
-        if checks.iter().any(|ok| !ok) && failure != Some(FailureReason::Check) {
-            count(FailureReason::Check);
         }
         for (pair, ok) in r.checks.iter().zip(checks) {
             pair[usize::from(!*ok)].inc();
