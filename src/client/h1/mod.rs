@@ -11,14 +11,16 @@
 mod chunked;
 mod encoded;
 mod head;
+mod response;
+mod scan;
 
 pub(in crate::client) use encoded::Encoded;
 pub(in crate::client) use head::writes_itself;
 
 use super::{FailureReason, Response};
 use bytes::{Bytes, BytesMut};
-use head::{Framing, Head};
 use hyper::http::{self, HeaderValue, Method};
+use response::{Framing, Head};
 use std::io;
 use std::task::{Context, Poll, Waker};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -150,7 +152,12 @@ impl Conn {
     async fn receive(&mut self, head_request: bool, cap: usize) -> Result<Exchanged, Error> {
         let mut any_byte = false;
         let head = loop {
-            if let Some(head) = head::parse_response(&mut self.read, head_request)? {
+            // Nothing to parse before the first read (a kept-alive connection's buffer is empty).
+            let parsed = match self.read.is_empty() {
+                true => None,
+                false => response::parse_response(&mut self.read, head_request)?,
+            };
+            if let Some(head) = parsed {
                 if (100..200).contains(&head.status) && head.status != 101 {
                     continue; // an interim response: the final one follows
                 }
