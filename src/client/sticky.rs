@@ -56,17 +56,29 @@ pub struct FixedRequest {
     idempotent: bool,
 }
 
-/// Runs `exchange` until `deadline` on the VU's persistent timer: None when the deadline came
-/// first. The exchange is polled first, then the timer (as `tokio::time::timeout` does).
-async fn by_deadline<T>(
-    timer: &mut Option<Pin<Box<Sleep>>>,
-    deadline: std::time::Instant,
-    exchange: impl Future<Output = T>,
-) -> Option<T> {
+/// The VU's timer, set to `deadline`.
+fn arm(timer: &mut Option<Pin<Box<Sleep>>>, deadline: std::time::Instant) -> Pin<&mut Sleep> {
     let deadline = tokio::time::Instant::from_std(deadline);
     let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
     timer.as_mut().reset(deadline);
-    let mut exchange = std::pin::pin!(exchange);
+    timer.as_mut()
+}
+
+/// `within(timer, exchange)`, the exchange pinned in the caller's own state: passed by value to
+/// an async fn it would be copied into that fn's state first (hundreds of bytes per request).
+macro_rules! within {
+    ($timer:expr, $exchange:expr) => {{
+        let mut exchange = std::pin::pin!($exchange);
+        within($timer, exchange.as_mut()).await
+    }};
+}
+
+/// Runs `exchange` until `timer` fires: None when it fired first. The exchange is polled
+/// first, then the timer (as `tokio::time::timeout` does).
+async fn within<T>(
+    mut timer: Pin<&mut Sleep>,
+    mut exchange: Pin<&mut impl Future<Output = T>>,
+) -> Option<T> {
     std::future::poll_fn(|cx| {
         if let Poll::Ready(out) = exchange.as_mut().poll(cx) {
             return Poll::Ready(Some(out));
@@ -124,34 +136,43 @@ impl HttpClient {
             return (Box::pin(self.send(req, timeout)).await, None);
         }
         let trace = trace.as_ref().map(TraceParent::as_bytes);
-        let mut retried = None;
-        let link = &mut slot.link;
-        let retried_ref = &mut retried;
-        let exchange = async {
-            let retryable = retry && is_idempotent(&req);
-            let req = req.map(|body| Plain(full_bytes(body)));
-            let authority = req.uri().authority().ok_or(FailureReason::Protocol)?;
-            let msg = h1::Msg::Built(&req);
-            match self
-                .exchange_sticky(link, authority, msg, trace, retry, retried_ref)
-                .await
-            {
-                Err(Stale) if retryable => match rebuild() {
-                    Some(again) => {
-                        *retried_ref = Some("reset");
-                        let again = again.map(|body| Plain(full_bytes(body)));
-                        let msg = h1::Msg::Built(&again);
-                        self.exchange_sticky(link, authority, msg, trace, false, &mut None)
-                            .await
-                            .map_err(Into::into)
-                    }
-                    None => Err(FailureReason::Reset),
-                },
-                other => other.map_err(Into::into),
-            }
+        let (mut retried, mut ignored) = (None, None);
+        let retryable = retry && is_idempotent(&req);
+        let first = req.map(|body| Plain(full_bytes(body)));
+        let Some(authority) = first.uri().authority() else {
+            return (Err(FailureReason::Protocol), None);
         };
-        let outcome = by_deadline(&mut slot.timer, deadline, exchange).await;
-        (slot.link.timed_out(outcome), retried)
+        let Sticky { link, timer } = slot;
+        let mut timer = arm(timer, deadline);
+        let (mut again, mut rebuild) = (None, Some(rebuild));
+        // As in `send_sticky_fixed`: one exchange future at a time.
+        loop {
+            let outcome = {
+                let resend = again.is_some();
+                let msg = h1::Msg::Built(again.as_ref().unwrap_or(&first));
+                let noted = if resend { &mut ignored } else { &mut retried };
+                let exchange =
+                    self.exchange_sticky(link, authority, msg, trace, retry && !resend, noted);
+                within!(timer.as_mut(), exchange)
+            };
+            match outcome {
+                Some(Err(Stale)) if retryable && again.is_none() => {
+                    match rebuild.take().and_then(|rebuild| rebuild()) {
+                        Some(req) => {
+                            retried = Some("reset");
+                            again = Some(req.map(|body| Plain(full_bytes(body))));
+                        }
+                        None => return (Err(FailureReason::Reset), retried),
+                    }
+                }
+                outcome => {
+                    return (
+                        link.timed_out(outcome.map(|o| o.map_err(Into::into))),
+                        retried,
+                    );
+                }
+            }
+        }
     }
 
     /// `send_sticky_counted` for a request encoded once per run ([`HttpClient::fixed`]): no
@@ -165,27 +186,33 @@ impl HttpClient {
         trace: Option<TraceParent>,
     ) -> (Result<Response, FailureReason>, Option<&'static str>) {
         let trace = trace.as_ref().map(TraceParent::as_bytes);
-        let mut retried = None;
-        let link = &mut slot.link;
-        let retried_ref = &mut retried;
-        let exchange = async {
-            let msg = h1::Msg::Encoded(&req.encoded);
-            match self
-                .exchange_sticky(link, &req.authority, msg, trace, retry, retried_ref)
-                .await
-            {
-                Err(Stale) if retry && req.idempotent => {
-                    *retried_ref = Some("reset");
-                    let msg = h1::Msg::Encoded(&req.encoded);
-                    self.exchange_sticky(link, &req.authority, msg, trace, false, &mut None)
-                        .await
-                        .map_err(Into::into)
+        let (mut retried, mut ignored) = (None, None);
+        let Sticky { link, timer } = slot;
+        let mut timer = arm(timer, deadline);
+        let mut resend = false;
+        // One exchange future at a time (a re-send reuses its place): the state machine stays
+        // small, and so does every copy of it.
+        loop {
+            let outcome = {
+                let msg = h1::Msg::Encoded(&req.encoded);
+                let noted = if resend { &mut ignored } else { &mut retried };
+                let exchange =
+                    self.exchange_sticky(link, &req.authority, msg, trace, retry && !resend, noted);
+                within!(timer.as_mut(), exchange)
+            };
+            match outcome {
+                Some(Err(Stale)) if retry && req.idempotent && !resend => {
+                    retried = Some("reset");
+                    resend = true;
                 }
-                other => other.map_err(Into::into),
+                outcome => {
+                    return (
+                        link.timed_out(outcome.map(|o| o.map_err(Into::into))),
+                        retried,
+                    );
+                }
             }
-        };
-        let outcome = by_deadline(&mut slot.timer, deadline, exchange).await;
-        (slot.link.timed_out(outcome), retried)
+        }
     }
 
     /// `req` encoded once, when it can go on a VU's own connection: plain HTTP/1.1 that this
@@ -227,7 +254,9 @@ impl HttpClient {
         }
         let mut reused = conn.is_some();
         if !reused {
-            *conn = Some(self.connect(authority).await?);
+            // Boxed, here and below: a connect is rare on this path, and its future (a resolver
+            // and a timer) would otherwise widen the state of every exchange.
+            *conn = Some(Box::pin(self.connect(authority)).await?);
         }
         loop {
             let c = conn.as_mut().ok_or(FailureReason::Connect)?;
@@ -242,7 +271,7 @@ impl HttpClient {
                 Err(h1::Error::NotSent) if reused && retry => {
                     reused = false;
                     *retried = Some("closed");
-                    *conn = Some(self.connect(authority).await?);
+                    *conn = Some(Box::pin(self.connect(authority)).await?);
                 }
                 Err(e) => {
                     *conn = None;
