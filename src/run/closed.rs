@@ -6,6 +6,7 @@
 //! The VU gauge counts the VUs actually running iterations (a removed VU still finishing its
 //! iteration counts until it ends), not the profile's wish.
 
+use super::gate::Gated;
 use crate::load::{Clock, Iterate, VuProfile};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
@@ -82,9 +83,9 @@ async fn vu_loop<W: Iterate>(
     gauge: Arc<AtomicU32>,
 ) {
     let mut vu = actor.vu(id);
-    // Waiters are registered once per VU (and once per activation), not once per iteration.
-    let hard_stop = hard.cancelled();
-    tokio::pin!(hard_stop);
+    // Waiters are registered once per VU (and once per activation), not once per iteration,
+    // and polled only when they fire (`Gated`), not on every wake of the VU.
+    let mut hard_stop = Gated::new(hard.cancelled_owned());
     loop {
         let w = *rx.borrow_and_update();
         if w.ended {
@@ -97,8 +98,7 @@ async fn vu_loop<W: Iterate>(
             continue;
         }
         let _active = super::Active::new(&gauge);
-        let ramp_down = removed(id, rx.clone(), ramp_grace);
-        tokio::pin!(ramp_down);
+        let mut ramp_down = Gated::new(removed(id, rx.clone(), ramp_grace));
         // One select around the whole run of iterations: every wake-up of the VU polls the
         // stop futures once (each poll takes their notifier's lock), not once per iteration.
         let iterations = async {

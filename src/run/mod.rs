@@ -6,6 +6,7 @@
 
 mod budgeted;
 mod closed;
+mod gate;
 mod open;
 mod pacer;
 mod stages;
