@@ -197,6 +197,37 @@ async fn a_request_encoded_once_keeps_the_rules_of_one_built_per_send() {
     );
 }
 
+/// The VU's timer is left at an earlier send's deadline and moved on only when it fires: a
+/// send that outlives the previous send's deadline still ends by its own, not by the old one.
+#[tokio::test]
+async fn a_send_is_cut_by_its_own_deadline_not_by_an_earlier_sends() {
+    let client = HttpClient::new(&ClientOptions::default()).unwrap();
+    let mut slot = Sticky::default();
+    let target = testbed::spawn("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let ok = client.fixed(&get(&format!("{}/ok", target.url()))).unwrap();
+    let slow = client
+        .fixed(&get(&format!("{}/delay/300", target.url())))
+        .unwrap();
+    let in_ms = |ms| std::time::Instant::now() + Duration::from_millis(ms);
+    // Arms the timer 100 ms out; the response comes well before.
+    let (first, _) = client
+        .send_sticky_fixed(&mut slot, &ok, in_ms(100), true, None)
+        .await;
+    assert_eq!(first.map(|r| r.status), Ok(200));
+    // Outlives the first deadline, within its own.
+    let (r, _) = client
+        .send_sticky_fixed(&mut slot, &slow, in_ms(5_000), true, None)
+        .await;
+    assert_eq!(r.map(|r| r.status), Ok(200), "not cut at the first deadline");
+    // And an earlier deadline than the timer's still cuts.
+    let (r, _) = client
+        .send_sticky_fixed(&mut slot, &slow, in_ms(50), true, None)
+        .await;
+    assert_eq!(r.err(), Some(FailureReason::Timeout));
+}
+
 /// What the server reads is the same bytes either way, a sampled `traceparent` included.
 #[tokio::test]
 async fn a_request_encoded_once_puts_the_same_bytes_on_the_wire() {

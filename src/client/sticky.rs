@@ -56,34 +56,62 @@ pub struct FixedRequest {
     idempotent: bool,
 }
 
-/// The VU's timer, set to `deadline`.
-fn arm(timer: &mut Option<Pin<Box<Sleep>>>, deadline: std::time::Instant) -> Pin<&mut Sleep> {
-    let deadline = tokio::time::Instant::from_std(deadline);
-    let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-    timer.as_mut().reset(deadline);
-    timer.as_mut()
+/// The VU's timer for one send, and the send's deadline.
+///
+/// The timer is moved only when it would fire after the deadline. One left at an earlier
+/// send's (earlier) deadline is moved on when it fires: one extra wake per timeout period
+/// instead of a timer update per request.
+struct Due<'a> {
+    timer: Pin<&'a mut Sleep>,
+    at: tokio::time::Instant,
 }
 
-/// `within(timer, exchange)`, the exchange pinned in the caller's own state: passed by value to
+fn arm(timer: &mut Option<Pin<Box<Sleep>>>, deadline: std::time::Instant) -> Due<'_> {
+    let at = tokio::time::Instant::from_std(deadline);
+    let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+    if timer.deadline() > at {
+        timer.as_mut().reset(at);
+    }
+    Due {
+        timer: timer.as_mut(),
+        at,
+    }
+}
+
+impl Due<'_> {
+    /// Ready once the deadline has passed.
+    fn poll_passed(&mut self, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        loop {
+            std::task::ready!(self.timer.as_mut().poll(cx));
+            if self.timer.deadline() >= self.at {
+                return Poll::Ready(());
+            }
+            // Fired at an earlier send's deadline: on to this one's.
+            self.timer.as_mut().reset(self.at);
+        }
+    }
+}
+
+/// `within(due, exchange)`, the exchange pinned in the caller's own state: passed by value to
 /// an async fn it would be copied into that fn's state first (hundreds of bytes per request).
 macro_rules! within {
-    ($timer:expr, $exchange:expr) => {{
+    ($due:expr, $exchange:expr) => {{
         let mut exchange = std::pin::pin!($exchange);
-        within($timer, exchange.as_mut()).await
+        within($due, exchange.as_mut()).await
     }};
 }
 
-/// Runs `exchange` until `timer` fires: None when it fired first. The exchange is polled
-/// first, then the timer (as `tokio::time::timeout` does).
+/// Runs `exchange` until its deadline: None when the deadline came first. The exchange is
+/// polled first, then the timer (as `tokio::time::timeout` does).
 async fn within<T>(
-    mut timer: Pin<&mut Sleep>,
+    due: &mut Due<'_>,
     mut exchange: Pin<&mut impl Future<Output = T>>,
 ) -> Option<T> {
     std::future::poll_fn(|cx| {
         if let Poll::Ready(out) = exchange.as_mut().poll(cx) {
             return Poll::Ready(Some(out));
         }
-        timer.as_mut().poll(cx).map(|()| None)
+        due.poll_passed(cx).map(|()| None)
     })
     .await
 }
@@ -143,7 +171,7 @@ impl HttpClient {
             return (Err(FailureReason::Protocol), None);
         };
         let Sticky { link, timer } = slot;
-        let mut timer = arm(timer, deadline);
+        let mut due = arm(timer, deadline);
         let (mut again, mut rebuild) = (None, Some(rebuild));
         // As in `send_sticky_fixed`: one exchange future at a time.
         loop {
@@ -153,7 +181,7 @@ impl HttpClient {
                 let noted = if resend { &mut ignored } else { &mut retried };
                 let exchange =
                     self.exchange_sticky(link, authority, msg, trace, retry && !resend, noted);
-                within!(timer.as_mut(), exchange)
+                within!(&mut due, exchange)
             };
             match outcome {
                 Some(Err(Stale)) if retryable && again.is_none() => {
@@ -188,7 +216,7 @@ impl HttpClient {
         let trace = trace.as_ref().map(TraceParent::as_bytes);
         let (mut retried, mut ignored) = (None, None);
         let Sticky { link, timer } = slot;
-        let mut timer = arm(timer, deadline);
+        let mut due = arm(timer, deadline);
         let mut resend = false;
         // One exchange future at a time (a re-send reuses its place): the state machine stays
         // small, and so does every copy of it.
@@ -198,7 +226,7 @@ impl HttpClient {
                 let noted = if resend { &mut ignored } else { &mut retried };
                 let exchange =
                     self.exchange_sticky(link, &req.authority, msg, trace, retry && !resend, noted);
-                within!(timer.as_mut(), exchange)
+                within!(&mut due, exchange)
             };
             match outcome {
                 Some(Err(Stale)) if retry && req.idempotent && !resend => {
