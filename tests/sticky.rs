@@ -220,7 +220,11 @@ async fn a_send_is_cut_by_its_own_deadline_not_by_an_earlier_sends() {
     let (r, _) = client
         .send_sticky_fixed(&mut slot, &slow, in_ms(5_000), true, None)
         .await;
-    assert_eq!(r.map(|r| r.status), Ok(200), "not cut at the first deadline");
+    assert_eq!(
+        r.map(|r| r.status),
+        Ok(200),
+        "not cut at the first deadline"
+    );
     // And an earlier deadline than the timer's still cuts.
     let (r, _) = client
         .send_sticky_fixed(&mut slot, &slow, in_ms(50), true, None)

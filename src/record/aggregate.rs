@@ -217,6 +217,8 @@ impl super::Recorder {
     ) {
         let (mut requests, mut failures, mut iterations) = (0u64, 0u64, 0u64);
         let (sink_requests, sink_iterations) = to_sink;
+        // Equal lags in a row (every closed-model iteration's is 0) are recorded as one count.
+        let mut lag_run = (0u64, 0u64);
         for ev in batch {
             match *ev {
                 Event::Request(s) => {
@@ -232,11 +234,17 @@ impl super::Recorder {
                         j[!it.ok as usize] += 1;
                     }
                     shard.iteration.record(micros(it.duration));
-                    shard.lag.record(micros(it.lag));
+                    let lag = micros(it.lag);
+                    if lag != lag_run.0 {
+                        shard.lag.record_n(lag_run.0, lag_run.1);
+                        lag_run = (lag, 0);
+                    }
+                    lag_run.1 += 1;
                     sink_iterations.push(it);
                 }
             }
         }
+        shard.lag.record_n(lag_run.0, lag_run.1);
         if let Some(sink) = &self.sink {
             sink.requests(sink_requests);
             sink.iterations(&self.journeys, sink_iterations);

@@ -98,31 +98,40 @@ impl Hist {
 
     /// Records one sample of `v` µs.
     pub(crate) fn record(&mut self, v: u64) {
+        self.record_n(v, 1);
+    }
+
+    /// Records `n` samples of `v` µs.
+    pub(crate) fn record_n(&mut self, v: u64, n: u64) {
+        if n == 0 {
+            return;
+        }
         if let Hist::Sparse(b) = self {
             let key = SHAPE.lowest_equivalent(v);
             match b.binary_search_by_key(&key, |e| e.0) {
                 // A u64 count: 584 years at a billion samples a second before it could saturate.
-                Ok(i) => b[i].1 = b[i].1.saturating_add(1),
-                Err(i) if b.len() < SPARSE_MAX => b.insert(i, (key, 1)),
+                Ok(i) => b[i].1 = b[i].1.saturating_add(n),
+                Err(i) if b.len() < SPARSE_MAX => b.insert(i, (key, n)),
                 Err(_) => {
-                    self.densify(1);
-                    return self.record(v);
+                    self.densify(n);
+                    return self.record_n(v, n);
                 }
             }
             return;
         }
         if let Hist::U32(h) = self
-            && h.len() >= u64::from(u32::MAX)
+            && h.len().saturating_add(n) > u64::from(u32::MAX)
         {
             *self = Hist::U64(self.to_u64());
         }
         // Auto-resizing, so recording fails only if usize cannot index the array.
         match self {
+            // At most u32::MAX in all, checked above.
             Hist::U32(h) => {
-                let _ = h.record(v);
+                let _ = h.record_n(v, n as u32);
             }
             Hist::U64(h) => {
-                let _ = h.record(v);
+                let _ = h.record_n(v, n);
             }
             Hist::Sparse(_) => unreachable!("densified above"),
         }

@@ -178,3 +178,20 @@ fn an_empty_histogram_answers_empty() {
     assert!(h.is_empty());
     assert!(h.to_u64().is_empty());
 }
+
+#[test]
+fn runs_of_equal_samples_count_like_one_at_a_time_in_every_form() {
+    // Sparse, dense u32, and a run that pushes u32 counters to u64.
+    for (values, run) in [(10u64, 3u64), (5_000, 7), (5_000, u64::from(u32::MAX))] {
+        let mut by_runs = Hist::new();
+        let mut want = new_dense::<u64>();
+        for v in latencies(values) {
+            by_runs.record_n(v, 1);
+            want.record(v).unwrap();
+        }
+        by_runs.record_n(42, run);
+        by_runs.record_n(43, 0);
+        want.record_n(42, run).unwrap();
+        assert_same(&by_runs.to_u64(), &want);
+    }
+}

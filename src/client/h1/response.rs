@@ -68,6 +68,16 @@ impl Fields {
             // The last coding decides: chunked ends the body, anything else reads to close.
             self.chunked = Some(folded_eq(last_token(value), b"chunked"));
         } else if folded_eq(name, b"connection") {
+            // The common values whole (the value comes without surrounding whitespace).
+            if folded_eq(value, b"keep-alive") {
+                self.last_option = Some(false);
+                return Ok(());
+            }
+            if folded_eq(value, b"close") {
+                self.any_close = true;
+                self.last_option = Some(true);
+                return Ok(());
+            }
             for token in value.split(|b| *b == b',') {
                 let token = token.trim_ascii();
                 if folded_eq(token, b"close") {
