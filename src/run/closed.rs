@@ -99,8 +99,8 @@ async fn vu_loop<W: Iterate>(
         }
         let _active = super::Active::new(&gauge);
         let mut ramp_down = Gated::new(removed(id, rx.clone(), ramp_grace));
-        // One select around the whole run of iterations: every wake-up of the VU polls the
-        // stop futures once (each poll takes their notifier's lock), not once per iteration.
+        // One select around the whole run of iterations; the gated stop futures cost a flag
+        // check per wake-up of the VU until they fire.
         let iterations = async {
             loop {
                 let w = *rx.borrow();
