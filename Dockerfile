@@ -27,23 +27,27 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 #    manifests with stub sources (one per declared [[bench]], since cargo refuses a manifest
 #    whose targets are missing), built once.
 COPY Cargo.toml Cargo.lock ./
+COPY crates/soakd/Cargo.toml crates/soakd/Cargo.toml
 COPY crates/testbed/Cargo.toml crates/testbed/Cargo.toml
-RUN mkdir -p src crates/testbed/src benches \
+RUN mkdir -p src crates/soakd/src crates/testbed/src benches \
  && echo 'fn main() {}' > src/main.rs \
- && touch src/lib.rs crates/testbed/src/lib.rs \
+ && echo 'fn main() {}' > crates/soakd/build.rs \
+ && touch src/lib.rs crates/soakd/src/lib.rs crates/testbed/src/lib.rs \
  && grep -A1 '^\[\[bench\]\]' Cargo.toml | sed -n 's/^name = "\(.*\)"$/\1/p' \
     | while read -r b; do echo 'fn main() {}' > "benches/$b.rs"; done \
  && cargo build --release --locked --bin soakd \
- && rm -rf src crates/testbed/src benches
+ && rm -rf src crates/soakd/src crates/soakd/build.rs crates/testbed/src benches
 
 # 2. The sources. COPY keeps the files' mtimes, which may be older than the stub build: touch
 #    the crate roots so cargo rebuilds the workspace's own crates (dependencies stay cached).
 COPY src ./src
+COPY crates/soakd/build.rs crates/soakd/build.rs
+COPY crates/soakd/src ./crates/soakd/src
 COPY crates/testbed/src ./crates/testbed/src
 COPY benches ./benches
 # config/demo.yaml is compiled into the binary (`soakd demo`).
 COPY config ./config
-RUN touch src/main.rs src/lib.rs crates/testbed/src/lib.rs \
+RUN touch src/main.rs src/lib.rs crates/soakd/build.rs crates/soakd/src/lib.rs crates/testbed/src/lib.rs \
  && cargo build --release --locked --bin soakd \
  && install -D -m 0755 target/release/soakd /out/soakd \
  && strip /out/soakd

@@ -1,25 +1,8 @@
-//! soakd: continuous synthetic load that speaks Prometheus.
-//!
-//! Data flows one way: `config → plan → schedule → run (load, action, client) → record →
-//! verdict → state → report / telemetry`. A module imports only from its left; `app` wires
-//! them together.
+//! The `soakd` command: its arguments (`cli`), one module per command (`cmd`) and the log
+//! subscriber every command shares (`logs`), on top of the engine (the `soakd` library in
+//! `crates/soakd`). A library target only so the tests can parse a command line and describe a
+//! plan the way the binary does; `main.rs` is the binary.
 
-pub mod action;
-pub mod app;
 pub mod cli;
-pub mod client;
 pub mod cmd;
-pub mod config;
-pub mod load;
 pub mod logs;
-pub mod plan;
-pub mod record;
-pub mod redact;
-pub mod report;
-pub mod run;
-pub mod schedule;
-pub mod server;
-pub mod state;
-pub mod sut;
-pub mod telemetry;
-pub mod verdict;

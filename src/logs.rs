@@ -54,9 +54,9 @@ pub fn directives(soakd_log: Option<&str>, rust_log: Option<&str>) -> String {
 }
 
 /// Where log lines go: stderr, through the redaction of every registered secret and credential
-/// shape (`crate::redact`).
+/// shape (`soakd::redact`).
 fn writer() -> impl for<'w> MakeWriter<'w> + Send + Sync + 'static {
-    crate::redact::Redacting::new(std::io::stderr)
+    soakd::redact::Redacting::new(std::io::stderr)
 }
 
 /// Installs the global subscriber. A bad filter is reported once and the default used.

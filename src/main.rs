@@ -4,8 +4,8 @@
 //! failed (or a regression beyond the limit in `report`).
 
 use clap::Parser;
-use soakd::cli::{Cli, Command, LogFormat};
-use soakd::cmd::{self, Exit};
+use soakd_cli::cli::{Cli, Command, LogFormat};
+use soakd_cli::cmd::{self, Exit};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -84,10 +84,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// Every command logs through the one subscriber `soakd::logs` builds.
+/// Every command logs through the one subscriber `soakd_cli::logs` builds.
 fn init_logs(format: LogFormat) {
-    soakd::logs::init(match format {
-        LogFormat::Json => soakd::logs::Format::Json,
-        LogFormat::Text => soakd::logs::Format::Text,
+    soakd_cli::logs::init(match format {
+        LogFormat::Json => soakd_cli::logs::Format::Json,
+        LogFormat::Text => soakd_cli::logs::Format::Text,
     });
 }

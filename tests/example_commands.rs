@@ -3,7 +3,7 @@
 //! the file it is written in, and names a scenario that file defines.
 
 use clap::Parser;
-use soakd::cli::{Cli, Command};
+use soakd_cli::cli::{Cli, Command};
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -93,10 +93,10 @@ fn every_command_in_the_example_headers_runs_as_written() {
 #[test]
 fn check_lists_sut_checks_drills_blackouts_breakers_and_baselines() {
     let plan = |f: &str| {
-        soakd::cmd::load_plan(&root().join("config/examples").join(f))
+        soakd_cli::cmd::load_plan(&root().join("config/examples").join(f))
             .unwrap_or_else(|e| panic!("{f}: {e}"))
     };
-    let sut = soakd::cmd::check::describe(&plan("sut.yaml"));
+    let sut = soakd_cli::cmd::check::describe(&plan("sut.yaml"));
     for line in [
         "  sut checks:",
         "    sut:memory_headroom:max<0.75 every 15s: max(demo_memory_ratio)",
@@ -122,7 +122,7 @@ fn check_lists_sut_checks_drills_blackouts_breakers_and_baselines() {
         );
     }
     // The overnight soak: one cron run a night, judged on every 5-minute window too.
-    let academy = soakd::cmd::check::describe(&plan("academy-community.yaml"));
+    let academy = soakd_cli::cmd::check::describe(&plan("academy-community.yaml"));
     for line in [
         "  schedule: cron \"0 1 * * *\" (UTC)",
         "    http_req_failed:rate<0.01[5m] (judged on every 5m window, the worst decides)",
@@ -137,9 +137,9 @@ fn check_lists_sut_checks_drills_blackouts_breakers_and_baselines() {
     // No example needs a blackout any more (the soak is clear of the nightly run): the
     // always-on fixture shows how check prints one.
     let fixture =
-        soakd::cmd::load_plan(&root().join("tests/fixtures/always_on/valid-always-on.yaml"))
+        soakd_cli::cmd::load_plan(&root().join("tests/fixtures/always_on/valid-always-on.yaml"))
             .unwrap_or_else(|e| panic!("{e}"));
-    let text = soakd::cmd::check::describe(&fixture);
+    let text = soakd_cli::cmd::check::describe(&fixture);
     assert!(
         text.lines()
             .any(|l| l == "  blackout: cron \"0 5 * * *\" (UTC) for 10m"),

@@ -199,6 +199,8 @@ fn docker_context_keeps_every_tracked_source_the_build_stage_copies() {
         "Cargo.toml",
         "Cargo.lock",
         "src/main.rs",
+        "crates/soakd/src/lib.rs",
+        "crates/soakd/build.rs",
         "crates/testbed/src/lib.rs",
         "config/demo.yaml",
     ] {

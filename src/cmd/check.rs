@@ -5,10 +5,10 @@
 //! requests per second, which `--time-scale` leaves as they are.
 
 use super::{Exit, load_plan};
-use crate::app::{Shard, shard_plan};
 use crate::cli::config_path;
-use crate::plan::threshold::TagKey;
-use crate::plan::{Plan, Scenario, Step};
+use soakd::app::{Shard, shard_plan};
+use soakd::plan::threshold::TagKey;
+use soakd::plan::{Plan, Scenario, Step};
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -81,14 +81,14 @@ fn describe_scenario(o: &mut String, s: &Scenario) {
     for t in &fires {
         let _ = writeln!(o, "    next: {}", t.to_rfc3339());
     }
-    if fires.is_empty() && matches!(s.schedule, crate::plan::Schedule::Cron { .. }) {
+    if fires.is_empty() && matches!(s.schedule, soakd::plan::Schedule::Cron { .. }) {
         let _ = writeln!(o, "  warning: this cron expression never fires");
     }
     let e = &s.load.executor;
     let _ = write!(o, "  executor: {} ", e.name());
     let secs = |d: std::time::Duration| humantime::format_duration(d).to_string();
     let note = |i: usize| stage_note(s, i);
-    let cx = crate::load::Describe {
+    let cx = soakd::load::Describe {
         requests_per_iteration: s.rate_of_requests.then_some(s.requests_per_iteration),
         stage_note: &note,
     };

@@ -1,9 +1,9 @@
 //! `soakd run` (the daemon) and `soakd demo` (the embedded default: demo target + daemon).
 
 use super::{Exit, load_plan};
-use crate::app::{self, App, Shard};
 use crate::cli::config_path;
-use crate::plan::Plan;
+use soakd::app::{self, App, Shard};
+use soakd::plan::Plan;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,10 +48,10 @@ async fn demo_in(listen: SocketAddr, target_addr: SocketAddr, dir: PathBuf) -> E
         .replace("${TARGET}", &target.url())
         .replace("${LISTEN}", &listen.to_string())
         .replace("${DIR}", &dir.display().to_string());
-    let compiled = crate::config::load_str("<embedded demo config>", &text, None)
+    let compiled = soakd::config::load_str("<embedded demo config>", &text, None)
         .map_err(|e| e.to_string())
         .and_then(|l| {
-            crate::plan::compile_loaded(&l).map_err(|errs| {
+            soakd::plan::compile_loaded(&l).map_err(|errs| {
                 errs.iter()
                     .map(|e| e.to_string())
                     .collect::<Vec<_>>()
@@ -80,7 +80,7 @@ async fn daemon(plan: Plan, path: Option<PathBuf>, shard: Shard, banner: Option<
         Ok(a) => a,
         Err(e) => return Exit::Error(e),
     };
-    let listener = match crate::server::bind(listen).await {
+    let listener = match soakd::server::bind(listen).await {
         Ok(l) => l,
         Err(e) => return Exit::Error(anyhow::anyhow!("cannot listen on {listen}: {e}")),
     };
@@ -92,8 +92,8 @@ async fn daemon(plan: Plan, path: Option<PathBuf>, shard: Shard, banner: Option<
     if let Some(b) = banner {
         println!("{b}");
     }
-    let handle: crate::server::Handle = app.clone();
-    let server = tokio::spawn(crate::server::serve(listener, handle));
+    let handle: soakd::server::Handle = app.clone();
+    let server = tokio::spawn(soakd::server::serve(listener, handle));
     app.start_triggers();
     let watcher = tokio::spawn(app::watch_config(app.clone()));
     stop.await;

@@ -41,7 +41,7 @@ pub async fn run(config: &Option<PathBuf>, address: Option<SocketAddr>, timeout:
 /// `server.listen` of the config file (`--config`, `$SOAKD_CONFIG`, `config/soakd.yaml`).
 fn configured_address(flag: &Option<PathBuf>) -> anyhow::Result<SocketAddr> {
     let path = cli::config_path(flag);
-    let loaded = crate::config::load_file(&path).map_err(|e| anyhow!("{e}"))?;
+    let loaded = soakd::config::load_file(&path).map_err(|e| anyhow!("{e}"))?;
     let listen = loaded
         .raw
         .server

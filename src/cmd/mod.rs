@@ -6,8 +6,8 @@ pub mod health;
 pub mod once;
 pub mod report;
 
-use crate::config;
-use crate::plan::{self, Plan};
+use soakd::config;
+use soakd::plan::{self, Plan};
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -27,13 +27,13 @@ pub fn load_plan(path: &Path) -> Result<Plan, String> {
     let compiled = plan::compile_loaded(&loaded);
     if let Ok(p) = &compiled {
         // From here on no log line may carry these values (see `redact`).
-        crate::redact::register(plan::secret_values(p));
+        soakd::redact::register(plan::secret_values(p));
         if let Some(t) = p
             .admin_token_file
             .as_ref()
             .and_then(|f| std::fs::read_to_string(f).ok())
         {
-            crate::redact::register([t.trim().to_string()]);
+            soakd::redact::register([t.trim().to_string()]);
         }
     }
     compiled.map_err(|errs| {

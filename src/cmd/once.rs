@@ -6,12 +6,12 @@
 
 use super::{Exit, load_plan};
 use crate::cli::{OnceArgs, config_path};
-use crate::config::{RawConfig, RawLoad, RawMixEntry, RawRequest, RawScenario, RawThresholdExpr};
-use crate::plan::{self, Scenario};
-use crate::report::{self, Summary};
-use crate::run::{self, RunControl, RunResult};
-use crate::state::write_atomic;
-use crate::verdict::RunNumbers;
+use soakd::config::{RawConfig, RawLoad, RawMixEntry, RawRequest, RawScenario, RawThresholdExpr};
+use soakd::plan::{self, Scenario};
+use soakd::report::{self, Summary};
+use soakd::run::{self, RunControl, RunResult};
+use soakd::state::write_atomic;
+use soakd::verdict::RunNumbers;
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -208,7 +208,7 @@ async fn progress(ctl: Arc<RunControl>) {
             requests,
             failures,
             live.dropped.load(Ordering::Relaxed),
-            crate::report::render_ms(p95),
+            soakd::report::render_ms(p95),
         );
         if tty {
             eprint!("\r\x1b[2K{line}");

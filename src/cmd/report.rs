@@ -2,7 +2,7 @@
 //! baseline.
 
 use super::Exit;
-use crate::report::{self, Summary};
+use soakd::report::{self, Summary};
 use std::path::Path;
 
 pub fn run(
@@ -37,7 +37,7 @@ pub fn run(
     ];
     for (path, text) in outputs {
         if let (Some(p), Some(t)) = (path, text)
-            && let Err(e) = crate::state::write_atomic(p, t.as_bytes())
+            && let Err(e) = soakd::state::write_atomic(p, t.as_bytes())
         {
             return Exit::Error(anyhow::anyhow!("cannot write {}: {e}", p.display()));
         }
