@@ -17,7 +17,7 @@ pub fn run(config: &Option<PathBuf>, shard: Option<&str>, time_scale: Option<f64
     let path = config_path(config);
     let shard = match shard.map(Shard::parse).transpose() {
         Ok(s) => s.unwrap_or(Shard::WHOLE),
-        Err(msg) => return Exit::Invalid(msg),
+        Err(e) => return Exit::Invalid(e.to_string()),
     };
     let scale = match time_scale {
         None => 1.0,

@@ -15,7 +15,7 @@ pub async fn run(config: &Option<PathBuf>, shard: Option<&str>) -> Exit {
     let path = config_path(config);
     let shard = match shard.map(Shard::parse).transpose() {
         Ok(s) => s.unwrap_or(Shard::WHOLE),
-        Err(msg) => return Exit::Invalid(msg),
+        Err(e) => return Exit::Invalid(e.to_string()),
     };
     let plan = match load_plan(&path) {
         Ok(p) => p,

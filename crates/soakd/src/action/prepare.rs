@@ -2,14 +2,30 @@
 
 use crate::client::{FixedRequest, HttpClient};
 use crate::plan::request::JsonT;
-use crate::plan::{Body, RequestStep, Scenario, Step, Templates, Tmpl};
+use crate::plan::{Body, RequestStep, Scenario, Step, TemplateError, Templates, Tmpl};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::http::{HeaderMap, HeaderValue, Request, Uri, header};
 use minijinja::Value;
 
-/// Prefix of the error for a rendered URL whose host is outside `safety.allowed_hosts`.
-pub const HOST_NOT_ALLOWED: &str = "host not in safety.allowed_hosts";
+/// Why a request could not be built: nothing of it was sent.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A rendered URL whose host is outside `safety.allowed_hosts`. The host is not quoted: it
+    /// may be built from a secret.
+    #[error("host not in safety.allowed_hosts")]
+    HostNotAllowed,
+    /// A URL, body or header template that did not render.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// A rendered URL, JSON body or header value that is not valid as one.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn invalid(e: impl std::fmt::Display) -> BuildError {
+    BuildError::Invalid(e.to_string())
+}
 
 /// The static half of a request, built once per run.
 pub struct Prepared {
@@ -39,7 +55,7 @@ impl Prepared {
         ctx: Option<&Value>,
         cursor: Option<(&str, &str)>,
         allowed_hosts: &[String],
-    ) -> Result<Request<Full<Bytes>>, String> {
+    ) -> Result<Request<Full<Bytes>>, BuildError> {
         let empty = Value::UNDEFINED;
         let ctx = ctx.unwrap_or(&empty);
         let mut uri = match &self.uri {
@@ -49,9 +65,9 @@ impl Prepared {
                 // Static URLs were checked at plan time; a rendered one is checked here, by the
                 // same rule. The host may come from a secret: the error does not quote it.
                 if !crate::plan::allow::rendered_allowed(&rendered, allowed_hosts) {
-                    return Err(HOST_NOT_ALLOWED.to_string());
+                    return Err(BuildError::HostNotAllowed);
                 }
-                rendered.parse::<Uri>().map_err(|e| e.to_string())?
+                rendered.parse::<Uri>().map_err(invalid)?
             }
         };
         if let Some((param, value)) = cursor {
@@ -60,16 +76,16 @@ impl Prepared {
             let enc: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
             uri = format!("{s}{sep}{param}={enc}")
                 .parse::<Uri>()
-                .map_err(|e| e.to_string())?;
+                .map_err(invalid)?;
         }
         // The body is rendered once, before the headers: a signature header sees these bytes.
         let body = match &r.body {
             Body::None => Bytes::new(),
             Body::Static { bytes, .. } => bytes.clone(),
             Body::Text(tmpl) => Bytes::from(t.render(tmpl, ctx)?),
-            Body::Json(j) => Bytes::from(
-                serde_json::to_vec(&render_json(j, t, ctx)?).map_err(|e| e.to_string())?,
-            ),
+            Body::Json(j) => {
+                Bytes::from(serde_json::to_vec(&render_json(j, t, ctx)?).map_err(invalid)?)
+            }
         };
         // Most requests have no static headers: cloning an empty map still costs two calls.
         let mut headers = if self.headers.is_empty() {
@@ -84,10 +100,7 @@ impl Prepared {
                     Templates::with_body(ctx, &String::from_utf8_lossy(&body))
                 });
                 let v = t.render(tmpl, hctx)?;
-                headers.insert(
-                    name.clone(),
-                    HeaderValue::from_str(&v).map_err(|e| e.to_string())?,
-                );
+                headers.insert(name.clone(), HeaderValue::from_str(&v).map_err(invalid)?);
             }
         }
         let mut req = Request::new(Full::new(body));
@@ -104,7 +117,7 @@ pub(crate) fn render_json(
     j: &JsonT,
     t: &Templates,
     ctx: &Value,
-) -> Result<serde_json::Value, String> {
+) -> Result<serde_json::Value, TemplateError> {
     Ok(match j {
         JsonT::Value(v) => v.clone(),
         JsonT::Str(tmpl) => serde_json::Value::String(t.render(tmpl, ctx)?),
@@ -118,7 +131,7 @@ pub(crate) fn render_json(
             fields
                 .iter()
                 .map(|(k, x)| Ok((k.clone(), render_json(x, t, ctx)?)))
-                .collect::<Result<_, String>>()?,
+                .collect::<Result<_, TemplateError>>()?,
         ),
     })
 }

@@ -84,7 +84,7 @@ impl Actor {
                         flight.landed(retried);
                         outcome
                     }
-                    Err(e) if e == prepare::HOST_NOT_ALLOWED => {
+                    Err(e @ prepare::BuildError::HostNotAllowed) => {
                         // Never sent; reported once per run, naming the request, not the URL (its
                         // host may be built from a secret).
                         if !self

@@ -52,8 +52,8 @@ impl Shard {
     pub const WHOLE: Shard = Shard { index: 0, count: 1 };
 
     /// Parses `INDEX/COUNT`, e.g. `0/3`.
-    pub fn parse(s: &str) -> Result<Shard, String> {
-        let bad = || format!("--shard {s:?}: expected INDEX/COUNT with INDEX < COUNT, e.g. 0/3");
+    pub fn parse(s: &str) -> Result<Shard, ShardError> {
+        let bad = || ShardError(s.to_string());
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
         let (index, count) = (
             i.trim().parse::<u32>().map_err(|_| bad())?,
@@ -65,6 +65,11 @@ impl Shard {
         Ok(Shard { index, count })
     }
 }
+
+/// A `--shard` that is not `INDEX/COUNT` with INDEX < COUNT.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--shard {0:?}: expected INDEX/COUNT with INDEX < COUNT, e.g. 0/3")]
+pub struct ShardError(String);
 
 struct Trigger {
     stop: CancellationToken,

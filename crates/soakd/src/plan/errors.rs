@@ -18,11 +18,12 @@ impl Errors {
         }
     }
 
-    pub fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    /// Records `message` (a text or a typed error, by its `Display`) at `path`.
+    pub fn push(&mut self, path: impl Into<String>, message: impl std::fmt::Display) {
         self.list.push(ConfigError {
             file: self.file.clone(),
             path: path.into(),
-            message: message.into(),
+            message: message.to_string(),
         });
     }
 

@@ -37,7 +37,7 @@ pub use executor::{
 };
 pub use request::{Body, MixEntry, RequestMeta, RequestStep, Step};
 pub use schedule::Schedule;
-pub use template::{Templates, Tmpl};
+pub use template::{TemplateError, Templates, Tmpl};
 pub use threshold::Threshold;
 
 use std::collections::BTreeMap;

@@ -146,12 +146,9 @@ pub fn compile(
 }
 
 /// `s3://bucket[/prefix]` → (bucket, prefix without surrounding slashes).
-fn parse_s3_url(url: &str) -> Result<(String, String), String> {
-    let shown = url;
+fn parse_s3_url(url: &str) -> Result<(String, String), S3UrlError> {
     let Some(rest) = url.strip_prefix("s3://") else {
-        return Err(format!(
-            "{shown:?} is not an s3:// URL (e.g. s3://soakd-results/staging)"
-        ));
+        return Err(S3UrlError::Scheme(url.to_string()));
     };
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     // S3's bucket naming rules: 3-63 of lowercase letters, digits, '.', '-'.
@@ -160,11 +157,10 @@ fn parse_s3_url(url: &str) -> Result<(String, String), String> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
     if !bucket_ok {
-        return Err(format!(
-            "{shown:?}: bucket {:?} is not a valid S3 bucket name (3-63 lowercase letters, \
-             digits, '.', '-')",
-            bucket
-        ));
+        return Err(S3UrlError::Bucket {
+            url: url.to_string(),
+            bucket: bucket.to_string(),
+        });
     }
     let prefix = prefix.trim_matches('/');
     let prefix_ok = prefix.len() <= 512
@@ -178,11 +174,22 @@ fn parse_s3_url(url: &str) -> Result<(String, String), String> {
                         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')))
         });
     if !prefix_ok {
-        return Err(format!(
-            "{shown:?}: the prefix may hold letters, digits, '-', '_', '.' between single '/'"
-        ));
+        return Err(S3UrlError::Prefix(url.to_string()));
     }
     Ok((bucket.to_string(), prefix.to_string()))
+}
+
+/// Why `results.object_store.url` is not `s3://bucket[/prefix]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum S3UrlError {
+    #[error("{0:?} is not an s3:// URL (e.g. s3://soakd-results/staging)")]
+    Scheme(String),
+    #[error(
+        "{url:?}: bucket {bucket:?} is not a valid S3 bucket name (3-63 lowercase letters, digits, '.', '-')"
+    )]
+    Bucket { url: String, bucket: String },
+    #[error("{0:?}: the prefix may hold letters, digits, '-', '_', '.' between single '/'")]
+    Prefix(String),
 }
 
 fn credentials(raw: &RawObjectStore, base: &Path, e: &mut Errors) -> Option<Credentials> {

@@ -70,13 +70,13 @@ impl Schedule {
 }
 
 /// Parses a cron expression with 5 fields (minute precision) or 6 (seconds first).
-pub fn parse_cron(expr: &str) -> Result<Cron, String> {
+pub fn parse_cron(expr: &str) -> Result<Cron, CronError> {
     let fields = expr.split_whitespace().count();
     if fields != 5 && fields != 6 && !expr.trim_start().starts_with('@') {
-        return Err(format!(
-            "{expr:?} is not a cron expression: expected 5 fields (min hour day month weekday) \
-             or 6 (with seconds first), found {fields}"
-        ));
+        return Err(CronError::FieldCount {
+            expr: expr.to_string(),
+            fields,
+        });
     }
     CronParser::builder()
         .seconds(Seconds::Optional)
@@ -89,8 +89,23 @@ pub fn parse_cron(expr: &str) -> Result<Cron, String> {
                     .unwrap_or(&text)
                     .to_string()
             });
-            format!("{expr:?} is not a cron expression: {reason}")
+            CronError::Invalid {
+                expr: expr.to_string(),
+                reason,
+            }
         })
+}
+
+/// Why `schedule.cron` is not a cron expression.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CronError {
+    #[error(
+        "{expr:?} is not a cron expression: expected 5 fields (min hour day month weekday) or 6 (with seconds first), found {fields}"
+    )]
+    FieldCount { expr: String, fields: usize },
+    /// croner refused it; `reason` names the field of a number out of range where it can.
+    #[error("{expr:?} is not a cron expression: {reason}")]
+    Invalid { expr: String, reason: String },
 }
 
 /// Names the field of a number out of range (`hour 25 is out of range (0-23)`), which croner
@@ -206,10 +221,15 @@ mod tests {
     #[test]
     fn bad_cron_is_quoted() {
         let err = parse_cron("0 25 * * *").unwrap_err();
+        assert!(matches!(err, CronError::Invalid { .. }), "{err:?}");
         assert!(
-            err.starts_with("\"0 25 * * *\" is not a cron expression"),
+            err.to_string()
+                .starts_with("\"0 25 * * *\" is not a cron expression"),
             "{err}"
         );
-        assert!(parse_cron("every day").is_err());
+        assert!(matches!(
+            parse_cron("every day"),
+            Err(CronError::FieldCount { fields: 2, .. })
+        ));
     }
 }

@@ -275,21 +275,35 @@ pub(super) fn host_allowed(raw: &RawConfig, url: &url::Url, path: &str, e: &mut 
 }
 
 /// `max<0.75` → (Max, Lt, 0.75, "max<0.75"); messages quote the expression.
-fn parse_expr(s: &str) -> Result<(SutAgg, Op, f64, String), String> {
+fn parse_expr(s: &str) -> Result<(SutAgg, Op, f64, String), SutExprError> {
     let expr: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     // The operator grammar is the threshold parser's (one place for `<`, `<=`, `==`, …).
-    let (agg, op, limit) = super::threshold::split_at_op(&expr).ok_or_else(|| {
-        format!("{s:?}: expected AGG OP LIMIT such as \"max<0.75\" (operators < <= > >= == !=)")
-    })?;
-    let agg = SutAgg::parse(agg).ok_or_else(|| {
-        format!("{s:?}: unknown aggregation {agg:?} (use max, min, avg, last or increase)")
+    let (agg, op, limit) =
+        super::threshold::split_at_op(&expr).ok_or_else(|| SutExprError::Shape(s.to_string()))?;
+    let agg = SutAgg::parse(agg).ok_or_else(|| SutExprError::Aggregation {
+        expr: s.to_string(),
+        agg: agg.to_string(),
     })?;
     let limit: f64 = limit
         .parse()
         .ok()
         .filter(|v: &f64| v.is_finite())
-        .ok_or_else(|| format!("{s:?}: {limit:?} is not a number"))?;
+        .ok_or_else(|| SutExprError::Limit {
+            expr: s.to_string(),
+            limit: limit.to_string(),
+        })?;
     Ok((agg, op, limit, expr))
+}
+
+/// Why a SUT check's `threshold` is not `AGG OP LIMIT`; each message quotes the expression.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum SutExprError {
+    #[error("{0:?}: expected AGG OP LIMIT such as \"max<0.75\" (operators < <= > >= == !=)")]
+    Shape(String),
+    #[error("{expr:?}: unknown aggregation {agg:?} (use max, min, avg, last or increase)")]
+    Aggregation { expr: String, agg: String },
+    #[error("{expr:?}: {limit:?} is not a number")]
+    Limit { expr: String, limit: String },
 }
 
 pub(super) fn valid_name(s: &str) -> bool {
@@ -313,9 +327,15 @@ mod tests {
         assert!(
             parse_expr("p(95)<1")
                 .unwrap_err()
+                .to_string()
                 .contains("unknown aggregation")
         );
-        assert!(parse_expr("max<x").unwrap_err().contains("not a number"));
+        assert!(
+            parse_expr("max<x")
+                .unwrap_err()
+                .to_string()
+                .contains("not a number")
+        );
         assert!(parse_expr("max").is_err());
     }
 }

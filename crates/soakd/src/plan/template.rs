@@ -141,13 +141,16 @@ impl Templates {
     }
 
     /// Compiles `source` under the name `path` (the config path, shown in errors).
-    pub fn add(&mut self, path: &str, source: &str) -> Result<Tmpl, String> {
+    pub fn add(&mut self, path: &str, source: &str) -> Result<Tmpl, TemplateError> {
         if !source.contains("{{") && !source.contains("{%") {
             return Ok(Tmpl::Static(source.to_string()));
         }
         self.env
             .add_template_owned(path.to_string(), source.to_string())
-            .map_err(|e| format!("template {source:?} does not compile: {}", short(&e)))?;
+            .map_err(|e| TemplateError::Compile {
+                text: source.to_string(),
+                reason: short(&e),
+            })?;
         Ok(Tmpl::Dynamic(path.to_string()))
     }
 
@@ -219,7 +222,7 @@ impl Templates {
     }
 
     /// Renders every template with `ctx`: (name, source, result), for the check-time render.
-    pub fn render_all(&self, ctx: &Value) -> Vec<(String, String, Result<String, String>)> {
+    pub fn render_all(&self, ctx: &Value) -> Vec<(String, String, Result<String, TemplateError>)> {
         self.env
             .templates()
             .map(|(name, tpl)| {
@@ -229,12 +232,17 @@ impl Templates {
             .collect()
     }
 
-    pub fn render(&self, t: &Tmpl, ctx: &Value) -> Result<String, String> {
+    /// Renders one template; an error names the template (its config path).
+    pub fn render(&self, t: &Tmpl, ctx: &Value) -> Result<String, TemplateError> {
+        let named = |name: &str, error| TemplateError::Named {
+            name: name.to_string(),
+            error: Box::new(error),
+        };
         match t {
             Tmpl::Static(s) => Ok(s.clone()),
             Tmpl::Dynamic(name) => match self.env.get_template(name) {
-                Ok(tpl) => bounded_render(&tpl, ctx).map_err(|e| format!("{name}: {e}")),
-                Err(e) => Err(format!("{name}: {}", short(&e))),
+                Ok(tpl) => bounded_render(&tpl, ctx).map_err(|e| named(name, e)),
+                Err(e) => Err(named(name, TemplateError::Render(short(&e)))),
             },
         }
     }
@@ -245,26 +253,44 @@ impl Templates {
 /// and [`RENDER_TIMEOUT`] of wall-clock time. minijinja cannot be interrupted mid-render: fuel
 /// bounds how long it runs; a render that still took longer than the timeout (a few very
 /// expensive instructions) is an error, so its output is never sent.
-fn bounded_render(tpl: &minijinja::Template<'_, '_>, ctx: &Value) -> Result<String, String> {
+fn bounded_render(tpl: &minijinja::Template<'_, '_>, ctx: &Value) -> Result<String, TemplateError> {
     let started = std::time::Instant::now();
     let mut out = Bounded(Vec::new());
     let rendered = tpl.render_captured_to(ctx, &mut out).map(|_| ());
     if out.0.len() > MAX_RENDER_BYTES {
-        return Err(format!(
-            "renders more than {} KiB, the limit of one render",
-            MAX_RENDER_BYTES >> 10
-        ));
+        return Err(TemplateError::TooLong);
     }
-    rendered.map_err(|e| short(&e))?;
+    rendered.map_err(|e| TemplateError::Render(short(&e)))?;
     let took = started.elapsed();
     if took > RENDER_TIMEOUT {
-        return Err(format!(
-            "render took {} ms, above the limit of {} ms",
-            took.as_millis(),
-            RENDER_TIMEOUT.as_millis()
-        ));
+        return Err(TemplateError::TooSlow {
+            took_ms: took.as_millis(),
+        });
     }
-    String::from_utf8(out.0).map_err(|_| "renders invalid UTF-8".to_string())
+    String::from_utf8(out.0).map_err(|_| TemplateError::NotUtf8)
+}
+
+/// Why a template was refused at compile time or did not render. The texts are the ones
+/// `soakd check` and the run logs print; none quotes a rendered value (it may hold a secret).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("template {text:?} does not compile: {reason}")]
+    Compile { text: String, reason: String },
+    /// minijinja's own error: an undefined value, a failing function, fuel ran out.
+    #[error("{0}")]
+    Render(String),
+    #[error("renders more than {} KiB, the limit of one render", MAX_RENDER_BYTES >> 10)]
+    TooLong,
+    #[error("render took {took_ms} ms, above the limit of {} ms", RENDER_TIMEOUT.as_millis())]
+    TooSlow { took_ms: u128 },
+    #[error("renders invalid UTF-8")]
+    NotUtf8,
+    /// One of the above, of the template at config path `name`.
+    #[error("{name}: {error}")]
+    Named {
+        name: String,
+        error: Box<TemplateError>,
+    },
 }
 
 /// A `Vec` that refuses writes past [`MAX_RENDER_BYTES`] (keeping one byte more as the sign).
@@ -372,7 +398,14 @@ mod tests {
         let ctx = t.context(1, 0, &BTreeMap::new());
         assert_eq!(t.render(&at_limit, &ctx).unwrap().len(), MAX_RENDER_BYTES);
         let err = t.render(&past, &ctx).unwrap_err();
-        assert!(err.contains("renders more than 1024 KiB"), "{err}");
+        assert!(
+            matches!(&err, TemplateError::Named { name, error } if name == "c" && **error == TemplateError::TooLong),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("renders more than 1024 KiB"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -439,8 +472,10 @@ mod tests {
     fn a_broken_template_is_reported_with_its_source() {
         let mut t = Templates::new();
         let err = t.add("u", "/x/{{ vu ").unwrap_err();
+        assert!(matches!(err, TemplateError::Compile { .. }), "{err:?}");
         assert!(
-            err.starts_with("template \"/x/{{ vu \" does not compile"),
+            err.to_string()
+                .starts_with("template \"/x/{{ vu \" does not compile"),
             "{err}"
         );
     }

@@ -334,22 +334,25 @@ pub const MAX_WINDOW: Duration = Duration::from_secs(86_400);
 
 /// `t` judged on sliding windows of `window`: counts, rates and trends only (a gauge such as
 /// `vus` has no per-window meaning). The label gains the window, `…:p(95)<800[1m]`.
-pub fn windowed(mut t: Threshold, window: Duration) -> Result<Threshold, String> {
+pub fn windowed(mut t: Threshold, window: Duration) -> Result<Threshold, WindowError> {
     if matches!(t.metric, Metric::Vus | Metric::VusMax) {
-        return Err(format!(
-            "{} is a gauge; a window applies to counts, rates and trends",
-            t.metric.as_str()
-        ));
+        return Err(WindowError::Gauge(t.metric.as_str()));
     }
     if !(MIN_WINDOW..=MAX_WINDOW).contains(&window) {
-        return Err(format!(
-            "{} is outside 1s..1d",
-            humantime::format_duration(window)
-        ));
+        return Err(WindowError::OutOfRange(window));
     }
     t.label = format!("{}[{}]", t.label, humantime::format_duration(window));
     t.window = Some(window);
     Ok(t)
+}
+
+/// Why a threshold's `window` cannot apply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WindowError {
+    #[error("{0} is a gauge; a window applies to counts, rates and trends")]
+    Gauge(&'static str),
+    #[error("{} is outside 1s..1d", humantime::format_duration(*.0))]
+    OutOfRange(Duration),
 }
 
 /// `s` without any whitespace: the canonical spelling used in labels.

@@ -167,6 +167,15 @@ fn root_group(snap: &crate::record::RunSnapshot) -> Value {
     })
 }
 
+/// Why a JSON document cannot be read as a k6 summary export.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum K6ExportError {
+    #[error("not a k6 summary export (no root_group and metrics)")]
+    NotAnExport,
+    #[error("k6 summary export without metrics.http_req_duration")]
+    NoDuration,
+}
+
 /// Whether `v` looks like a k6 summary export rather than a soakd summary.
 pub fn is_k6_export(v: &Value) -> bool {
     v.get("root_group").is_some() && v.get("metrics").is_some_and(Value::is_object)
@@ -176,15 +185,15 @@ pub fn is_k6_export(v: &Value) -> bool {
 /// overall latency, throughput, error rate and iterations, and its thresholds' verdicts. A
 /// statistic the export lacks (k6 exports `p(99)` only when `summaryTrendStats` asks) reads 0,
 /// which the comparison treats as "no baseline" for that row.
-pub fn summary_from_export(v: &Value, name: &str) -> Result<Summary, String> {
+pub fn summary_from_export(v: &Value, name: &str) -> Result<Summary, K6ExportError> {
     if !is_k6_export(v) {
-        return Err("not a k6 summary export (no root_group and metrics)".into());
+        return Err(K6ExportError::NotAnExport);
     }
     let metric = |m: &str, k: &str| v["metrics"][m][k].as_f64();
     let num = |m: &str, k: &str| metric(m, k).unwrap_or(0.0);
     let count = |m: &str| num(m, "count").max(0.0) as u64;
     if metric("http_req_duration", "avg").is_none() {
-        return Err("k6 summary export without metrics.http_req_duration".into());
+        return Err(K6ExportError::NoDuration);
     }
     let d = "http_req_duration";
     let times = Times {
