@@ -2,12 +2,13 @@
 
 use super::errors::Errors;
 use super::executor::compile_load;
+use super::judging::{compile_baseline, compile_thresholds};
+use super::names::{MAX_NAME_LEN, check_names, check_stage_names, stage_names, valid_name};
 use super::request::{RequestCtx, compile_entry};
 use super::schedule::compile_schedule;
 use super::template::Templates;
-use super::threshold::{self, TagKey, Threshold};
 use super::{Plan, Scenario};
-use crate::config::{ConfigError, Loaded, RawConfig, RawScenario, RawThresholdExpr};
+use crate::config::{ConfigError, Loaded, RawConfig, RawScenario};
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::SocketAddr;
@@ -425,124 +426,6 @@ fn compile_trace(t: Option<&crate::config::RawTrace>, e: &mut Errors) -> f64 {
     }
 }
 
-/// The `name` of each stage of `rs.load` (None for unnamed stages and stageless executors).
-pub(super) fn stage_names(rs: &RawScenario) -> Vec<Option<String>> {
-    rs.load.as_ref().map_or_else(Vec::new, |l| {
-        let stages = crate::load::raw_parts(l).stages;
-        stages.iter().map(|s| s.name.clone()).collect()
-    })
-}
-
-/// Stage names are names like any other (they reach threshold labels) and unique per load.
-fn check_stage_names(rs: &RawScenario, path: &str, e: &mut Errors) {
-    let mut seen = BTreeSet::new();
-    for (i, n) in stage_names(rs).iter().enumerate() {
-        let Some(n) = n else { continue };
-        let at = format!("{path}.load.stages[{i}].name");
-        if !valid_name(n) {
-            e.push(
-                &at,
-                format!("{n:?} is not a name (letters, digits, _ and -)"),
-            );
-        } else if !seen.insert(n.clone()) {
-            e.push(&at, format!("{n:?} names another stage too"));
-        }
-    }
-}
-
-fn compile_thresholds(
-    rs: &RawScenario,
-    requests: &[super::RequestMeta],
-    path: &str,
-    e: &mut Errors,
-) -> Vec<Threshold> {
-    let mut out = Vec::new();
-    for (key, exprs) in &rs.thresholds {
-        if let Err(err) = threshold::parse_metric_key(key) {
-            e.push(format!("{path}.{key}"), err.to_string());
-            continue;
-        }
-        for (i, x) in exprs.iter().enumerate() {
-            let tp = format!("{path}.{key}[{i}]");
-            let (expr, abort, delay, window) = match x {
-                RawThresholdExpr::Plain(s) => (s.as_str(), false, None, None),
-                RawThresholdExpr::Full(f) => (
-                    f.threshold.as_str(),
-                    f.abort_on_fail,
-                    f.delay_abort_eval
-                        .as_ref()
-                        .and_then(|d| e.duration(&format!("{tp}.delay_abort_eval"), d)),
-                    f.window
-                        .as_ref()
-                        .and_then(|d| e.duration(&format!("{tp}.window"), d)),
-                ),
-            };
-            match threshold::parse(key, expr) {
-                Ok(mut t) => {
-                    t.abort_on_fail = abort;
-                    t.delay_abort_eval = delay;
-                    if let Some(w) = window {
-                        match threshold::windowed(t, w) {
-                            Ok(windowed) => t = windowed,
-                            Err(msg) => {
-                                e.push(format!("{tp}.window"), msg);
-                                continue;
-                            }
-                        }
-                    }
-                    for (k, v) in &t.filter.0 {
-                        if *k == TagKey::Status
-                            && !v.parse::<u16>().is_ok_and(|c| (100..=599).contains(&c))
-                        {
-                            e.push(
-                                &tp,
-                                format!("{v:?} is not an HTTP status code (e.g. status:200)"),
-                            );
-                            continue;
-                        }
-                        if *k == TagKey::Stage {
-                            if !stage_names(rs)
-                                .iter()
-                                .any(|n| n.as_deref() == Some(v.as_str()))
-                            {
-                                e.push(
-                                    &tp,
-                                    format!("filters on stage {v:?}, which no stage of the load is named"),
-                                );
-                            } else if t.window.is_some() {
-                                e.push(
-                                    &tp,
-                                    "a stage threshold is judged on its stage; it takes no window",
-                                );
-                            }
-                            continue;
-                        }
-                        let known = match k {
-                            TagKey::Request => requests.iter().any(|r| &r.name == v),
-                            TagKey::Group => requests.iter().any(|r| &r.group == v),
-                            _ => true,
-                        };
-                        if !known {
-                            let tag = if *k == TagKey::Request {
-                                "request"
-                            } else {
-                                "group"
-                            };
-                            e.push(
-                                &tp,
-                                format!("filters on {tag} {v:?}, which the mix does not have"),
-                            );
-                        }
-                    }
-                    out.push(t);
-                }
-                Err(err) => e.push(&tp, err.to_string()),
-            }
-        }
-    }
-    out
-}
-
 /// Upper bound of the failure-reason and retry-reason series of one request (the client's
 /// `FailureReason::ALL` plus the retry reasons; a test in `client` keeps this an upper bound,
 /// so the plan needs no import from the client on its right).
@@ -564,84 +447,6 @@ pub fn estimated_series(requests: &[super::RequestMeta], thresholds: usize) -> u
     let per_request =
         |r: &super::RequestMeta| 6 * per_class + 60 + reasons + 2 * r.checks.len() as u64;
     requests.iter().map(per_request).sum::<u64>() + 5 * thresholds as u64 + 40
-}
-
-fn compile_baseline(rs: &RawScenario, path: &str, e: &mut Errors) -> Option<f64> {
-    let b = rs.baseline.as_ref()?;
-    if b.against.is_some() {
-        // The statistical baseline (`plan::safety_windows`) replaces the raw delta.
-        return None;
-    }
-    let p = format!("{path}.baseline");
-    match b.compare_to.as_deref() {
-        None | Some("last_pass") => {}
-        Some(other) => e.push(
-            format!("{p}.compare_to"),
-            format!("{other:?} is not supported (use last_pass)"),
-        ),
-    }
-    let limit = match &b.max_regression {
-        None => Some(10.0),
-        Some(serde_json::Value::Number(n)) => n.as_f64(),
-        Some(serde_json::Value::String(s)) => {
-            s.trim().trim_end_matches('%').trim().parse::<f64>().ok()
-        }
-        Some(_) => None,
-    };
-    match limit {
-        Some(l) if l.is_finite() && l >= 0.0 => Some(l),
-        _ => {
-            e.push(
-                format!("{p}.max_regression"),
-                format!("{:?} is not a percentage such as 10%", b.max_regression),
-            );
-            None
-        }
-    }
-}
-
-/// Longest scenario, request or group name: names become file names and label values.
-pub const MAX_NAME_LEN: usize = 64;
-/// Longest check name (derived names quote a JSON path or a header).
-pub const MAX_CHECK_NAME_LEN: usize = 128;
-
-/// Request and group names: letters, digits, `_ - . :`, at most 64; check names: printable,
-/// no `"`, `\`, `{`, `}` or `,`, at most 128. These reach labels, summaries and thresholds.
-fn check_names(requests: &[super::RequestMeta], path: &str, e: &mut Errors) {
-    let simple = |s: &str| {
-        s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
-    };
-    for r in requests {
-        for (what, v) in [("request", &r.name), ("group", &r.group)] {
-            if !simple(v) || v.len() > MAX_NAME_LEN {
-                e.push(
-                    path,
-                    format!(
-                        "{what} name {v:?} is not valid (letters, digits, _ - . :, at most {MAX_NAME_LEN})"
-                    ),
-                );
-            }
-        }
-        for c in &r.checks {
-            let bad = |ch: char| ch.is_control() || matches!(ch, '"' | '\\' | '{' | '}' | ',');
-            if c.chars().any(bad) || c.len() > MAX_CHECK_NAME_LEN {
-                e.push(
-                    path,
-                    format!(
-                        "check name {c:?} of request {:?} is not valid (printable, no \" \\ {{ }} or comma, at most {MAX_CHECK_NAME_LEN})",
-                        r.name
-                    ),
-                );
-            }
-        }
-    }
-}
-
-fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// `results.format`: `soakd` must be listed (the API, reports and baselines read it); `k6` adds
