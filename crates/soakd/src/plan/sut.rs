@@ -7,6 +7,8 @@
 //! `safety.allowed_hosts`, and commands need `safety.allow_commands: true`.
 
 use super::errors::Errors;
+// The name rule of every user-given name (checks and drills reach labels like requests do).
+use super::names::valid_name;
 use super::threshold::Op;
 use crate::config::{RawConfig, RawScenario};
 use std::collections::BTreeMap;
@@ -304,12 +306,6 @@ enum SutExprError {
     Aggregation { expr: String, agg: String },
     #[error("{expr:?}: {limit:?} is not a number")]
     Limit { expr: String, limit: String },
-}
-
-pub(super) fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 #[cfg(test)]
